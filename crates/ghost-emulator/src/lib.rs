@@ -1,1 +1,433 @@
+//! The local AWS emulator, driven from Rust: a pinned moto in a venv outside the clone, wrapped by
+//! `localstack/launcher.py` (call recorder, fault injection), served on 127.0.0.1:4566.
+//!
+//! It lives in its own small crate (not in ghost-local) because every lens's integration tests need it and none
+//! of them should compile the Docker client to get it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ghost_emulator::Error> {
+//! let emu = ghost_emulator::Emulator::from_env();
+//! emu.up().await?;                       // venv + start if nothing answers; no-op when running
+//! let calls = emu.calls(Some("AKIDTEST")).await?;
+//! println!("{} mutating calls", calls.iter().filter(|c| c.mutating).count());
+//! # Ok(()) }
+//! ```
 
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The launcher and its pinned requirements travel inside the crate, so an embedding tool needs no checkout.
+const LAUNCHER: &str = include_str!("../../../localstack/launcher.py");
+const REQUIREMENTS: &str = include_str!("../../../localstack/requirements.txt");
+
+/// LocalStack's port, so `AWS_ENDPOINT_URL=http://127.0.0.1:4566` works for either emulator.
+pub const DEFAULT_PORT: u16 = 4566;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("setting up the emulator's Python venv failed: {0}\n(needs python3 with the venv module and access to PyPI)")]
+    Venv(String),
+    #[error("the emulator did not become ready on {url} within {waited_s}s; last lines of {log}:\n{tail}")]
+    NotReady { url: String, waited_s: u64, log: String, tail: String },
+    #[error("port {port} answers but is not our emulator (no /_ghost/health); stop whatever listens there or set GHOST_EMULATOR_PORT")]
+    PortTaken { port: u16 },
+    #[error("emulator request {what} failed: {source}")]
+    Http {
+        what: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let what = what.into();
+    move |source| Error::Io { what, source }
+}
+
+/// One recorded AWS request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub key: String,
+    pub service: String,
+    pub action: String,
+    pub mutating: bool,
+    pub status: u16,
+    #[serde(default)]
+    pub injected: Option<String>,
+}
+
+/// Calls grouped by service and action, for `cargo xtask emulator calls` and test assertions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CallSummary {
+    pub total: usize,
+    pub mutating: usize,
+    /// (service, action) -> (count, mutating)
+    pub by_action: BTreeMap<(String, String), (usize, bool)>,
+}
+
+impl CallSummary {
+    pub fn of(calls: &[Call]) -> Self {
+        let mut s = Self { total: calls.len(), ..Self::default() };
+        for c in calls {
+            s.mutating += usize::from(c.mutating);
+            let e = s.by_action.entry((c.service.clone(), c.action.clone())).or_insert((0, c.mutating));
+            e.0 += 1;
+        }
+        s
+    }
+
+    /// The mutating (service, action) pairs, for a readable assertion message.
+    pub fn writes(&self) -> Vec<String> {
+        self.by_action.iter().filter(|(_, (_, m))| *m).map(|((s, a), (n, _))| format!("{s}:{a} x{n}")).collect()
+    }
+}
+
+impl std::fmt::Display for CallSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{:<14} {:<40} {:>6}  kind", "service", "action", "calls")?;
+        for ((service, action), (n, m)) in &self.by_action {
+            writeln!(f, "{service:<14} {action:<40} {n:>6}  {}", if *m { "write" } else { "read" })?;
+        }
+        write!(f, "total {} calls, {} mutating", self.total, self.mutating)
+    }
+}
+
+/// A handle on the emulator: where it listens and where its venv, pid and log live.
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    port: u16,
+    home: PathBuf,
+    http: reqwest::Client,
+}
+
+/// Whether [`Emulator::up`] started it or found it running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Started {
+    AlreadyRunning,
+    Started,
+}
+
+impl Emulator {
+    /// Port from `GHOST_EMULATOR_PORT` (default 4566); state under `GHOST_HOME` (default `~/.cache/ghost-ecs`).
+    pub fn from_env() -> Self {
+        let port = std::env::var("GHOST_EMULATOR_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(DEFAULT_PORT);
+        Self::new(port, ghost_home())
+    }
+
+    pub fn new(port: u16, home: PathBuf) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .no_proxy()
+            .build()
+            .expect("a plain HTTP client builds");
+        Self { port, home, http }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.home.join(format!("emulator-{}.log", self.port))
+    }
+
+    fn pid_path(&self) -> PathBuf {
+        self.home.join(format!("emulator-{}.pid", self.port))
+    }
+
+    /// The venv is keyed by the requirements' content, so changing a pin builds a fresh one.
+    pub fn venv_dir(&self) -> PathBuf {
+        self.home.join(format!("venv-{:016x}", fnv1a(REQUIREMENTS.as_bytes())))
+    }
+
+    /// True when our launcher answers its health probe.
+    pub async fn is_up(&self) -> bool {
+        matches!(self.probe().await, Probe::Ours)
+    }
+
+    async fn probe(&self) -> Probe {
+        let res = self.http.get(format!("{}/_ghost/health", self.url())).timeout(Duration::from_secs(2)).send().await;
+        match res {
+            Ok(r) if r.status().is_success() => Probe::Ours,
+            Ok(_) => Probe::Foreign,
+            Err(e) if e.is_connect() => Probe::Nothing,
+            Err(_) => Probe::Foreign,
+        }
+    }
+
+    /// Starts the emulator unless it already answers. Safe to call from many tests at once: a file lock makes
+    /// one of them start it and the others wait for it.
+    pub async fn up(&self) -> Result<Started> {
+        match self.probe().await {
+            Probe::Ours => return Ok(Started::AlreadyRunning),
+            Probe::Foreign => return Err(Error::PortTaken { port: self.port }),
+            Probe::Nothing => {}
+        }
+        fs::create_dir_all(&self.home).map_err(io(format!("creating {}", self.home.display())))?;
+        let lock_path = self.home.join(format!("emulator-{}.lock", self.port));
+        let lock = File::create(&lock_path).map_err(io(format!("creating {}", lock_path.display())))?;
+        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+            .await
+            .expect("lock task")
+            .map_err(io("locking the emulator start"))?;
+        let res = async {
+            if self.is_up().await {
+                return Ok(Started::AlreadyRunning);
+            }
+            let python = self.ensure_venv().await?;
+            self.spawn(&python)?;
+            self.wait_ready(Duration::from_secs(90)).await?;
+            Ok(Started::Started)
+        }
+        .await;
+        drop(lock);
+        res
+    }
+
+    /// Creates the venv and installs the pinned requirements, once. Returns its python.
+    pub async fn ensure_venv(&self) -> Result<PathBuf> {
+        let venv = self.venv_dir();
+        let python = venv.join("bin/python");
+        let ready = venv.join(".ready");
+        if ready.exists() && python.exists() {
+            return Ok(python);
+        }
+        let req = self.home.join("requirements.txt");
+        fs::write(&req, REQUIREMENTS).map_err(io("writing requirements.txt"))?;
+        eprintln!("emulator: creating Python venv {} (once; pip install of the pinned moto)", venv.display());
+        let venv_s = venv.display().to_string();
+        let req_s = req.display().to_string();
+        let python_s = python.display().to_string();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            run(Command::new(std::env::var("GHOST_PYTHON").unwrap_or_else(|_| "python3".into())).args([
+                "-m", "venv", "--clear", &venv_s,
+            ]))?;
+            run(Command::new(&python_s).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                &req_s,
+            ]))
+        })
+        .await
+        .expect("venv task")?;
+        fs::write(&ready, REQUIREMENTS).map_err(io("marking the venv ready"))?;
+        Ok(python)
+    }
+
+    fn spawn(&self, python: &Path) -> Result<()> {
+        use std::os::unix::process::CommandExt;
+        let launcher = self.home.join("launcher.py");
+        fs::write(&launcher, LAUNCHER).map_err(io("writing launcher.py"))?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(io(format!("opening {}", self.log_path().display())))?;
+        let err = log.try_clone().map_err(io("cloning the log handle"))?;
+        let child = Command::new(python)
+            .arg(&launcher)
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_ENABLE_RECORDING", "true")
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            // Own process group: a Ctrl-C of the deploy that started it does not take the emulator down.
+            .process_group(0)
+            .spawn()
+            .map_err(io(format!("starting {}", python.display())))?;
+        fs::write(self.pid_path(), child.id().to_string()).map_err(io("writing the pid file"))?;
+        Ok(())
+    }
+
+    async fn wait_ready(&self, max: Duration) -> Result<()> {
+        let start = Instant::now();
+        while start.elapsed() < max {
+            if self.is_up().await {
+                return Ok(());
+            }
+            if let Some(pid) = self.pid() {
+                if !alive(pid) {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Err(Error::NotReady {
+            url: self.url(),
+            waited_s: start.elapsed().as_secs(),
+            log: self.log_path().display().to_string(),
+            tail: tail(&self.log_path(), 20),
+        })
+    }
+
+    fn pid(&self) -> Option<u32> {
+        fs::read_to_string(self.pid_path()).ok()?.trim().parse().ok()
+    }
+
+    /// Stops the emulator we started (by its recorded pid, checked to be our launcher). No-op when not running.
+    pub async fn down(&self) -> Result<bool> {
+        let Some(pid) = self.pid() else { return Ok(false) };
+        let ours = fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains("launcher.py"))
+            .unwrap_or(false);
+        let _ = fs::remove_file(self.pid_path());
+        if !ours {
+            return Ok(false);
+        }
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        let start = Instant::now();
+        while alive(pid) && start.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if alive(pid) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        Ok(true)
+    }
+
+    /// Forgets every resource (moto's reset), the recorder and the faults.
+    pub async fn reset(&self) -> Result<()> {
+        self.post("/moto-api/reset", None).await.map(|_| ())
+    }
+
+    /// Recorded calls, all or of one access key.
+    pub async fn calls(&self, key: Option<&str>) -> Result<Vec<Call>> {
+        let url = match key {
+            Some(k) => format!("{}/_ghost/calls?key={k}", self.url()),
+            None => format!("{}/_ghost/calls", self.url()),
+        };
+        let what = || format!("GET {url}");
+        let resp = self.http.get(&url).send().await.map_err(|source| Error::Http { what: what(), source })?;
+        resp.error_for_status()
+            .map_err(|source| Error::Http { what: what(), source })?
+            .json()
+            .await
+            .map_err(|source| Error::Http { what: what(), source })
+    }
+
+    pub async fn clear_calls(&self, key: Option<&str>) -> Result<()> {
+        let path = key.map_or("/_ghost/calls/clear".to_string(), |k| format!("/_ghost/calls/clear?key={k}"));
+        self.post(&path, None).await.map(|_| ())
+    }
+
+    /// Lets `k` mutating calls of `key` through, then fails every later call of that key (a crash after call k).
+    pub async fn crash_after(&self, key: &str, k: usize) -> Result<()> {
+        let body = serde_json::json!({ "key": key, "crash_after_mutating": k });
+        self.post("/_ghost/faults", Some(body)).await.map(|_| ())
+    }
+
+    pub async fn clear_faults(&self, key: &str) -> Result<()> {
+        let url = format!("{}/_ghost/faults?key={key}", self.url());
+        self.http
+            .delete(&url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|source| Error::Http { what: format!("DELETE {url}"), source })?;
+        Ok(())
+    }
+
+    async fn post(&self, path: &str, body: Option<serde_json::Value>) -> Result<reqwest::Response> {
+        let url = format!("{}{path}", self.url());
+        let mut req = self.http.post(&url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|source| Error::Http { what: format!("POST {url}"), source })
+    }
+}
+
+enum Probe {
+    Ours,
+    Foreign,
+    Nothing,
+}
+
+/// `GHOST_HOME`, else `$HOME/.cache/ghost-ecs`: state that must outlive a clone (venv, caches, logs).
+pub fn ghost_home() -> PathBuf {
+    if let Ok(h) = std::env::var("GHOST_HOME") {
+        return PathBuf::from(h);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
+    PathBuf::from(home).join(".cache/ghost-ecs")
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().map_err(|e| Error::Venv(format!("{cmd:?}: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Venv(format!("{cmd:?} exited with {}:\n{}", out.status, String::from_utf8_lossy(&out.stderr))))
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; its state letter is Z.
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let Ok(mut f) = File::open(path) else { return "(no log)".into() };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(8192)));
+    let mut s = String::new();
+    let _ = f.read_to_string(&mut s);
+    let all: Vec<&str> = s.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// FNV-1a: a stable content hash for cache keys (not for security).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_groups_and_counts_writes() {
+        let call = |a: &str, m| Call {
+            key: "k".into(),
+            service: "ec2".into(),
+            action: a.into(),
+            mutating: m,
+            status: 200,
+            injected: None,
+        };
+        let s = CallSummary::of(&[call("DescribeVpcs", false), call("CreateVpc", true), call("DescribeVpcs", false)]);
+        assert_eq!((s.total, s.mutating), (3, 1));
+        assert_eq!(s.writes(), ["ec2:CreateVpc x1"]);
+        assert_eq!(s.by_action[&("ec2".into(), "DescribeVpcs".into())], (2, false));
+    }
+
+    #[test]
+    fn venv_key_follows_requirements() {
+        assert_ne!(fnv1a(b"moto==5.2.5"), fnv1a(b"moto==5.2.4"));
+    }
+}
