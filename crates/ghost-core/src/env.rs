@@ -39,6 +39,16 @@ pub enum Event<'a> {
     Wait { kind: &'a str, name: &'a str, what: &'a str },
     Done(&'a Record),
     Failed { kind: &'a str, name: &'a str, error: String },
+    Warning(&'a Warning),
+}
+
+/// Something found that we do not own or manage and leave in place (a foreign security-group rule, a subnet
+/// of an earlier config), reported by deploy and plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub kind: String,
+    pub name: String,
+    pub message: String,
 }
 
 pub type Observer = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
@@ -48,6 +58,7 @@ pub struct Env {
     pub names: Names,
     pub mode: Mode,
     journal: Arc<Mutex<Vec<Record>>>,
+    warnings: Arc<Mutex<Vec<Warning>>>,
     observer: Option<Observer>,
 }
 
@@ -69,7 +80,7 @@ pub fn is_planned(id: &str) -> bool {
 
 impl Env {
     pub fn new(stack: &str, mode: Mode) -> Self {
-        Self { names: Names::new(stack), mode, journal: Arc::default(), observer: None }
+        Self { names: Names::new(stack), mode, journal: Arc::default(), warnings: Arc::default(), observer: None }
     }
 
     pub fn with_observer(mut self, observer: Observer) -> Self {
@@ -87,6 +98,17 @@ impl Env {
 
     pub fn records(&self) -> Vec<Record> {
         self.journal.lock().expect("journal lock").clone()
+    }
+
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.warnings.lock().expect("warnings lock").clone()
+    }
+
+    /// Reports something left in place on purpose.
+    pub fn warn(&self, kind: &str, name: &str, message: impl Into<String>) {
+        let w = Warning { kind: kind.into(), name: name.into(), message: message.into() };
+        self.emit(&Event::Warning(&w));
+        self.warnings.lock().expect("warnings lock").push(w);
     }
 
     fn emit(&self, ev: &Event<'_>) {

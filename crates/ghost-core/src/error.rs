@@ -5,6 +5,7 @@ use std::error::Error as StdError;
 use std::fmt::Debug;
 
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::waiters::error::WaiterError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -87,4 +88,19 @@ pub fn absent_if<T>(res: Result<T>, not_found: &[&str]) -> Result<Option<T>> {
 /// Turns "not found" into success: the `delete_*` convention.
 pub fn gone_if(res: Result<()>, not_found: &[&str]) -> Result<()> {
     absent_if(res, not_found).map(|_| ())
+}
+
+/// Maps an SDK waiter's error: running out of time is a [`Error::WaitTimeout`], anything else (a failure
+/// state, a failed poll) a [`Error::WaitFailed`] with the full error chain.
+pub fn waiter_error<O, E>(what: &str, err: WaiterError<O, E>) -> Error
+where
+    O: Debug,
+    E: StdError + 'static,
+{
+    match err {
+        WaiterError::ExceededMaxWait(m) => {
+            Error::WaitTimeout { what: what.into(), waited_s: m.elapsed().as_secs(), last: "not ready".into() }
+        }
+        other => Error::WaitFailed { what: what.into(), state: DisplayErrorContext(&other).to_string() },
+    }
 }

@@ -1,1 +1,164 @@
+//! Network lens: the VPC Ghost runs in.
+//!
+//! VPC (DNS support + hostnames), one public and one private subnet per AZ, an internet gateway, a public
+//! route table (0.0.0.0/0 → IGW), a NAT gateway and private default route when tasks run in private subnets,
+//! and the security-group chain ALB → task → EFS / database. Every resource follows the ensure contract of
+//! `ghost-core`: find (by tag, or by name where AWS names are unique) → diff → create/update → [`Outcome`].
+//!
+//! [`Outcome`]: ghost_core::Outcome
 
+pub mod spec;
+
+mod ec2;
+mod gateway;
+mod route;
+mod sg;
+mod subnet;
+mod vpc;
+
+use std::collections::BTreeMap;
+
+use ghost_core::{AwsResultExt, Env};
+use serde::Serialize;
+
+pub use gateway::{ensure_internet_gateway, ensure_nat, find_internet_gateway, find_nat};
+pub use route::{RouteTableSpec, Target, diff_route_table, ensure_route_table, find_route_table};
+pub use sg::{diff_rules, ensure_security_groups, find_security_groups, rules_of};
+pub use spec::{NetworkSpec, SgRole, Tier};
+pub use subnet::{diff_subnet, ensure_subnet, list_subnets};
+pub use vpc::{diff_vpc, ensure_vpc, find_vpc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Core(#[from] ghost_core::Error),
+    #[error("region {region} has {} available availability zones ({}); the config asks for {wanted}", found.len(), found.join(", "))]
+    NotEnoughAzs { region: String, wanted: usize, found: Vec<String> },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The lens's handle: the EC2 client and the environment (stack, plan/apply, journal).
+#[derive(Debug, Clone)]
+pub struct Net {
+    pub ec2: aws_sdk_ec2::Client,
+    pub env: Env,
+}
+
+impl Net {
+    pub fn new(sdk: &aws_types::SdkConfig, env: Env) -> Self {
+        Self { ec2: aws_sdk_ec2::Client::new(sdk), env }
+    }
+}
+
+/// What the other lenses need from the network.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkOut {
+    pub vpc_id: String,
+    pub availability_zones: Vec<String>,
+    pub public_subnets: Vec<String>,
+    pub private_subnets: Vec<String>,
+    pub internet_gateway: String,
+    pub nat_gateway: Option<String>,
+    pub sg_alb: String,
+    pub sg_task: String,
+    pub sg_efs: String,
+    pub sg_db: Option<String>,
+}
+
+/// Brings the network to the desired state (or, with `Mode::Plan`, journals what that would change).
+pub async fn ensure_network(net: &Net, spec: &NetworkSpec) -> Result<NetworkOut> {
+    let azs = availability_zones(net, spec.az_count).await?;
+    let vpc_id = ensure_vpc(net, spec).await?.into_id();
+
+    let subnet_specs = spec.subnets(&azs);
+    let existing = list_subnets(net, &vpc_id).await?;
+    let subnets = futures::future::try_join_all(subnet_specs.iter().map(|s| ensure_subnet(net, &vpc_id, s, &existing)));
+    let igw = ensure_internet_gateway(net, &vpc_id);
+    let sg_specs = spec.security_groups();
+    let groups = ensure_security_groups(net, &vpc_id, &sg_specs);
+    let (subnet_ids, igw, groups) = tokio::try_join!(subnets, igw, groups)?;
+    let igw = igw.into_id();
+
+    let ids = |tier| -> Vec<String> {
+        subnet_specs.iter().zip(&subnet_ids).filter(|(s, _)| s.tier == tier).map(|(_, o)| o.id().clone()).collect()
+    };
+    let (public, private) = (ids(Tier::Public), ids(Tier::Private));
+
+    let nat = ensure_nat(net, spec, &public[0]).await?;
+    let public_rt = RouteTableSpec::public(spec, &igw, &public);
+    let private_rt = RouteTableSpec::private(spec, nat.as_deref(), &private);
+    tokio::try_join!(ensure_route_table(net, &vpc_id, &public_rt), ensure_route_table(net, &vpc_id, &private_rt))?;
+
+    let sg = |role| groups.get(&role).cloned();
+    Ok(NetworkOut {
+        vpc_id,
+        availability_zones: azs,
+        public_subnets: public,
+        private_subnets: private,
+        internet_gateway: igw,
+        nat_gateway: nat,
+        sg_alb: sg(SgRole::Alb).unwrap_or_default(),
+        sg_task: sg(SgRole::Task).unwrap_or_default(),
+        sg_efs: sg(SgRole::Efs).unwrap_or_default(),
+        sg_db: sg(SgRole::Db),
+    })
+}
+
+/// Removes everything of the network tagged with this stack, in reverse dependency order. Finds by tag, not
+/// by the current config, so resources of an earlier config (a third AZ, a NAT) go too. Absent is success.
+pub async fn destroy_network(net: &Net) -> Result<()> {
+    let vpcs = vpc::list_stack_vpcs(net).await?;
+    for vpc_id in &vpcs {
+        tokio::try_join!(sg::delete_security_groups(net, vpc_id), gateway::delete_nats(net))?;
+        route::delete_route_tables(net, vpc_id).await?;
+        tokio::try_join!(gateway::delete_internet_gateways(net), subnet::delete_subnets(net, vpc_id))?;
+        vpc::delete_vpc(net, vpc_id).await?;
+    }
+    // Addresses outlive their NAT gateway and their VPC: release ours even when the VPC is already gone.
+    gateway::release_addresses(net).await?;
+    Ok(())
+}
+
+/// The first `n` available AZs of the region, in name order (stable across runs).
+pub async fn availability_zones(net: &Net, n: usize) -> Result<Vec<String>> {
+    let out = net
+        .ec2
+        .describe_availability_zones()
+        .filters(ec2::filter("state", ["available"]))
+        .filters(ec2::filter("zone-type", ["availability-zone"]))
+        .send()
+        .await
+        .aws("DescribeAvailabilityZones", "region")?;
+    let mut names: Vec<String> =
+        out.availability_zones().iter().filter_map(|z| z.zone_name().map(str::to_string)).collect();
+    names.sort();
+    if names.len() < n {
+        let region = net.ec2.config().region().map(ToString::to_string).unwrap_or_default();
+        return Err(Error::NotEnoughAzs { region, wanted: n, found: names });
+    }
+    names.truncate(n);
+    Ok(names)
+}
+
+/// Summary used by tests and `status`: our resources by kind, from a fresh read.
+pub async fn inventory(net: &Net) -> Result<BTreeMap<&'static str, Vec<String>>> {
+    let mut inv = BTreeMap::new();
+    let vpcs = vpc::list_stack_vpcs(net).await?;
+    let mut subnets = Vec::new();
+    let mut groups = Vec::new();
+    let mut tables = Vec::new();
+    for v in &vpcs {
+        subnets.extend(list_subnets(net, v).await?.into_iter().filter_map(|s| s.subnet_id));
+        groups.extend(find_security_groups(net, v).await?.into_values().filter_map(|g| g.group_id));
+        tables.extend(route::list_stack_route_tables(net, v).await?.into_iter().filter_map(|t| t.route_table_id));
+    }
+    inv.insert("vpc", vpcs);
+    inv.insert("subnet", subnets);
+    inv.insert("security-group", groups);
+    inv.insert("route-table", tables);
+    inv.insert("internet-gateway", gateway::list_internet_gateways(net).await?);
+    inv.insert("nat-gateway", gateway::list_live_nats(net).await?.into_iter().filter_map(|n| n.nat_gateway_id).collect());
+    inv.insert("elastic-ip", gateway::list_addresses(net).await?.into_iter().filter_map(|a| a.allocation_id).collect());
+    Ok(inv)
+}

@@ -1,0 +1,267 @@
+//! Internet gateway (attached to our VPC), and — when tasks run in private subnets — one NAT gateway with its
+//! Elastic IP in the first public subnet. One NAT, not one per AZ: it is the cost-conscious default (an AZ
+//! loss takes egress of the private tasks with it until ECS replaces them; ingress through the ALB stays).
+
+use std::time::Duration;
+
+use aws_sdk_ec2::client::Waiters;
+use aws_sdk_ec2::types::{Address, DomainType, InternetGateway, NatGateway, ResourceType};
+use ghost_core::error::{gone_if, waiter_error};
+use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
+
+use crate::spec::NetworkSpec;
+use crate::{Net, Result, ec2};
+
+const IGW: &str = "internet-gateway";
+const NAT: &str = "nat-gateway";
+const EIP: &str = "elastic-ip";
+const NAT_WAIT: Duration = Duration::from_secs(600);
+
+async fn stack_igws(net: &Net) -> Result<Vec<InternetGateway>> {
+    Ok(net
+        .ec2
+        .describe_internet_gateways()
+        .set_filters(Some(ec2::ours(&net.env, Some(IGW))))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws("DescribeInternetGateways", &net.env.names.of("igw"))?)
+}
+
+pub(crate) async fn list_internet_gateways(net: &Net) -> Result<Vec<String>> {
+    Ok(stack_igws(net).await?.into_iter().filter_map(|g| g.internet_gateway_id).collect())
+}
+
+pub async fn find_internet_gateway(net: &Net) -> Result<Option<InternetGateway>> {
+    Ok(stack_igws(net).await?.into_iter().next())
+}
+
+pub async fn ensure_internet_gateway(net: &Net, vpc_id: &str) -> Result<Outcome<String>> {
+    let name = net.env.names.of("igw");
+    net.env
+        .track(IGW, &name, async {
+            let (id, changes) = match find_internet_gateway(net).await? {
+                None if net.env.is_plan() => return Ok(Outcome::Created(planned_id(IGW))),
+                None => {
+                    let out = net
+                        .ec2
+                        .create_internet_gateway()
+                        .tag_specifications(ec2::tag_spec(ResourceType::InternetGateway, ec2::tags(&net.env, IGW, &name)))
+                        .send()
+                        .await
+                        .aws("CreateInternetGateway", &name)?;
+                    let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
+                    attach(net, &id, vpc_id).await?;
+                    return Ok(Outcome::Created(id));
+                }
+                Some(igw) => {
+                    let id = igw.internet_gateway_id().unwrap_or_default().to_string();
+                    let attached: Vec<&str> = igw.attachments().iter().filter_map(|a| a.vpc_id()).collect();
+                    match attached.as_slice() {
+                        [v] if *v == vpc_id => (id, vec![]),
+                        [] => (id, vec![Change::new("attachment", "(none)", vpc_id)]),
+                        other => {
+                            return Err(CoreError::Conflict {
+                                resource: format!("internet gateway {id}"),
+                                message: format!("attached to {other:?}, not to this stack's VPC {vpc_id}"),
+                            }
+                            .into());
+                        }
+                    }
+                }
+            };
+            if !changes.is_empty() && !net.env.is_plan() && !is_planned(vpc_id) {
+                attach(net, &id, vpc_id).await?;
+            }
+            Ok(Outcome::from_changes(id, changes))
+        })
+        .await
+}
+
+async fn attach(net: &Net, igw: &str, vpc_id: &str) -> Result<()> {
+    net.ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(igw)
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .aws("AttachInternetGateway", igw)?;
+    Ok(())
+}
+
+pub(crate) async fn delete_internet_gateways(net: &Net) -> Result<()> {
+    for igw in stack_igws(net).await? {
+        let id = igw.internet_gateway_id().unwrap_or_default().to_string();
+        net.env
+            .track_delete(IGW, &net.env.names.of("igw"), async {
+                if net.env.is_plan() {
+                    return Ok::<_, crate::Error>(Some(id.clone()));
+                }
+                for vpc in igw.attachments().iter().filter_map(|a| a.vpc_id()) {
+                    let res = net
+                        .ec2
+                        .detach_internet_gateway()
+                        .internet_gateway_id(&id)
+                        .vpc_id(vpc)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .aws("DetachInternetGateway", &id);
+                    gone_if(res, &["Gateway.NotAttached", "InvalidInternetGatewayID.NotFound"])?;
+                }
+                let res = net
+                    .ec2
+                    .delete_internet_gateway()
+                    .internet_gateway_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws("DeleteInternetGateway", &id);
+                gone_if(res, &["InvalidInternetGatewayID.NotFound"])?;
+                Ok(Some(id.clone()))
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Our NAT gateways that are not deleted, deleting or failed.
+pub(crate) async fn list_live_nats(net: &Net) -> Result<Vec<NatGateway>> {
+    let mut filters = ec2::ours(&net.env, Some(NAT));
+    filters.push(ec2::filter("state", ["pending", "available"]));
+    Ok(net
+        .ec2
+        .describe_nat_gateways()
+        .set_filter(Some(filters))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws("DescribeNatGateways", &net.env.names.of("nat"))?)
+}
+
+pub async fn find_nat(net: &Net) -> Result<Option<NatGateway>> {
+    Ok(list_live_nats(net).await?.into_iter().next())
+}
+
+pub(crate) async fn list_addresses(net: &Net) -> Result<Vec<Address>> {
+    let out = net
+        .ec2
+        .describe_addresses()
+        .set_filters(Some(ec2::ours(&net.env, Some(EIP))))
+        .send()
+        .await
+        .aws("DescribeAddresses", &net.env.names.of("nat-eip"))?;
+    Ok(out.addresses().to_vec())
+}
+
+/// With `spec.nat`: an Elastic IP and a NAT gateway in `public_subnet`, waited until available.
+/// Without: removes a NAT gateway (and its address) left from a private-subnet config: it costs money and
+/// nothing routes to it any more.
+pub async fn ensure_nat(net: &Net, spec: &NetworkSpec, public_subnet: &str) -> Result<Option<String>> {
+    if !spec.nat {
+        delete_nats(net).await?;
+        release_addresses(net).await?;
+        return Ok(None);
+    }
+    let eip_name = net.env.names.of("nat-eip");
+    let allocation = net
+        .env
+        .track(EIP, &eip_name, async {
+            if let Some(a) = list_addresses(net).await?.into_iter().next() {
+                return Ok::<_, crate::Error>(Outcome::Unchanged(a.allocation_id.unwrap_or_default()));
+            }
+            if net.env.is_plan() {
+                return Ok(Outcome::Created(planned_id(EIP)));
+            }
+            let out = net
+                .ec2
+                .allocate_address()
+                .domain(DomainType::Vpc)
+                .tag_specifications(ec2::tag_spec(ResourceType::ElasticIp, ec2::tags(&net.env, EIP, &eip_name)))
+                .send()
+                .await
+                .aws("AllocateAddress", &eip_name)?;
+            Ok(Outcome::Created(out.allocation_id.unwrap_or_default()))
+        })
+        .await?
+        .into_id();
+
+    let name = net.env.names.of("nat");
+    let nat = net
+        .env
+        .track(NAT, &name, async {
+            if let Some(n) = find_nat(net).await? {
+                return Ok::<_, crate::Error>(Outcome::Unchanged(n.nat_gateway_id.unwrap_or_default()));
+            }
+            if net.env.is_plan() {
+                return Ok(Outcome::Created(planned_id(NAT)));
+            }
+            let out = net
+                .ec2
+                .create_nat_gateway()
+                .subnet_id(public_subnet)
+                .allocation_id(&allocation)
+                .tag_specifications(ec2::tag_spec(ResourceType::Natgateway, ec2::tags(&net.env, NAT, &name)))
+                .send()
+                .await
+                .aws("CreateNatGateway", &name)?;
+            let id = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
+            net.env.waiting(NAT, &name, "available");
+            net.ec2
+                .wait_until_nat_gateway_available()
+                .nat_gateway_ids(&id)
+                .wait(NAT_WAIT)
+                .await
+                .map_err(|e| waiter_error(&format!("NAT gateway {id} available"), e))?;
+            Ok(Outcome::Created(id))
+        })
+        .await?;
+    Ok(Some(nat.into_id()))
+}
+
+pub(crate) async fn delete_nats(net: &Net) -> Result<()> {
+    let name = net.env.names.of("nat");
+    for nat in list_live_nats(net).await? {
+        let id = nat.nat_gateway_id().unwrap_or_default().to_string();
+        net.env
+            .track_delete(NAT, &name, async {
+                if net.env.is_plan() {
+                    return Ok::<_, crate::Error>(Some(id.clone()));
+                }
+                let res =
+                    net.ec2.delete_nat_gateway().nat_gateway_id(&id).send().await.map(|_| ()).aws("DeleteNatGateway", &id);
+                gone_if(res, &["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"])?;
+                net.env.waiting(NAT, &name, "deleted");
+                net.ec2
+                    .wait_until_nat_gateway_deleted()
+                    .nat_gateway_ids(&id)
+                    .wait(NAT_WAIT)
+                    .await
+                    .map_err(|e| waiter_error(&format!("NAT gateway {id} deleted"), e))?;
+                Ok(Some(id.clone()))
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn release_addresses(net: &Net) -> Result<()> {
+    for a in list_addresses(net).await? {
+        let id = a.allocation_id().unwrap_or_default().to_string();
+        net.env
+            .track_delete(EIP, &net.env.names.of("nat-eip"), async {
+                if !net.env.is_plan() {
+                    let res =
+                        net.ec2.release_address().allocation_id(&id).send().await.map(|_| ()).aws("ReleaseAddress", &id);
+                    gone_if(res, &["InvalidAllocationID.NotFound"])?;
+                }
+                Ok::<_, crate::Error>(Some(id.clone()))
+            })
+            .await?;
+    }
+    Ok(())
+}
