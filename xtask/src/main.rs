@@ -1,1 +1,109 @@
-fn main() {}
+//! `cargo xtask`: the project's command line. Thin on purpose: the work lives in the library crates.
+//!
+//! Exit codes: 0 done, 1 failed while applying, 2 invalid input (nothing was called).
+
+mod emulator;
+mod output;
+mod stack;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Ghost on ECS: deploy, plan and destroy a stack; run the emulator and the tests")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+    /// More log output (-v info, -vv debug); RUST_LOG wins when set.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Target {
+    /// The embedded emulator on 127.0.0.1 (started when nothing answers).
+    Local,
+    /// AWS through the standard credential chain; honours AWS_ENDPOINT_URL and AWS_PROFILE.
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    Text,
+    Json,
+}
+
+/// Options shared by the stack commands.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct StackArgs {
+    /// The stack's config file (default: ./ghost.toml, else the sample fixtures/ghost.toml).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Target::Local)]
+    target: Target,
+    /// AWS profile (target aws).
+    #[arg(long)]
+    profile: Option<String>,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Bring the stack to the state the config describes (idempotent: a re-run changes nothing).
+    Deploy(StackArgs),
+    /// Show what deploy would create (+), update (~) or delete (-), changing nothing.
+    Plan(StackArgs),
+    /// Delete everything tagged with the stack, in reverse order.
+    Destroy {
+        #[command(flatten)]
+        args: StackArgs,
+        /// List what would be deleted, deleting nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The local AWS emulator (moto on 127.0.0.1:4566).
+    Emulator {
+        #[command(subcommand)]
+        cmd: emulator::EmulatorCmd,
+    },
+    /// Run the test layers (unit, then emulator integration), setting up what they need.
+    Test(test::TestArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let res = rt.block_on(async {
+        match cli.cmd {
+            Cmd::Deploy(args) => stack::deploy(&args, ghost_core::Mode::Apply).await,
+            Cmd::Plan(args) => stack::deploy(&args, ghost_core::Mode::Plan).await,
+            Cmd::Destroy { args, dry_run } => stack::destroy(&args, dry_run).await,
+            Cmd::Emulator { cmd } => emulator::run(cmd).await,
+            Cmd::Test(args) => test::run(args).await,
+        }
+    });
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let invalid = err.downcast_ref::<ghost_core::ConfigError>().is_some();
+            eprintln!("error: {err:#}");
+            ExitCode::from(if invalid { 2 } else { 1 })
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().init();
+}

@@ -4,7 +4,7 @@
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_credential_types::Credentials;
-use aws_types::SdkConfig;
+pub use aws_types::SdkConfig;
 use aws_types::region::Region;
 use serde::Serialize;
 

@@ -14,7 +14,7 @@ pub mod outcome;
 pub mod wait;
 
 pub use config::{Config, ConfigError};
-pub use env::{Env, Event, Mode, Record, Warning, is_planned, planned_id};
+pub use env::{Env, Event, Mode, Observer, Record, Warning, is_planned, planned_id};
 pub use error::{AwsResultExt, Error, Result};
 pub use naming::{Names, TAG_COMPONENT, TAG_NAME, TAG_STACK, Tag};
 pub use outcome::{Action, Change, Outcome};

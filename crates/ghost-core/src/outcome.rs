@@ -70,6 +70,7 @@ impl<T> Outcome<T> {
 /// What happened (deploy, destroy) or would happen (plan) to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(PartialOrd, Ord, Hash)]
 pub enum Action {
     Create,
     Update,

@@ -75,8 +75,14 @@ pub struct Call {
 pub struct CallSummary {
     pub total: usize,
     pub mutating: usize,
-    /// (service, action) -> (count, mutating)
-    pub by_action: BTreeMap<(String, String), (usize, bool)>,
+    /// `service:Action` -> how often, and whether it writes.
+    pub by_action: BTreeMap<String, ActionCount>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ActionCount {
+    pub calls: usize,
+    pub mutating: bool,
 }
 
 impl CallSummary {
@@ -84,23 +90,24 @@ impl CallSummary {
         let mut s = Self { total: calls.len(), ..Self::default() };
         for c in calls {
             s.mutating += usize::from(c.mutating);
-            let e = s.by_action.entry((c.service.clone(), c.action.clone())).or_insert((0, c.mutating));
-            e.0 += 1;
+            let e = s.by_action.entry(format!("{}:{}", c.service, c.action)).or_default();
+            e.calls += 1;
+            e.mutating = c.mutating;
         }
         s
     }
 
     /// The mutating (service, action) pairs, for a readable assertion message.
     pub fn writes(&self) -> Vec<String> {
-        self.by_action.iter().filter(|(_, (_, m))| *m).map(|((s, a), (n, _))| format!("{s}:{a} x{n}")).collect()
+        self.by_action.iter().filter(|(_, c)| c.mutating).map(|(a, c)| format!("{a} x{}", c.calls)).collect()
     }
 }
 
 impl std::fmt::Display for CallSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{:<14} {:<40} {:>6}  kind", "service", "action", "calls")?;
-        for ((service, action), (n, m)) in &self.by_action {
-            writeln!(f, "{service:<14} {action:<40} {n:>6}  {}", if *m { "write" } else { "read" })?;
+        writeln!(f, "{:<52} {:>6}  kind", "service:action", "calls")?;
+        for (action, c) in &self.by_action {
+            writeln!(f, "{action:<52} {:>6}  {}", c.calls, if c.mutating { "write" } else { "read" })?;
         }
         write!(f, "total {} calls, {} mutating", self.total, self.mutating)
     }
@@ -423,7 +430,7 @@ mod tests {
         let s = CallSummary::of(&[call("DescribeVpcs", false), call("CreateVpc", true), call("DescribeVpcs", false)]);
         assert_eq!((s.total, s.mutating), (3, 1));
         assert_eq!(s.writes(), ["ec2:CreateVpc x1"]);
-        assert_eq!(s.by_action[&("ec2".into(), "DescribeVpcs".into())], (2, false));
+        assert_eq!(s.by_action["ec2:DescribeVpcs"], ActionCount { calls: 2, mutating: false });
     }
 
     #[test]

@@ -1,1 +1,89 @@
+//! The whole stack: lenses in dependency order for deploy, plan and destroy, behind one call each, so the
+//! CLI stays thin and other tools can embed a complete deploy.
+//!
+//! Today the stack is the network lens; each further lens (run, build, operate) plugs in here, taking the
+//! outputs of the ones before it: `Config → NetworkOut → RuntimeOut → CicdOut → ObserveOut`.
 
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use aws_types::SdkConfig;
+use ghost_core::{Action, Config, Env, Mode, Record, Warning};
+use ghost_net::{Net, NetworkOut, NetworkSpec};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("network: {0}")]
+    Network(#[from] ghost_net::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a deploy hands to the user (and to the next lens).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StackOutputs {
+    pub stack: String,
+    pub region: String,
+    pub network: NetworkOut,
+}
+
+/// What a run did or would do: every resource's action, the warnings, and the outputs (deploy only).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub command: &'static str,
+    pub mode: Mode,
+    pub stack: String,
+    pub resources: Vec<Record>,
+    pub warnings: Vec<Warning>,
+    pub summary: BTreeMap<Action, usize>,
+    pub outputs: Option<StackOutputs>,
+    pub elapsed_ms: u64,
+}
+
+impl Report {
+    fn new(command: &'static str, env: &Env, outputs: Option<StackOutputs>, start: Instant) -> Self {
+        let resources = env.records();
+        let mut summary = BTreeMap::new();
+        for r in &resources {
+            *summary.entry(r.action).or_insert(0) += 1;
+        }
+        Self {
+            command,
+            mode: env.mode,
+            stack: env.stack().to_string(),
+            resources,
+            warnings: env.warnings(),
+            summary,
+            outputs,
+            elapsed_ms: start.elapsed().as_millis() as u64,
+        }
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.summary.get(&action).copied().unwrap_or(0)
+    }
+
+    /// True when nothing was (or would be) created, updated or deleted.
+    pub fn is_noop(&self) -> bool {
+        self.resources.iter().all(|r| !r.action.is_change())
+    }
+}
+
+/// Deploys (Mode::Apply) or plans (Mode::Plan) the whole stack.
+pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> {
+    let start = Instant::now();
+    let net = Net::new(sdk, env.clone());
+    let network = ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg)).await?;
+    let outputs = StackOutputs { stack: cfg.stack.name.clone(), region: cfg.stack.region.clone(), network };
+    let command = if env.mode == Mode::Plan { "plan" } else { "deploy" };
+    Ok(Report::new(command, env, Some(outputs), start))
+}
+
+/// Destroys everything tagged with the stack, lenses in reverse order. With Mode::Plan, lists what would go.
+pub async fn destroy(sdk: &SdkConfig, env: &Env) -> Result<Report> {
+    let start = Instant::now();
+    let net = Net::new(sdk, env.clone());
+    ghost_net::destroy_network(&net).await?;
+    Ok(Report::new("destroy", env, None, start))
+}

@@ -1,0 +1,88 @@
+//! Rendering: live progress lines on stderr, the report on stdout (text for people, JSON for machines).
+
+use std::sync::Arc;
+
+use ghost_core::{Action, Event, Mode, Observer};
+use ghost_emulator::CallSummary;
+use ghost_stack::Report;
+use serde::Serialize;
+
+use crate::Output;
+
+pub(crate) fn progress_observer() -> Observer {
+    Arc::new(|ev: &Event<'_>| match ev {
+        Event::Start { kind, name } => tracing::info!("ensuring {kind} {name}"),
+        Event::Wait { kind, name, what } => eprintln!("  … {kind} {name}: waiting until {what}"),
+        Event::Done(r) => {
+            eprintln!("  {} {:<18} {:<22} {:<26} {:>6} ms", r.action.symbol(), r.kind, r.name, r.id, r.elapsed_ms);
+            for c in &r.changes {
+                eprintln!("      {c}");
+            }
+        }
+        Event::Failed { kind, name, error } => eprintln!("  x {kind} {name}: {error}"),
+        Event::Warning(w) => eprintln!("  ! {} {}: {}", w.kind, w.name, w.message),
+    })
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    api_calls: Option<&'a CallSummary>,
+}
+
+pub(crate) fn report(report: &Report, calls: Option<&CallSummary>, out: Output) {
+    if out == Output::Json {
+        let doc = JsonReport { report, api_calls: calls };
+        println!("{}", serde_json::to_string_pretty(&doc).expect("report serializes"));
+        return;
+    }
+    let verb = match (report.command, report.mode) {
+        ("destroy", Mode::Plan) => "destroy --dry-run",
+        (c, _) => c,
+    };
+    println!();
+    if report.mode == Mode::Plan {
+        for r in report.resources.iter().filter(|r| r.action.is_change()) {
+            println!("{} {:<18} {:<22} {}", r.action.symbol(), r.kind, r.name, r.id);
+            for c in &r.changes {
+                println!("    {c}");
+            }
+        }
+    }
+    for w in &report.warnings {
+        println!("! {} {}: {}", w.kind, w.name, w.message);
+    }
+    let n = |a| report.count(a);
+    let (create, update, delete) =
+        if report.mode == Mode::Plan { ("to create", "to update", "to delete") } else { ("created", "updated", "deleted") };
+    println!(
+        "{verb} of stack {}: {} {create}, {} {update}, {} {delete}, {} unchanged ({:.1} s)",
+        report.stack,
+        n(Action::Create),
+        n(Action::Update),
+        n(Action::Delete),
+        n(Action::Unchanged),
+        report.elapsed_ms as f64 / 1000.0
+    );
+    if report.is_noop() {
+        println!("nothing to do: the stack is already in the desired state");
+    }
+    if let Some(c) = calls {
+        println!("API calls: {} ({} mutating)", c.total, c.mutating);
+    }
+}
+
+pub(crate) fn next_steps(report: &Report, local: bool) {
+    let Some(o) = &report.outputs else { return };
+    let net = &o.network;
+    println!("\nstack {} in {}:", o.stack, o.region);
+    println!("  vpc              {}", net.vpc_id);
+    println!("  public subnets   {}", net.public_subnets.join(", "));
+    println!("  private subnets  {}", net.private_subnets.join(", "));
+    println!("  security groups  alb {}  task {}  efs {}", net.sg_alb, net.sg_task, net.sg_efs);
+    if local {
+        println!("\nlook: `cargo xtask plan` (changes nothing), `cargo xtask emulator calls` (recorded API calls)");
+        println!("tear down: `cargo xtask destroy`, then `cargo xtask emulator down`");
+    }
+}

@@ -1,0 +1,92 @@
+//! deploy / plan / destroy: load and validate the config (exit 2 before any call), pick the target, run the
+//! stack, render the report.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use ghost_core::aws::{AwsOptions, sdk_config};
+use ghost_core::{Config, Env, Mode};
+use ghost_emulator::{CallSummary, Emulator};
+
+use crate::{Output, StackArgs, Target, output};
+
+const DEFAULT_CONFIG: &str = "ghost.toml";
+const SAMPLE_CONFIG: &str = "fixtures/ghost.toml";
+
+/// The config file to use: the one given, else ./ghost.toml, else the sample (said plainly).
+fn config_path(args: &StackArgs) -> PathBuf {
+    if let Some(p) = &args.config {
+        return p.clone();
+    }
+    if Path::new(DEFAULT_CONFIG).exists() {
+        return PathBuf::from(DEFAULT_CONFIG);
+    }
+    eprintln!("no ./{DEFAULT_CONFIG}: using the sample {SAMPLE_CONFIG} (copy it to {DEFAULT_CONFIG} to make it yours)");
+    PathBuf::from(SAMPLE_CONFIG)
+}
+
+/// A validated config; errors are `ConfigError`, which main maps to exit code 2.
+fn load(args: &StackArgs) -> Result<Config> {
+    Ok(Config::load(&config_path(args))?)
+}
+
+/// How this run talks to AWS; for the local target, also the emulator handle and this run's access key (the
+/// emulator's recorder counts calls by key, so each run can report its own).
+struct Session {
+    sdk: ghost_core::aws::SdkConfig,
+    recorder: Option<(Emulator, String)>,
+}
+
+async fn session(args: &StackArgs, cfg: &Config) -> Result<Session> {
+    match args.target {
+        Target::Local => {
+            let emu = Emulator::from_env();
+            emu.up().await.context("starting the local emulator")?;
+            let key = format!("GHOST{}", std::process::id());
+            let opts = AwsOptions::emulator(&emu.url(), &cfg.stack.region, &key);
+            Ok(Session { sdk: sdk_config(&opts).await, recorder: Some((emu, key)) })
+        }
+        Target::Aws => {
+            let opts = AwsOptions { profile: args.profile.clone(), region: Some(cfg.stack.region.clone()), ..Default::default() };
+            Ok(Session { sdk: sdk_config(&opts).await, recorder: None })
+        }
+    }
+}
+
+impl Session {
+    async fn calls(&self) -> Option<CallSummary> {
+        let (emu, key) = self.recorder.as_ref()?;
+        emu.calls(Some(key)).await.ok().map(|c| CallSummary::of(&c))
+    }
+}
+
+/// Live progress goes to stderr, so with --output json stdout carries only the JSON document.
+fn env_for(cfg: &Config, mode: Mode) -> Env {
+    Env::new(&cfg.stack.name, mode).with_observer(output::progress_observer())
+}
+
+pub(crate) async fn deploy(args: &StackArgs, mode: Mode) -> Result<()> {
+    let cfg = load(args)?;
+    let s = session(args, &cfg).await?;
+    let env = env_for(&cfg, mode);
+    let res = ghost_stack::deploy(&cfg, &s.sdk, &env).await;
+    let calls = s.calls().await;
+    let report = res.context(if mode == Mode::Plan { "plan failed" } else { "deploy failed" })?;
+    output::report(&report, calls.as_ref(), args.output);
+    if mode == Mode::Apply && args.output == Output::Text {
+        let local = args.target == Target::Local;
+        output::next_steps(&report, local);
+    }
+    Ok(())
+}
+
+pub(crate) async fn destroy(args: &StackArgs, dry_run: bool) -> Result<()> {
+    let cfg = load(args)?;
+    let s = session(args, &cfg).await?;
+    let env = env_for(&cfg, if dry_run { Mode::Plan } else { Mode::Apply });
+    let res = ghost_stack::destroy(&s.sdk, &env).await;
+    let calls = s.calls().await;
+    let report = res.context("destroy failed")?;
+    output::report(&report, calls.as_ref(), args.output);
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! `cargo xtask test`: every test layer, each named in the output, with what it needs set up first.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use ghost_emulator::Emulator;
+
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct TestArgs {
+    /// Which layer to run.
+    #[arg(long, value_enum, default_value_t = Layer::All)]
+    layer: Layer,
+    /// Passed to the test binaries (e.g. a test name filter).
+    #[arg(last = true)]
+    filter: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Layer {
+    /// Unit tests: no network (SDK calls answered by aws-smithy-mocks).
+    Unit,
+    /// Integration tests against the local emulator (and the CLI contract tests).
+    Integration,
+    All,
+}
+
+pub(crate) async fn run(args: TestArgs) -> Result<()> {
+    let mut results = Vec::new();
+    if matches!(args.layer, Layer::Unit | Layer::All) {
+        results.push(layer("layer 1: unit (no network)", &["--lib", "--bins"], &args.filter)?);
+    }
+    if matches!(args.layer, Layer::Integration | Layer::All) {
+        let emu = Emulator::from_env();
+        let t = Instant::now();
+        emu.up().await.context("starting the emulator for the integration layer")?;
+        println!("emulator ready on {} ({:.1} s)", emu.url(), t.elapsed().as_secs_f64());
+        results.push(layer("layer 2: emulator integration", &["--test", "*"], &args.filter)?);
+    }
+    println!("\n== summary ==");
+    for (name, secs) in &results {
+        println!("  ok  {name:<40} {secs:>7.1} s");
+    }
+    Ok(())
+}
+
+fn layer(name: &str, selection: &[&str], filter: &[String]) -> Result<(String, f64)> {
+    println!("\n== {name} ==");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let t = Instant::now();
+    let mut cmd = Command::new(cargo);
+    cmd.args(["test", "--workspace"]).args(selection);
+    if !filter.is_empty() {
+        cmd.arg("--").args(filter);
+    }
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    Ok((name.to_string(), t.elapsed().as_secs_f64()))
+}
