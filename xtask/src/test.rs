@@ -49,10 +49,8 @@ fn layer(name: &str, selection: &[&str], filter: &[String]) -> Result<(String, f
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let t = Instant::now();
     let mut cmd = Command::new(cargo);
-    cmd.args(["test", "--workspace"]).args(selection);
-    if !filter.is_empty() {
-        cmd.arg("--").args(filter);
-    }
+    // --show-output: the crash-anywhere tests print their "k tried / k converged" figures.
+    cmd.args(["test", "--workspace"]).args(selection).args(["--", "--show-output"]).args(filter);
     let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
     if !status.success() {
         bail!("{name} failed ({status})");

@@ -27,3 +27,10 @@ pub(crate) fn tag_spec(rt: ResourceType, tags: Vec<Tag>) -> TagSpecification {
 pub(crate) fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(Tag::value)
 }
+
+/// True when the tags say "this stack" (and this component, when given). Lists check this on top of the
+/// server-side tag filter: not every EC2 implementation applies every filter (moto ignores some), and a
+/// resource of another stack must never be mistaken for ours.
+pub(crate) fn is_ours(tags: &[Tag], env: &Env, component: Option<&str>) -> bool {
+    tag_value(tags, TAG_STACK) == Some(env.stack()) && component.is_none_or(|c| tag_value(tags, TAG_COMPONENT) == Some(c))
+}

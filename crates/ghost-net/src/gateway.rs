@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_ec2::client::Waiters;
-use aws_sdk_ec2::types::{Address, DomainType, InternetGateway, NatGateway, ResourceType};
+use aws_sdk_ec2::types::{Address, DomainType, InternetGateway, NatGateway, NatGatewayState, ResourceType};
 use ghost_core::error::{gone_if, waiter_error};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
 
@@ -27,7 +27,10 @@ async fn stack_igws(net: &Net) -> Result<Vec<InternetGateway>> {
         .send()
         .try_collect()
         .await
-        .aws("DescribeInternetGateways", &net.env.names.of("igw"))?)
+        .aws("DescribeInternetGateways", &net.env.names.of("igw"))?
+        .into_iter()
+        .filter(|g: &InternetGateway| ec2::is_ours(g.tags(), &net.env, Some(IGW)))
+        .collect())
 }
 
 pub(crate) async fn list_internet_gateways(net: &Net) -> Result<Vec<String>> {
@@ -140,7 +143,13 @@ pub(crate) async fn list_live_nats(net: &Net) -> Result<Vec<NatGateway>> {
         .send()
         .try_collect()
         .await
-        .aws("DescribeNatGateways", &net.env.names.of("nat"))?)
+        .aws("DescribeNatGateways", &net.env.names.of("nat"))?
+        .into_iter()
+        .filter(|n: &NatGateway| {
+            let live = matches!(n.state(), Some(NatGatewayState::Pending | NatGatewayState::Available));
+            live && ec2::is_ours(n.tags(), &net.env, Some(NAT))
+        })
+        .collect())
 }
 
 pub async fn find_nat(net: &Net) -> Result<Option<NatGateway>> {
@@ -155,7 +164,7 @@ pub(crate) async fn list_addresses(net: &Net) -> Result<Vec<Address>> {
         .send()
         .await
         .aws("DescribeAddresses", &net.env.names.of("nat-eip"))?;
-    Ok(out.addresses().to_vec())
+    Ok(out.addresses().iter().filter(|a| ec2::is_ours(a.tags(), &net.env, Some(EIP))).cloned().collect())
 }
 
 /// With `spec.nat`: an Elastic IP and a NAT gateway in `public_subnet`, waited until available.

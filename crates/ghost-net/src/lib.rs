@@ -149,8 +149,9 @@ pub async fn inventory(net: &Net) -> Result<BTreeMap<&'static str, Vec<String>>>
     let mut groups = Vec::new();
     let mut tables = Vec::new();
     for v in &vpcs {
-        subnets.extend(list_subnets(net, v).await?.into_iter().filter_map(|s| s.subnet_id));
-        groups.extend(find_security_groups(net, v).await?.into_values().filter_map(|g| g.group_id));
+        let ours = |tags: &[aws_sdk_ec2::types::Tag]| ec2::is_ours(tags, &net.env, None);
+        subnets.extend(list_subnets(net, v).await?.into_iter().filter(|s| ours(s.tags())).filter_map(|s| s.subnet_id));
+        groups.extend(find_security_groups(net, v).await?.into_values().filter(|g| ours(g.tags())).filter_map(|g| g.group_id));
         tables.extend(route::list_stack_route_tables(net, v).await?.into_iter().filter_map(|t| t.route_table_id));
     }
     inv.insert("vpc", vpcs);

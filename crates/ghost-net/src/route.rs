@@ -70,7 +70,10 @@ async fn describe(net: &Net, vpc_id: &str, component: Option<&str>) -> Result<Ve
         .send()
         .try_collect()
         .await
-        .aws("DescribeRouteTables", vpc_id)?)
+        .aws("DescribeRouteTables", vpc_id)?
+        .into_iter()
+        .filter(|t: &RouteTable| ec2::is_ours(t.tags(), &net.env, component))
+        .collect())
 }
 
 pub(crate) async fn list_stack_route_tables(net: &Net, vpc_id: &str) -> Result<Vec<RouteTable>> {

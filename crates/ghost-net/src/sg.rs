@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
 use ghost_core::error::gone_if;
-use ghost_core::{AwsResultExt, Change, Outcome, TAG_STACK, is_planned, planned_id};
+use ghost_core::{AwsResultExt, Change, Outcome, is_planned, planned_id};
 
 use crate::spec::{RuleSource, SgRole, SgSpec};
 use crate::{Net, Result, ec2};
@@ -174,7 +174,7 @@ async fn authorize(net: &Net, group_id: &str, rules: &[(Rule, String)]) -> Resul
 pub(crate) async fn delete_security_groups(net: &Net, vpc_id: &str) -> Result<()> {
     let groups = find_security_groups(net, vpc_id).await?;
     let mut ours: Vec<&SecurityGroup> =
-        groups.values().filter(|g| ec2::tag_value(g.tags(), TAG_STACK) == Some(net.env.stack())).collect();
+        groups.values().filter(|g| ec2::is_ours(g.tags(), &net.env, None)).collect();
     let rank = |g: &SecurityGroup| {
         SgRole::DELETE_ORDER
             .iter()

@@ -118,7 +118,7 @@ pub(crate) async fn delete_subnets(net: &Net, vpc_id: &str) -> Result<()> {
     let ours: Vec<Subnet> = list_subnets(net, vpc_id)
         .await?
         .into_iter()
-        .filter(|s| ec2::tag_value(s.tags(), TAG_STACK) == Some(net.env.stack()))
+        .filter(|s| ec2::is_ours(s.tags(), &net.env, None))
         .collect();
     futures::future::try_join_all(ours.iter().map(|s| async move {
         let id = s.subnet_id().unwrap_or_default();

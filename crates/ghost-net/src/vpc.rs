@@ -29,7 +29,10 @@ async fn stack_vpcs(net: &Net) -> Result<Vec<aws_sdk_ec2::types::Vpc>> {
         .send()
         .try_collect()
         .await
-        .aws("DescribeVpcs", &net.env.names.of(KIND))?)
+        .aws("DescribeVpcs", &net.env.names.of(KIND))?
+        .into_iter()
+        .filter(|v: &aws_sdk_ec2::types::Vpc| ec2::is_ours(v.tags(), &net.env, Some(KIND)))
+        .collect())
 }
 
 pub(crate) async fn list_stack_vpcs(net: &Net) -> Result<Vec<String>> {
