@@ -13,7 +13,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "Ghost on ECS: deploy, plan and destroy a stack; run the emulator and the tests")]
+#[command(
+    name = "cargo xtask",
+    about = "Ghost on ECS: deploy, plan and destroy a stack; run the emulator and the tests"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -105,5 +108,9 @@ fn init_tracing(verbose: u8) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
 }

@@ -14,7 +14,14 @@ pub(crate) fn progress_observer() -> Observer {
         Event::Start { kind, name } => tracing::info!("ensuring {kind} {name}"),
         Event::Wait { kind, name, what } => eprintln!("  … {kind} {name}: waiting until {what}"),
         Event::Done(r) => {
-            eprintln!("  {} {:<18} {:<22} {:<26} {:>6} ms", r.action.symbol(), r.kind, r.name, r.id, r.elapsed_ms);
+            eprintln!(
+                "  {} {:<18} {:<22} {:<26} {:>6} ms",
+                r.action.symbol(),
+                r.kind,
+                r.name,
+                r.id,
+                r.elapsed_ms
+            );
             for c in &r.changes {
                 eprintln!("      {c}");
             }
@@ -33,8 +40,14 @@ struct JsonReport<'a> {
 
 pub(crate) fn report(report: &Report, calls: Option<&CallSummary>, out: Output) {
     if out == Output::Json {
-        let doc = JsonReport { report, api_calls: calls };
-        println!("{}", serde_json::to_string_pretty(&doc).expect("report serializes"));
+        let doc = JsonReport {
+            report,
+            api_calls: calls,
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("report serializes")
+        );
         return;
     }
     let verb = match (report.command, report.mode) {
@@ -44,7 +57,13 @@ pub(crate) fn report(report: &Report, calls: Option<&CallSummary>, out: Output) 
     println!();
     if report.mode == Mode::Plan {
         for r in report.resources.iter().filter(|r| r.action.is_change()) {
-            println!("{} {:<18} {:<22} {}", r.action.symbol(), r.kind, r.name, r.id);
+            println!(
+                "{} {:<18} {:<22} {}",
+                r.action.symbol(),
+                r.kind,
+                r.name,
+                r.id
+            );
             for c in &r.changes {
                 println!("    {c}");
             }
@@ -54,8 +73,11 @@ pub(crate) fn report(report: &Report, calls: Option<&CallSummary>, out: Output) 
         println!("! {} {}: {}", w.kind, w.name, w.message);
     }
     let n = |a| report.count(a);
-    let (create, update, delete) =
-        if report.mode == Mode::Plan { ("to create", "to update", "to delete") } else { ("created", "updated", "deleted") };
+    let (create, update, delete) = if report.mode == Mode::Plan {
+        ("to create", "to update", "to delete")
+    } else {
+        ("created", "updated", "deleted")
+    };
     println!(
         "{verb} of stack {}: {} {create}, {} {update}, {} {delete}, {} unchanged ({:.1} s)",
         report.stack,
@@ -80,9 +102,14 @@ pub(crate) fn next_steps(report: &Report, local: bool) {
     println!("  vpc              {}", net.vpc_id);
     println!("  public subnets   {}", net.public_subnets.join(", "));
     println!("  private subnets  {}", net.private_subnets.join(", "));
-    println!("  security groups  alb {}  task {}  efs {}", net.sg_alb, net.sg_task, net.sg_efs);
+    println!(
+        "  security groups  alb {}  task {}  efs {}",
+        net.sg_alb, net.sg_task, net.sg_efs
+    );
     if local {
-        println!("\nlook: `cargo xtask plan` (changes nothing), `cargo xtask emulator calls` (recorded API calls)");
+        println!(
+            "\nlook: `cargo xtask plan` (changes nothing), `cargo xtask emulator calls` (recorded API calls)"
+        );
         println!("tear down: `cargo xtask destroy`, then `cargo xtask emulator down`");
     }
 }

@@ -21,7 +21,9 @@ fn config_path(args: &StackArgs) -> PathBuf {
     if Path::new(DEFAULT_CONFIG).exists() {
         return PathBuf::from(DEFAULT_CONFIG);
     }
-    eprintln!("no ./{DEFAULT_CONFIG}: using the sample {SAMPLE_CONFIG} (copy it to {DEFAULT_CONFIG} to make it yours)");
+    eprintln!(
+        "no ./{DEFAULT_CONFIG}: using the sample {SAMPLE_CONFIG} (copy it to {DEFAULT_CONFIG} to make it yours)"
+    );
     PathBuf::from(SAMPLE_CONFIG)
 }
 
@@ -44,11 +46,21 @@ async fn session(args: &StackArgs, cfg: &Config) -> Result<Session> {
             emu.up().await.context("starting the local emulator")?;
             let key = format!("GHOST{}", std::process::id());
             let opts = AwsOptions::emulator(&emu.url(), &cfg.stack.region, &key);
-            Ok(Session { sdk: sdk_config(&opts).await, recorder: Some((emu, key)) })
+            Ok(Session {
+                sdk: sdk_config(&opts).await,
+                recorder: Some((emu, key)),
+            })
         }
         Target::Aws => {
-            let opts = AwsOptions { profile: args.profile.clone(), region: Some(cfg.stack.region.clone()), ..Default::default() };
-            Ok(Session { sdk: sdk_config(&opts).await, recorder: None })
+            let opts = AwsOptions {
+                profile: args.profile.clone(),
+                region: Some(cfg.stack.region.clone()),
+                ..Default::default()
+            };
+            Ok(Session {
+                sdk: sdk_config(&opts).await,
+                recorder: None,
+            })
         }
     }
 }
@@ -71,7 +83,11 @@ pub(crate) async fn deploy(args: &StackArgs, mode: Mode) -> Result<()> {
     let env = env_for(&cfg, mode);
     let res = ghost_stack::deploy(&cfg, &s.sdk, &env).await;
     let calls = s.calls().await;
-    let report = res.context(if mode == Mode::Plan { "plan failed" } else { "deploy failed" })?;
+    let report = res.context(if mode == Mode::Plan {
+        "plan failed"
+    } else {
+        "deploy failed"
+    })?;
     output::report(&report, calls.as_ref(), args.output);
     if mode == Mode::Apply && args.output == Output::Text {
         let local = args.target == Target::Local;

@@ -28,14 +28,28 @@ enum Layer {
 pub(crate) async fn run(args: TestArgs) -> Result<()> {
     let mut results = Vec::new();
     if matches!(args.layer, Layer::Unit | Layer::All) {
-        results.push(layer("layer 1: unit (no network)", &["--lib", "--bins"], &args.filter)?);
+        results.push(layer(
+            "layer 1: unit (no network)",
+            &["--lib", "--bins"],
+            &args.filter,
+        )?);
     }
     if matches!(args.layer, Layer::Integration | Layer::All) {
         let emu = Emulator::from_env();
         let t = Instant::now();
-        emu.up().await.context("starting the emulator for the integration layer")?;
-        println!("emulator ready on {} ({:.1} s)", emu.url(), t.elapsed().as_secs_f64());
-        results.push(layer("layer 2: emulator integration", &["--test", "*"], &args.filter)?);
+        emu.up()
+            .await
+            .context("starting the emulator for the integration layer")?;
+        println!(
+            "emulator ready on {} ({:.1} s)",
+            emu.url(),
+            t.elapsed().as_secs_f64()
+        );
+        results.push(layer(
+            "layer 2: emulator integration",
+            &["--test", "*"],
+            &args.filter,
+        )?);
     }
     println!("\n== summary ==");
     for (name, secs) in &results {
@@ -50,7 +64,10 @@ fn layer(name: &str, selection: &[&str], filter: &[String]) -> Result<(String, f
     let t = Instant::now();
     let mut cmd = Command::new(cargo);
     // --show-output: the crash-anywhere tests print their "k tried / k converged" figures.
-    cmd.args(["test", "--workspace"]).args(selection).args(["--", "--show-output"]).args(filter);
+    cmd.args(["test", "--workspace"])
+        .args(selection)
+        .args(["--", "--show-output"])
+        .args(filter);
     let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
     if !status.success() {
         bail!("{name} failed ({status})");

@@ -47,7 +47,11 @@ pub struct NetworkConfig {
 
 impl Default for NetworkConfig {
     fn default() -> Self {
-        Self { cidr: "10.0.0.0/16".into(), availability_zones: 2, task_subnets: TaskSubnets::Public }
+        Self {
+            cidr: "10.0.0.0/16".into(),
+            availability_zones: 2,
+            task_subnets: TaskSubnets::Public,
+        }
     }
 }
 
@@ -145,7 +149,10 @@ pub struct ObserveConfig {
 
 impl Default for ObserveConfig {
     fn default() -> Self {
-        Self { notify_emails: Vec::new(), log_retention_days: 30 }
+        Self {
+            notify_emails: Vec::new(),
+            log_retention_days: 30,
+        }
     }
 }
 
@@ -180,7 +187,10 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("invalid config {origin}:\n{}", list(.problems))]
-    Invalid { origin: String, problems: Vec<Problem> },
+    Invalid {
+        origin: String,
+        problems: Vec<Problem>,
+    },
 }
 
 impl ConfigError {
@@ -193,12 +203,17 @@ impl ConfigError {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// CloudWatch Logs accepts exactly these retention periods (PutRetentionPolicy).
 pub const LOG_RETENTION_DAYS: &[u32] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
 ];
 
 /// Fargate's valid task sizes: cpu units → allowed memory (MiB) as (min, max, step).
@@ -220,7 +235,7 @@ fn fargate_memory_ok(cpu: u32, memory: u32) -> Option<bool> {
     if cpu == 256 {
         return Some(matches!(memory, 512 | 1024 | 2048));
     }
-    Some(memory >= min && memory <= max && (memory - min) % step == 0)
+    Some(memory >= min && memory <= max && (memory - min).is_multiple_of(step))
 }
 
 fn fargate_memory_allowed(cpu: u32) -> String {
@@ -234,33 +249,50 @@ fn fargate_memory_allowed(cpu: u32) -> String {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let invalid = |problems| ConfigError::Invalid { origin: origin.to_string(), problems };
-        let de = toml::de::Deserializer::parse(text).map_err(|e| invalid(vec![syntax_problem(text, &e)]))?;
+        let invalid = |problems| ConfigError::Invalid {
+            origin: origin.to_string(),
+            problems,
+        };
+        let de = toml::de::Deserializer::parse(text)
+            .map_err(|e| invalid(vec![syntax_problem(text, &e)]))?;
         let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-            let key = e.path().to_string();
+            let path = e.path().to_string();
             let inner = e.into_inner();
             let mut problem = syntax_problem(text, &inner);
-            if key != "." && !key.is_empty() {
-                problem.key = key;
-            }
+            let known = path != "." && !path.is_empty();
+            problem.key = match (known, missing_field(inner.message())) {
+                (true, Some(field)) => format!("{path}.{field}"),
+                (true, None) => path,
+                (false, _) => problem.key,
+            };
             invalid(vec![problem])
         })?;
         let problems = cfg.validate();
-        if problems.is_empty() { Ok(cfg) } else { Err(invalid(problems)) }
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(invalid(problems))
+        }
     }
 
     /// Every rule of the contract; empty means valid.
     pub fn validate(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let mut bad = |key: &str, value: &dyn fmt::Display, allowed: &str| {
-            out.push(Problem { key: key.into(), value: value.to_string(), allowed: allowed.into() });
+            out.push(Problem {
+                key: key.into(),
+                value: value.to_string(),
+                allowed: allowed.into(),
+            });
         };
         let q = |s: &str| format!("{s:?}");
 
@@ -268,7 +300,9 @@ impl Config {
         let name = &self.stack.name;
         let name_ok = (1..=20).contains(&name.len())
             && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !name.ends_with('-')
             && !name.contains("--");
         if !name_ok {
@@ -280,21 +314,37 @@ impl Config {
         } else {
             for (what, derived, limit) in Names::new(name).length_checked() {
                 if derived.len() > limit {
-                    bad("stack.name", &q(name), &format!("derived {what} name {derived:?} exceeds AWS's {limit} characters"));
+                    bad(
+                        "stack.name",
+                        &q(name),
+                        &format!(
+                            "derived {what} name {derived:?} exceeds AWS's {limit} characters"
+                        ),
+                    );
                 }
             }
         }
         if !region_ok(&self.stack.region) {
-            bad("stack.region", &q(&self.stack.region), "an AWS region code such as \"eu-west-2\" or \"us-east-1\"");
+            bad(
+                "stack.region",
+                &q(&self.stack.region),
+                "an AWS region code such as \"eu-west-2\" or \"us-east-1\"",
+            );
         }
 
         // network
         let n = &self.network;
         match n.cidr.parse::<Ipv4Net>() {
-            Err(_) => bad("network.cidr", &q(&n.cidr), "an IPv4 CIDR block such as \"10.0.0.0/16\""),
-            Ok(net) if !(16..=24).contains(&net.prefix_len()) => {
-                bad("network.cidr", &q(&n.cidr), "a prefix length between /16 and /24 (AWS VPC limits, room for 6 subnets)")
-            }
+            Err(_) => bad(
+                "network.cidr",
+                &q(&n.cidr),
+                "an IPv4 CIDR block such as \"10.0.0.0/16\"",
+            ),
+            Ok(net) if !(16..=24).contains(&net.prefix_len()) => bad(
+                "network.cidr",
+                &q(&n.cidr),
+                "a prefix length between /16 and /24 (AWS VPC limits, room for 6 subnets)",
+            ),
             Ok(net) if net.network() != net.addr() => bad(
                 "network.cidr",
                 &q(&n.cidr),
@@ -308,24 +358,44 @@ impl Config {
             Ok(_) => {}
         }
         if !(2..=3).contains(&n.availability_zones) {
-            bad("network.availability_zones", &n.availability_zones, "2 or 3");
+            bad(
+                "network.availability_zones",
+                &n.availability_zones,
+                "2 or 3",
+            );
         }
 
         // ghost
         let g = &self.ghost;
         if g.image.trim().is_empty() || g.image.chars().any(char::is_whitespace) {
-            bad("ghost.image", &q(&g.image), "a container image reference such as \"ghost:6\"");
+            bad(
+                "ghost.image",
+                &q(&g.image),
+                "a container image reference such as \"ghost:6\"",
+            );
         }
         if !url_ok(&g.url) {
-            bad("ghost.url", &q(&g.url), "an absolute http:// or https:// URL such as \"https://blog.example.com\"");
+            bad(
+                "ghost.url",
+                &q(&g.url),
+                "an absolute http:// or https:// URL such as \"https://blog.example.com\"",
+            );
         }
         match fargate_memory_ok(g.cpu, g.memory) {
-            None => bad("ghost.cpu", &g.cpu, "one of Fargate's cpu sizes: 256, 512, 1024, 2048, 4096, 8192, 16384"),
+            None => bad(
+                "ghost.cpu",
+                &g.cpu,
+                "one of Fargate's cpu sizes: 256, 512, 1024, 2048, 4096, 8192, 16384",
+            ),
             Some(false) => bad("ghost.memory", &g.memory, &fargate_memory_allowed(g.cpu)),
             Some(true) => {}
         }
         if g.desired_count == 0 || g.desired_count > MAX_DESIRED_COUNT {
-            bad("ghost.desired_count", &g.desired_count, &format!("1..={MAX_DESIRED_COUNT}"));
+            bad(
+                "ghost.desired_count",
+                &g.desired_count,
+                &format!("1..={MAX_DESIRED_COUNT}"),
+            );
         } else if g.desired_count > 1 && g.database == Database::Sqlite {
             bad(
                 "ghost.desired_count",
@@ -352,7 +422,10 @@ impl Config {
                 Some(r) if r != self.stack.region => bad(
                     "load_balancer.certificate_arn",
                     &q(cert),
-                    &format!("a certificate in the stack's region {:?} (an ALB cannot use one from {r:?})", self.stack.region),
+                    &format!(
+                        "a certificate in the stack's region {:?} (an ALB cannot use one from {r:?})",
+                        self.stack.region
+                    ),
                 ),
                 Some(_) => {}
             }
@@ -361,19 +434,33 @@ impl Config {
         // pipeline
         let p = &self.pipeline;
         let repo_ok = (1..=100).contains(&p.repository.len())
-            && p.repository.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && p.repository
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && !p.repository.ends_with(".git");
         if !repo_ok {
-            bad("pipeline.repository", &q(&p.repository), "1-100 characters of A-Z, a-z, 0-9, '-', '_', '.' (no .git suffix)");
+            bad(
+                "pipeline.repository",
+                &q(&p.repository),
+                "1-100 characters of A-Z, a-z, 0-9, '-', '_', '.' (no .git suffix)",
+            );
         }
         if !branch_ok(&p.branch) {
-            bad("pipeline.branch", &q(&p.branch), "a git branch name such as \"main\" (no spaces, '..', '~', '^', ':' or leading '-')");
+            bad(
+                "pipeline.branch",
+                &q(&p.branch),
+                "a git branch name such as \"main\" (no spaces, '..', '~', '^', ':' or leading '-')",
+            );
         }
 
         // observe
         for (i, email) in self.observe.notify_emails.iter().enumerate() {
             if !email_ok(email) {
-                bad(&format!("observe.notify_emails[{i}]"), &q(email), "an email address such as \"ops@example.com\"");
+                bad(
+                    &format!("observe.notify_emails[{i}]"),
+                    &q(email),
+                    "an email address such as \"ops@example.com\"",
+                );
             }
         }
         if !LOG_RETENTION_DAYS.contains(&self.observe.log_retention_days) {
@@ -381,7 +468,10 @@ impl Config {
             bad(
                 "observe.log_retention_days",
                 &self.observe.log_retention_days,
-                &format!("one of CloudWatch Logs' retention periods: {}", allowed.join(", ")),
+                &format!(
+                    "one of CloudWatch Logs' retention periods: {}",
+                    allowed.join(", ")
+                ),
             );
         }
         out
@@ -389,7 +479,10 @@ impl Config {
 
     /// The validated VPC block (call only on a validated config).
     pub fn vpc_cidr(&self) -> Ipv4Net {
-        self.network.cidr.parse().expect("validated config has a valid cidr")
+        self.network
+            .cidr
+            .parse()
+            .expect("validated config has a valid cidr")
     }
 
     pub fn names(&self) -> Names {
@@ -398,14 +491,37 @@ impl Config {
 }
 
 fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
-    let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-    let key = line
-        .and_then(|l| text.lines().nth(l - 1))
-        .and_then(|l| l.split_once('=').map(|(k, _)| k.trim().to_string()))
-        .unwrap_or_else(|| "(syntax)".into());
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
     let msg = e.message().trim().to_string();
+    let key = match (line, missing_field(&msg)) {
+        (_, Some(field)) => field.to_string(),
+        (Some(l), None) => key_at_line(text, l).unwrap_or_else(|| "(syntax)".into()),
+        (None, None) => "(syntax)".into(),
+    };
     let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-    Problem { key, value: String::new(), allowed: format!("{msg}{at}") }
+    Problem {
+        key,
+        value: String::new(),
+        allowed: format!("{msg}{at}"),
+    }
+}
+
+/// serde's "missing field `name`": the key to name is the missing one.
+fn missing_field(msg: &str) -> Option<&str> {
+    msg.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// `section.key` for the `key = ...` on line `l` (1-based), from the last `[section]` header above it.
+fn key_at_line(text: &str, l: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().take(l).collect();
+    let key = lines.last()?.split_once('=')?.0.trim().to_string();
+    let section = lines
+        .iter()
+        .rev()
+        .find_map(|x| x.trim().strip_prefix('[')?.strip_suffix(']').map(str::trim));
+    Some(section.map_or(key.clone(), |s| format!("{s}.{key}")))
 }
 
 fn region_ok(r: &str) -> bool {
@@ -413,7 +529,9 @@ fn region_ok(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
         && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
@@ -424,18 +542,26 @@ fn is_private(net: Ipv4Net) -> bool {
         (Ipv4Addr::new(192, 168, 0, 0), 16),
         (Ipv4Addr::new(100, 64, 0, 0), 10),
     ];
-    ranges.iter().any(|&(a, p)| Ipv4Net::new(a, p).is_ok_and(|r| r.contains(&net)))
+    ranges
+        .iter()
+        .any(|&(a, p)| Ipv4Net::new(a, p).is_ok_and(|r| r.contains(&net)))
 }
 
 fn url_ok(u: &str) -> bool {
-    let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"));
     match rest {
         Some(rest) => {
             let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let host = host.rsplit_once(':').map_or(host, |(h, port)| if port.parse::<u16>().is_ok() { h } else { "" });
+            let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+                if port.parse::<u16>().is_ok() { h } else { "" }
+            });
             !host.is_empty()
                 && !u.chars().any(char::is_whitespace)
-                && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
         }
         None => false,
     }
@@ -450,7 +576,9 @@ fn acm_region(arn: &str) -> Option<&str> {
         && region_ok(parts[3])
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5].strip_prefix("certificate/").is_some_and(|id| !id.is_empty());
+        && parts[5]
+            .strip_prefix("certificate/")
+            .is_some_and(|id| !id.is_empty());
     ok.then(|| parts[3])
 }
 
@@ -463,7 +591,9 @@ fn branch_ok(b: &str) -> bool {
         && !b.ends_with(".lock")
         && !b.contains("..")
         && !b.contains("//")
-        && !b.chars().any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
+        && !b
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
 }
 
 fn email_ok(e: &str) -> bool {
@@ -509,16 +639,25 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        assert_eq!(problem_keys("[stack]\nname = \"a\"\nregion = \"eu-west-2\"\nzone = 1\n"), ["stack.zone"]);
+        assert_eq!(
+            problem_keys("[stack]\nname = \"a\"\nregion = \"eu-west-2\"\nzone = 1\n"),
+            ["stack.zone"]
+        );
     }
 
     #[test]
     fn enum_values_name_the_key_and_choices() {
-        let err = Config::parse("[stack]\nname=\"a\"\nregion=\"eu-west-2\"\n[network]\ntask_subnets=\"privat\"\n", "t")
-            .unwrap_err();
+        let err = Config::parse(
+            "[stack]\nname=\"a\"\nregion=\"eu-west-2\"\n[network]\ntask_subnets=\"privat\"\n",
+            "t",
+        )
+        .unwrap_err();
         let p = &err.problems()[0];
         assert_eq!(p.key, "network.task_subnets");
-        assert!(p.allowed.contains("public") && p.allowed.contains("private"), "{p}");
+        assert!(
+            p.allowed.contains("public") && p.allowed.contains("private"),
+            "{p}"
+        );
     }
 
     #[test]
@@ -527,7 +666,15 @@ mod tests {
             let t = format!("[stack]\nname = \"{ok}\"\nregion = \"eu-west-2\"\n");
             assert!(Config::parse(&t, "t").is_ok(), "{ok}");
         }
-        for bad in ["", "Ghost", "1blog", "blog-", "a--b", "abcdefghijklmnopqrstu", "blog_1"] {
+        for bad in [
+            "",
+            "Ghost",
+            "1blog",
+            "blog-",
+            "a--b",
+            "abcdefghijklmnopqrstu",
+            "blog_1",
+        ] {
             let t = format!("[stack]\nname = \"{bad}\"\nregion = \"eu-west-2\"\n");
             assert_eq!(problem_keys(&t), ["stack.name"], "{bad}");
         }
@@ -535,8 +682,16 @@ mod tests {
 
     #[test]
     fn cidr_rules() {
-        for bad in ["10.0.0.0", "10.0.0.0/8", "10.0.0.0/25", "10.0.1.0/16", "8.8.0.0/16", "nope"] {
-            let t = format!("[stack]\nname=\"a\"\nregion=\"eu-west-2\"\n[network]\ncidr=\"{bad}\"\n");
+        for bad in [
+            "10.0.0.0",
+            "10.0.0.0/8",
+            "10.0.0.0/25",
+            "10.0.1.0/16",
+            "8.8.0.0/16",
+            "nope",
+        ] {
+            let t =
+                format!("[stack]\nname=\"a\"\nregion=\"eu-west-2\"\n[network]\ncidr=\"{bad}\"\n");
             assert_eq!(problem_keys(&t), ["network.cidr"], "{bad}");
         }
     }
@@ -555,9 +710,10 @@ mod tests {
 
     #[test]
     fn single_writer_rule() {
-        assert_eq!(problem_keys(&format!("{SAMPLE}\n").replace("desired_count = 1", "desired_count = 2")), [
-            "ghost.desired_count"
-        ]);
+        assert_eq!(
+            problem_keys(&format!("{SAMPLE}\n").replace("desired_count = 1", "desired_count = 2")),
+            ["ghost.desired_count"]
+        );
         let mysql = SAMPLE.replace("database = \"sqlite\"", "database = \"mysql\"");
         let two = mysql.replace("desired_count = 1", "desired_count = 2");
         assert_eq!(problem_keys(&two), ["ghost.desired_count"]);
@@ -568,18 +724,24 @@ mod tests {
     #[test]
     fn all_problems_are_reported_at_once() {
         let t = "[stack]\nname=\"Bad\"\nregion=\"mars\"\n[network]\navailability_zones=4\n[observe]\nlog_retention_days=31\n";
-        assert_eq!(problem_keys(t), [
-            "stack.name",
-            "stack.region",
-            "network.availability_zones",
-            "observe.log_retention_days"
-        ]);
+        assert_eq!(
+            problem_keys(t),
+            [
+                "stack.name",
+                "stack.region",
+                "network.availability_zones",
+                "observe.log_retention_days"
+            ]
+        );
     }
 
     #[test]
     fn certificate_must_be_acm_in_region() {
         let good = "arn:aws:acm:eu-west-2:123456789012:certificate/abc";
-        let t = SAMPLE.replace("certificate_arn = \"\"", &format!("certificate_arn = \"{good}\""));
+        let t = SAMPLE.replace(
+            "certificate_arn = \"\"",
+            &format!("certificate_arn = \"{good}\""),
+        );
         assert!(Config::parse(&t, "t").is_ok());
         let other = t.replace("eu-west-2:1234", "us-east-1:1234");
         assert_eq!(problem_keys(&other), ["load_balancer.certificate_arn"]);

@@ -37,11 +37,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("setting up the emulator's Python venv failed: {0}\n(needs python3 with the venv module and access to PyPI)")]
+    #[error(
+        "setting up the emulator's Python venv failed: {0}\n(needs python3 with the venv module and access to PyPI)"
+    )]
     Venv(String),
-    #[error("the emulator did not become ready on {url} within {waited_s}s; last lines of {log}:\n{tail}")]
-    NotReady { url: String, waited_s: u64, log: String, tail: String },
-    #[error("port {port} answers but is not our emulator (no /_ghost/health); stop whatever listens there or set GHOST_EMULATOR_PORT")]
+    #[error(
+        "the emulator did not become ready on {url} within {waited_s}s; last lines of {log}:\n{tail}"
+    )]
+    NotReady {
+        url: String,
+        waited_s: u64,
+        log: String,
+        tail: String,
+    },
+    #[error(
+        "port {port} answers but is not our emulator (no /_ghost/health); stop whatever listens there or set GHOST_EMULATOR_PORT"
+    )]
     PortTaken { port: u16 },
     #[error("emulator request {what} failed: {source}")]
     Http {
@@ -87,10 +98,16 @@ pub struct ActionCount {
 
 impl CallSummary {
     pub fn of(calls: &[Call]) -> Self {
-        let mut s = Self { total: calls.len(), ..Self::default() };
+        let mut s = Self {
+            total: calls.len(),
+            ..Self::default()
+        };
         for c in calls {
             s.mutating += usize::from(c.mutating);
-            let e = s.by_action.entry(format!("{}:{}", c.service, c.action)).or_default();
+            let e = s
+                .by_action
+                .entry(format!("{}:{}", c.service, c.action))
+                .or_default();
             e.calls += 1;
             e.mutating = c.mutating;
         }
@@ -99,7 +116,11 @@ impl CallSummary {
 
     /// The mutating (service, action) pairs, for a readable assertion message.
     pub fn writes(&self) -> Vec<String> {
-        self.by_action.iter().filter(|(_, c)| c.mutating).map(|(a, c)| format!("{a} x{}", c.calls)).collect()
+        self.by_action
+            .iter()
+            .filter(|(_, c)| c.mutating)
+            .map(|(a, c)| format!("{a} x{}", c.calls))
+            .collect()
     }
 }
 
@@ -107,7 +128,12 @@ impl std::fmt::Display for CallSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{:<52} {:>6}  kind", "service:action", "calls")?;
         for (action, c) in &self.by_action {
-            writeln!(f, "{action:<52} {:>6}  {}", c.calls, if c.mutating { "write" } else { "read" })?;
+            writeln!(
+                f,
+                "{action:<52} {:>6}  {}",
+                c.calls,
+                if c.mutating { "write" } else { "read" }
+            )?;
         }
         write!(f, "total {} calls, {} mutating", self.total, self.mutating)
     }
@@ -131,7 +157,10 @@ pub enum Started {
 impl Emulator {
     /// Port from `GHOST_EMULATOR_PORT` (default 4566); state under `GHOST_HOME` (default `~/.cache/ghost-ecs`).
     pub fn from_env() -> Self {
-        let port = std::env::var("GHOST_EMULATOR_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(DEFAULT_PORT);
+        let port = std::env::var("GHOST_EMULATOR_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(DEFAULT_PORT);
         Self::new(port, ghost_home())
     }
 
@@ -158,7 +187,8 @@ impl Emulator {
 
     /// The venv is keyed by the requirements' content, so changing a pin builds a fresh one.
     pub fn venv_dir(&self) -> PathBuf {
-        self.home.join(format!("venv-{:016x}", fnv1a(REQUIREMENTS.as_bytes())))
+        self.home
+            .join(format!("venv-{:016x}", fnv1a(REQUIREMENTS.as_bytes())))
     }
 
     /// True when our launcher answers its health probe.
@@ -167,7 +197,12 @@ impl Emulator {
     }
 
     async fn probe(&self) -> Probe {
-        let res = self.http.get(format!("{}/_ghost/health", self.url())).timeout(Duration::from_secs(2)).send().await;
+        let res = self
+            .http
+            .get(format!("{}/_ghost/health", self.url()))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await;
         match res {
             Ok(r) if r.status().is_success() => Probe::Ours,
             Ok(_) => Probe::Foreign,
@@ -186,7 +221,8 @@ impl Emulator {
         }
         fs::create_dir_all(&self.home).map_err(io(format!("creating {}", self.home.display())))?;
         let lock_path = self.home.join(format!("emulator-{}.lock", self.port));
-        let lock = File::create(&lock_path).map_err(io(format!("creating {}", lock_path.display())))?;
+        let lock =
+            File::create(&lock_path).map_err(io(format!("creating {}", lock_path.display())))?;
         let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
             .await
             .expect("lock task")
@@ -215,14 +251,18 @@ impl Emulator {
         }
         let req = self.home.join("requirements.txt");
         fs::write(&req, REQUIREMENTS).map_err(io("writing requirements.txt"))?;
-        eprintln!("emulator: creating Python venv {} (once; pip install of the pinned moto)", venv.display());
+        eprintln!(
+            "emulator: creating Python venv {} (once; pip install of the pinned moto)",
+            venv.display()
+        );
         let venv_s = venv.display().to_string();
         let req_s = req.display().to_string();
         let python_s = python.display().to_string();
         tokio::task::spawn_blocking(move || -> Result<()> {
-            run(Command::new(std::env::var("GHOST_PYTHON").unwrap_or_else(|_| "python3".into())).args([
-                "-m", "venv", "--clear", &venv_s,
-            ]))?;
+            run(
+                Command::new(std::env::var("GHOST_PYTHON").unwrap_or_else(|_| "python3".into()))
+                    .args(["-m", "venv", "--clear", &venv_s]),
+            )?;
             run(Command::new(&python_s).args([
                 "-m",
                 "pip",
@@ -272,10 +312,8 @@ impl Emulator {
             if self.is_up().await {
                 return Ok(());
             }
-            if let Some(pid) = self.pid() {
-                if !alive(pid) {
-                    break;
-                }
+            if self.pid().is_some_and(|pid| !alive(pid)) {
+                break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -288,12 +326,18 @@ impl Emulator {
     }
 
     fn pid(&self) -> Option<u32> {
-        fs::read_to_string(self.pid_path()).ok()?.trim().parse().ok()
+        fs::read_to_string(self.pid_path())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Stops the emulator we started (by its recorded pid, checked to be our launcher). No-op when not running.
     pub async fn down(&self) -> Result<bool> {
-        let Some(pid) = self.pid() else { return Ok(false) };
+        let Some(pid) = self.pid() else {
+            return Ok(false);
+        };
         let ours = fs::read(format!("/proc/{pid}/cmdline"))
             .map(|c| String::from_utf8_lossy(&c).contains("launcher.py"))
             .unwrap_or(false);
@@ -324,16 +368,32 @@ impl Emulator {
             None => format!("{}/_ghost/calls", self.url()),
         };
         let what = || format!("GET {url}");
-        let resp = self.http.get(&url).send().await.map_err(|source| Error::Http { what: what(), source })?;
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|source| Error::Http {
+                what: what(),
+                source,
+            })?;
         resp.error_for_status()
-            .map_err(|source| Error::Http { what: what(), source })?
+            .map_err(|source| Error::Http {
+                what: what(),
+                source,
+            })?
             .json()
             .await
-            .map_err(|source| Error::Http { what: what(), source })
+            .map_err(|source| Error::Http {
+                what: what(),
+                source,
+            })
     }
 
     pub async fn clear_calls(&self, key: Option<&str>) -> Result<()> {
-        let path = key.map_or("/_ghost/calls/clear".to_string(), |k| format!("/_ghost/calls/clear?key={k}"));
+        let path = key.map_or("/_ghost/calls/clear".to_string(), |k| {
+            format!("/_ghost/calls/clear?key={k}")
+        });
         self.post(&path, None).await.map(|_| ())
     }
 
@@ -350,7 +410,10 @@ impl Emulator {
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|source| Error::Http { what: format!("DELETE {url}"), source })?;
+            .map_err(|source| Error::Http {
+                what: format!("DELETE {url}"),
+                source,
+            })?;
         Ok(())
     }
 
@@ -363,7 +426,10 @@ impl Emulator {
         req.send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|source| Error::Http { what: format!("POST {url}"), source })
+            .map_err(|source| Error::Http {
+                what: format!("POST {url}"),
+                source,
+            })
     }
 }
 
@@ -383,23 +449,35 @@ pub fn ghost_home() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().map_err(|e| Error::Venv(format!("{cmd:?}: {e}")))?;
+    let out = cmd
+        .output()
+        .map_err(|e| Error::Venv(format!("{cmd:?}: {e}")))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(Error::Venv(format!("{cmd:?} exited with {}:\n{}", out.status, String::from_utf8_lossy(&out.stderr))))
+        Err(Error::Venv(format!(
+            "{cmd:?} exited with {}:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )))
     }
 }
 
 fn alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; its state letter is Z.
     fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        })
         .unwrap_or(false)
 }
 
 fn tail(path: &Path, lines: usize) -> String {
-    let Ok(mut f) = File::open(path) else { return "(no log)".into() };
+    let Ok(mut f) = File::open(path) else {
+        return "(no log)".into();
+    };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let _ = f.seek(SeekFrom::Start(len.saturating_sub(8192)));
     let mut s = String::new();
@@ -410,7 +488,9 @@ fn tail(path: &Path, lines: usize) -> String {
 
 /// FNV-1a: a stable content hash for cache keys (not for security).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -427,10 +507,20 @@ mod tests {
             status: 200,
             injected: None,
         };
-        let s = CallSummary::of(&[call("DescribeVpcs", false), call("CreateVpc", true), call("DescribeVpcs", false)]);
+        let s = CallSummary::of(&[
+            call("DescribeVpcs", false),
+            call("CreateVpc", true),
+            call("DescribeVpcs", false),
+        ]);
         assert_eq!((s.total, s.mutating), (3, 1));
         assert_eq!(s.writes(), ["ec2:CreateVpc x1"]);
-        assert_eq!(s.by_action["ec2:DescribeVpcs"], ActionCount { calls: 2, mutating: false });
+        assert_eq!(
+            s.by_action["ec2:DescribeVpcs"],
+            ActionCount {
+                calls: 2,
+                mutating: false
+            }
+        );
     }
 
     #[test]

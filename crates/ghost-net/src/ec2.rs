@@ -4,7 +4,10 @@ use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use ghost_core::{Env, TAG_COMPONENT, TAG_STACK};
 
 pub(crate) fn filter<const N: usize>(name: &str, values: [&str; N]) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.iter().map(|v| v.to_string()).collect())).build()
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.iter().map(|v| v.to_string()).collect()))
+        .build()
 }
 
 /// `tag:ghost:stack = <stack>` and, when given, `tag:ghost:component = <component>`.
@@ -17,20 +20,30 @@ pub(crate) fn ours(env: &Env, component: Option<&str>) -> Vec<Filter> {
 }
 
 pub(crate) fn tags(env: &Env, component: &str, name: &str) -> Vec<Tag> {
-    env.names.tags(component, name).into_iter().map(|t| Tag::builder().key(t.key).value(t.value).build()).collect()
+    env.names
+        .tags(component, name)
+        .into_iter()
+        .map(|t| Tag::builder().key(t.key).value(t.value).build())
+        .collect()
 }
 
 pub(crate) fn tag_spec(rt: ResourceType, tags: Vec<Tag>) -> TagSpecification {
-    TagSpecification::builder().resource_type(rt).set_tags(Some(tags)).build()
+    TagSpecification::builder()
+        .resource_type(rt)
+        .set_tags(Some(tags))
+        .build()
 }
 
 pub(crate) fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
-    tags.iter().find(|t| t.key() == Some(key)).and_then(Tag::value)
+    tags.iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(Tag::value)
 }
 
 /// True when the tags say "this stack" (and this component, when given). Lists check this on top of the
 /// server-side tag filter: not every EC2 implementation applies every filter (moto ignores some), and a
 /// resource of another stack must never be mistaken for ours.
 pub(crate) fn is_ours(tags: &[Tag], env: &Env, component: Option<&str>) -> bool {
-    tag_value(tags, TAG_STACK) == Some(env.stack()) && component.is_none_or(|c| tag_value(tags, TAG_COMPONENT) == Some(c))
+    tag_value(tags, TAG_STACK) == Some(env.stack())
+        && component.is_none_or(|c| tag_value(tags, TAG_COMPONENT) == Some(c))
 }

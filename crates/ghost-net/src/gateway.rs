@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use aws_sdk_ec2::client::Waiters;
-use aws_sdk_ec2::types::{Address, DomainType, InternetGateway, NatGateway, NatGatewayState, ResourceType};
+use aws_sdk_ec2::types::{
+    Address, DomainType, InternetGateway, NatGateway, NatGatewayState, ResourceType,
+};
 use ghost_core::error::{gone_if, waiter_error};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
 
@@ -34,7 +36,11 @@ async fn stack_igws(net: &Net) -> Result<Vec<InternetGateway>> {
 }
 
 pub(crate) async fn list_internet_gateways(net: &Net) -> Result<Vec<String>> {
-    Ok(stack_igws(net).await?.into_iter().filter_map(|g| g.internet_gateway_id).collect())
+    Ok(stack_igws(net)
+        .await?
+        .into_iter()
+        .filter_map(|g| g.internet_gateway_id)
+        .collect())
 }
 
 pub async fn find_internet_gateway(net: &Net) -> Result<Option<InternetGateway>> {
@@ -51,24 +57,37 @@ pub async fn ensure_internet_gateway(net: &Net, vpc_id: &str) -> Result<Outcome<
                     let out = net
                         .ec2
                         .create_internet_gateway()
-                        .tag_specifications(ec2::tag_spec(ResourceType::InternetGateway, ec2::tags(&net.env, IGW, &name)))
+                        .tag_specifications(ec2::tag_spec(
+                            ResourceType::InternetGateway,
+                            ec2::tags(&net.env, IGW, &name),
+                        ))
                         .send()
                         .await
                         .aws("CreateInternetGateway", &name)?;
-                    let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
+                    let id = out
+                        .internet_gateway()
+                        .and_then(|g| g.internet_gateway_id())
+                        .unwrap_or_default()
+                        .to_string();
                     attach(net, &id, vpc_id).await?;
                     return Ok(Outcome::Created(id));
                 }
                 Some(igw) => {
                     let id = igw.internet_gateway_id().unwrap_or_default().to_string();
-                    let attached: Vec<&str> = igw.attachments().iter().filter_map(|a| a.vpc_id()).collect();
+                    let attached: Vec<&str> = igw
+                        .attachments()
+                        .iter()
+                        .filter_map(|a| a.vpc_id())
+                        .collect();
                     match attached.as_slice() {
                         [v] if *v == vpc_id => (id, vec![]),
                         [] => (id, vec![Change::new("attachment", "(none)", vpc_id)]),
                         other => {
                             return Err(CoreError::Conflict {
                                 resource: format!("internet gateway {id}"),
-                                message: format!("attached to {other:?}, not to this stack's VPC {vpc_id}"),
+                                message: format!(
+                                    "attached to {other:?}, not to this stack's VPC {vpc_id}"
+                                ),
                             }
                             .into());
                         }
@@ -112,7 +131,10 @@ pub(crate) async fn delete_internet_gateways(net: &Net) -> Result<()> {
                         .await
                         .map(|_| ())
                         .aws("DetachInternetGateway", &id);
-                    gone_if(res, &["Gateway.NotAttached", "InvalidInternetGatewayID.NotFound"])?;
+                    gone_if(
+                        res,
+                        &["Gateway.NotAttached", "InvalidInternetGatewayID.NotFound"],
+                    )?;
                 }
                 let res = net
                     .ec2
@@ -146,7 +168,10 @@ pub(crate) async fn list_live_nats(net: &Net) -> Result<Vec<NatGateway>> {
         .aws("DescribeNatGateways", &net.env.names.of("nat"))?
         .into_iter()
         .filter(|n: &NatGateway| {
-            let live = matches!(n.state(), Some(NatGatewayState::Pending | NatGatewayState::Available));
+            let live = matches!(
+                n.state(),
+                Some(NatGatewayState::Pending | NatGatewayState::Available)
+            );
             live && ec2::is_ours(n.tags(), &net.env, Some(NAT))
         })
         .collect())
@@ -164,13 +189,22 @@ pub(crate) async fn list_addresses(net: &Net) -> Result<Vec<Address>> {
         .send()
         .await
         .aws("DescribeAddresses", &net.env.names.of("nat-eip"))?;
-    Ok(out.addresses().iter().filter(|a| ec2::is_ours(a.tags(), &net.env, Some(EIP))).cloned().collect())
+    Ok(out
+        .addresses()
+        .iter()
+        .filter(|a| ec2::is_ours(a.tags(), &net.env, Some(EIP)))
+        .cloned()
+        .collect())
 }
 
 /// With `spec.nat`: an Elastic IP and a NAT gateway in `public_subnet`, waited until available.
 /// Without: removes a NAT gateway (and its address) left from a private-subnet config: it costs money and
 /// nothing routes to it any more.
-pub async fn ensure_nat(net: &Net, spec: &NetworkSpec, public_subnet: &str) -> Result<Option<String>> {
+pub async fn ensure_nat(
+    net: &Net,
+    spec: &NetworkSpec,
+    public_subnet: &str,
+) -> Result<Option<String>> {
     if !spec.nat {
         delete_nats(net).await?;
         release_addresses(net).await?;
@@ -181,7 +215,9 @@ pub async fn ensure_nat(net: &Net, spec: &NetworkSpec, public_subnet: &str) -> R
         .env
         .track(EIP, &eip_name, async {
             if let Some(a) = list_addresses(net).await?.into_iter().next() {
-                return Ok::<_, crate::Error>(Outcome::Unchanged(a.allocation_id.unwrap_or_default()));
+                return Ok::<_, crate::Error>(Outcome::Unchanged(
+                    a.allocation_id.unwrap_or_default(),
+                ));
             }
             if net.env.is_plan() {
                 return Ok(Outcome::Created(planned_id(EIP)));
@@ -190,7 +226,10 @@ pub async fn ensure_nat(net: &Net, spec: &NetworkSpec, public_subnet: &str) -> R
                 .ec2
                 .allocate_address()
                 .domain(DomainType::Vpc)
-                .tag_specifications(ec2::tag_spec(ResourceType::ElasticIp, ec2::tags(&net.env, EIP, &eip_name)))
+                .tag_specifications(ec2::tag_spec(
+                    ResourceType::ElasticIp,
+                    ec2::tags(&net.env, EIP, &eip_name),
+                ))
                 .send()
                 .await
                 .aws("AllocateAddress", &eip_name)?;
@@ -204,7 +243,9 @@ pub async fn ensure_nat(net: &Net, spec: &NetworkSpec, public_subnet: &str) -> R
         .env
         .track(NAT, &name, async {
             if let Some(n) = find_nat(net).await? {
-                return Ok::<_, crate::Error>(Outcome::Unchanged(n.nat_gateway_id.unwrap_or_default()));
+                return Ok::<_, crate::Error>(Outcome::Unchanged(
+                    n.nat_gateway_id.unwrap_or_default(),
+                ));
             }
             if net.env.is_plan() {
                 return Ok(Outcome::Created(planned_id(NAT)));
@@ -214,11 +255,18 @@ pub async fn ensure_nat(net: &Net, spec: &NetworkSpec, public_subnet: &str) -> R
                 .create_nat_gateway()
                 .subnet_id(public_subnet)
                 .allocation_id(&allocation)
-                .tag_specifications(ec2::tag_spec(ResourceType::Natgateway, ec2::tags(&net.env, NAT, &name)))
+                .tag_specifications(ec2::tag_spec(
+                    ResourceType::Natgateway,
+                    ec2::tags(&net.env, NAT, &name),
+                ))
                 .send()
                 .await
                 .aws("CreateNatGateway", &name)?;
-            let id = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
+            let id = out
+                .nat_gateway()
+                .and_then(|n| n.nat_gateway_id())
+                .unwrap_or_default()
+                .to_string();
             net.env.waiting(NAT, &name, "available");
             net.ec2
                 .wait_until_nat_gateway_available()
@@ -241,8 +289,14 @@ pub(crate) async fn delete_nats(net: &Net) -> Result<()> {
                 if net.env.is_plan() {
                     return Ok::<_, crate::Error>(Some(id.clone()));
                 }
-                let res =
-                    net.ec2.delete_nat_gateway().nat_gateway_id(&id).send().await.map(|_| ()).aws("DeleteNatGateway", &id);
+                let res = net
+                    .ec2
+                    .delete_nat_gateway()
+                    .nat_gateway_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws("DeleteNatGateway", &id);
                 gone_if(res, &["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"])?;
                 net.env.waiting(NAT, &name, "deleted");
                 net.ec2
@@ -264,8 +318,14 @@ pub(crate) async fn release_addresses(net: &Net) -> Result<()> {
         net.env
             .track_delete(EIP, &net.env.names.of("nat-eip"), async {
                 if !net.env.is_plan() {
-                    let res =
-                        net.ec2.release_address().allocation_id(&id).send().await.map(|_| ()).aws("ReleaseAddress", &id);
+                    let res = net
+                        .ec2
+                        .release_address()
+                        .allocation_id(&id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .aws("ReleaseAddress", &id);
                     gone_if(res, &["InvalidAllocationID.NotFound"])?;
                 }
                 Ok::<_, crate::Error>(Some(id.clone()))

@@ -80,39 +80,67 @@ pub(crate) async fn list_stack_route_tables(net: &Net, vpc_id: &str) -> Result<V
     describe(net, vpc_id, None).await
 }
 
-pub async fn find_route_table(net: &Net, vpc_id: &str, component: &str) -> Result<Option<RouteTable>> {
-    Ok(describe(net, vpc_id, Some(component)).await?.into_iter().next())
+pub async fn find_route_table(
+    net: &Net,
+    vpc_id: &str,
+    component: &str,
+) -> Result<Option<RouteTable>> {
+    Ok(describe(net, vpc_id, Some(component))
+        .await?
+        .into_iter()
+        .next())
 }
 
 fn current_default(rt: &RouteTable) -> Option<Target> {
-    let r = rt.routes().iter().find(|r| r.destination_cidr_block() == Some(DEFAULT_ROUTE))?;
+    let r = rt
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some(DEFAULT_ROUTE))?;
     r.nat_gateway_id()
         .map(|n| Target::Nat(n.to_string()))
         .or_else(|| r.gateway_id().map(|g| Target::Gateway(g.to_string())))
 }
 
 fn associated(rt: &RouteTable) -> Vec<String> {
-    rt.associations().iter().filter(|a| !a.main().unwrap_or(false)).filter_map(|a| a.subnet_id().map(str::to_string)).collect()
+    rt.associations()
+        .iter()
+        .filter(|a| !a.main().unwrap_or(false))
+        .filter_map(|a| a.subnet_id().map(str::to_string))
+        .collect()
 }
 
 /// What differs: the default route and missing subnet associations. Associations of other subnets are not
 /// ours to remove; they come back as the second element, for a warning.
 pub fn diff_route_table(spec: &RouteTableSpec, rt: &RouteTable) -> (Vec<Change>, Vec<String>) {
     let mut changes = Vec::new();
-    let show = |t: &Option<Target>| t.as_ref().map_or("(none)".to_string(), |t| t.id().to_string());
+    let show = |t: &Option<Target>| {
+        t.as_ref()
+            .map_or("(none)".to_string(), |t| t.id().to_string())
+    };
     let current = current_default(rt);
     if current != spec.default_route {
-        changes.push(Change::new(format!("route {DEFAULT_ROUTE}"), show(&current), show(&spec.default_route)));
+        changes.push(Change::new(
+            format!("route {DEFAULT_ROUTE}"),
+            show(&current),
+            show(&spec.default_route),
+        ));
     }
     let have = associated(rt);
     for s in spec.subnets.iter().filter(|s| !have.contains(s)) {
         changes.push(Change::new("association", "(none)", s));
     }
-    let foreign = have.into_iter().filter(|s| !spec.subnets.contains(s)).collect();
+    let foreign = have
+        .into_iter()
+        .filter(|s| !spec.subnets.contains(s))
+        .collect();
     (changes, foreign)
 }
 
-pub async fn ensure_route_table(net: &Net, vpc_id: &str, spec: &RouteTableSpec) -> Result<Outcome<String>> {
+pub async fn ensure_route_table(
+    net: &Net,
+    vpc_id: &str,
+    spec: &RouteTableSpec,
+) -> Result<Outcome<String>> {
     net.env
         .track(KIND, &spec.name, async {
             let Some(rt) = find_route_table(net, vpc_id, spec.component).await? else {
@@ -130,7 +158,11 @@ pub async fn ensure_route_table(net: &Net, vpc_id: &str, spec: &RouteTableSpec) 
                     .send()
                     .await
                     .aws("CreateRouteTable", &spec.name)?;
-                let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
+                let id = out
+                    .route_table()
+                    .and_then(|r| r.route_table_id())
+                    .unwrap_or_default()
+                    .to_string();
                 if let Some(t) = &spec.default_route {
                     set_route(net, &id, t, false).await?;
                 }
@@ -142,7 +174,11 @@ pub async fn ensure_route_table(net: &Net, vpc_id: &str, spec: &RouteTableSpec) 
             let id = rt.route_table_id().unwrap_or_default().to_string();
             let (changes, foreign) = diff_route_table(spec, &rt);
             for s in foreign {
-                net.env.warn(KIND, &spec.name, format!("subnet {s} is associated but not part of this config; left in place"));
+                net.env.warn(
+                    KIND,
+                    &spec.name,
+                    format!("subnet {s} is associated but not part of this config; left in place"),
+                );
             }
             if !changes.is_empty() && !net.env.is_plan() {
                 let current = current_default(&rt);
@@ -173,14 +209,22 @@ pub async fn ensure_route_table(net: &Net, vpc_id: &str, spec: &RouteTableSpec) 
 
 async fn set_route(net: &Net, rt: &str, target: &Target, replace: bool) -> Result<()> {
     if replace {
-        let req = net.ec2.replace_route().route_table_id(rt).destination_cidr_block(DEFAULT_ROUTE);
+        let req = net
+            .ec2
+            .replace_route()
+            .route_table_id(rt)
+            .destination_cidr_block(DEFAULT_ROUTE);
         let req = match target {
             Target::Gateway(g) => req.gateway_id(g),
             Target::Nat(n) => req.nat_gateway_id(n),
         };
         req.send().await.aws("ReplaceRoute", rt)?;
     } else {
-        let req = net.ec2.create_route().route_table_id(rt).destination_cidr_block(DEFAULT_ROUTE);
+        let req = net
+            .ec2
+            .create_route()
+            .route_table_id(rt)
+            .destination_cidr_block(DEFAULT_ROUTE);
         let req = match target {
             Target::Gateway(g) => req.gateway_id(g),
             Target::Nat(n) => req.nat_gateway_id(n),
@@ -191,7 +235,13 @@ async fn set_route(net: &Net, rt: &str, target: &Target, replace: bool) -> Resul
 }
 
 async fn associate(net: &Net, rt: &str, subnet: &str) -> Result<()> {
-    net.ec2.associate_route_table().route_table_id(rt).subnet_id(subnet).send().await.aws("AssociateRouteTable", rt)?;
+    net.ec2
+        .associate_route_table()
+        .route_table_id(rt)
+        .subnet_id(subnet)
+        .send()
+        .await
+        .aws("AssociateRouteTable", rt)?;
     Ok(())
 }
 
@@ -204,7 +254,11 @@ pub(crate) async fn delete_route_tables(net: &Net, vpc_id: &str) -> Result<()> {
                 if net.env.is_plan() {
                     return Ok::<_, crate::Error>(Some(id.clone()));
                 }
-                for a in rt.associations().iter().filter(|a| !a.main().unwrap_or(false)) {
+                for a in rt
+                    .associations()
+                    .iter()
+                    .filter(|a| !a.main().unwrap_or(false))
+                {
                     if let Some(assoc) = a.route_table_association_id() {
                         let res = net
                             .ec2
@@ -217,8 +271,14 @@ pub(crate) async fn delete_route_tables(net: &Net, vpc_id: &str) -> Result<()> {
                         gone_if(res, &["InvalidAssociationID.NotFound"])?;
                     }
                 }
-                let res =
-                    net.ec2.delete_route_table().route_table_id(&id).send().await.map(|_| ()).aws("DeleteRouteTable", &id);
+                let res = net
+                    .ec2
+                    .delete_route_table()
+                    .route_table_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws("DeleteRouteTable", &id);
                 gone_if(res, &["InvalidRouteTableID.NotFound"])?;
                 Ok(Some(id.clone()))
             })

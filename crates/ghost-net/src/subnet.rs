@@ -3,7 +3,9 @@
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet};
 use ghost_core::error::gone_if;
-use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, TAG_STACK, is_planned, planned_id};
+use ghost_core::{
+    AwsResultExt, Change, Error as CoreError, Outcome, TAG_STACK, is_planned, planned_id,
+};
 
 use crate::spec::{SubnetSpec, Tier};
 use crate::{Net, Result, ec2};
@@ -31,7 +33,11 @@ pub fn diff_subnet(spec: &SubnetSpec, found: &Subnet) -> Result<Vec<Change>> {
     let az = found.availability_zone().unwrap_or_default();
     if az != spec.az {
         return Err(CoreError::NeedsReplacement {
-            resource: format!("subnet {} ({})", found.subnet_id().unwrap_or_default(), spec.cidr),
+            resource: format!(
+                "subnet {} ({})",
+                found.subnet_id().unwrap_or_default(),
+                spec.cidr
+            ),
             change: Change::new("availability_zone", az, &spec.az),
             remedy: "delete the subnet (or destroy the stack) and deploy again".into(),
         }
@@ -40,19 +46,34 @@ pub fn diff_subnet(spec: &SubnetSpec, found: &Subnet) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     let want_public = spec.tier == Tier::Public;
     if found.map_public_ip_on_launch().unwrap_or(false) != want_public {
-        changes.push(Change::new("map_public_ip_on_launch", !want_public, want_public));
+        changes.push(Change::new(
+            "map_public_ip_on_launch",
+            !want_public,
+            want_public,
+        ));
     }
     if ec2::tag_value(found.tags(), TAG_STACK).is_none() {
-        changes.push(Change::new("tags", "(none)", "ghost:stack, ghost:component, Name"));
+        changes.push(Change::new(
+            "tags",
+            "(none)",
+            "ghost:stack, ghost:component, Name",
+        ));
     }
     Ok(changes)
 }
 
-pub async fn ensure_subnet(net: &Net, vpc_id: &str, spec: &SubnetSpec, existing: &[Subnet]) -> Result<Outcome<String>> {
+pub async fn ensure_subnet(
+    net: &Net,
+    vpc_id: &str,
+    spec: &SubnetSpec,
+    existing: &[Subnet],
+) -> Result<Outcome<String>> {
     net.env
         .track(KIND, &spec.name, async {
             let cidr = spec.cidr.to_string();
-            let found = existing.iter().find(|s| s.cidr_block() == Some(cidr.as_str()));
+            let found = existing
+                .iter()
+                .find(|s| s.cidr_block() == Some(cidr.as_str()));
             let Some(found) = found else {
                 if net.env.is_plan() {
                     return Ok(Outcome::Created(planned_id(KIND)));
@@ -67,7 +88,11 @@ pub async fn ensure_subnet(net: &Net, vpc_id: &str, spec: &SubnetSpec, existing:
                     .send()
                     .await
                     .aws("CreateSubnet", &spec.name)?;
-                let id = out.subnet().and_then(Subnet::subnet_id).unwrap_or_default().to_string();
+                let id = out
+                    .subnet()
+                    .and_then(Subnet::subnet_id)
+                    .unwrap_or_default()
+                    .to_string();
                 if spec.tier == Tier::Public {
                     map_public_ip(net, &id, true).await?;
                 }
@@ -78,7 +103,9 @@ pub async fn ensure_subnet(net: &Net, vpc_id: &str, spec: &SubnetSpec, existing:
             if !net.env.is_plan() {
                 for c in &changes {
                     match c.field.as_str() {
-                        "map_public_ip_on_launch" => map_public_ip(net, &id, spec.tier == Tier::Public).await?,
+                        "map_public_ip_on_launch" => {
+                            map_public_ip(net, &id, spec.tier == Tier::Public).await?
+                        }
                         _ => {
                             net.ec2
                                 .create_tags()
@@ -98,7 +125,12 @@ pub async fn ensure_subnet(net: &Net, vpc_id: &str, spec: &SubnetSpec, existing:
 
 fn tags(net: &Net, spec: &SubnetSpec) -> Vec<aws_sdk_ec2::types::Tag> {
     let mut tags = ec2::tags(&net.env, KIND, &spec.name);
-    tags.push(aws_sdk_ec2::types::Tag::builder().key("ghost:tier").value(spec.tier.to_string()).build());
+    tags.push(
+        aws_sdk_ec2::types::Tag::builder()
+            .key("ghost:tier")
+            .value(spec.tier.to_string())
+            .build(),
+    );
     tags
 }
 
@@ -126,7 +158,14 @@ pub(crate) async fn delete_subnets(net: &Net, vpc_id: &str) -> Result<()> {
         net.env
             .track_delete(KIND, name, async {
                 if !net.env.is_plan() {
-                    let res = net.ec2.delete_subnet().subnet_id(id).send().await.map(|_| ()).aws("DeleteSubnet", id);
+                    let res = net
+                        .ec2
+                        .delete_subnet()
+                        .subnet_id(id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .aws("DeleteSubnet", id);
                     gone_if(res, &["InvalidSubnetID.NotFound"])?;
                 }
                 Ok::<_, crate::Error>(Some(id.to_string()))

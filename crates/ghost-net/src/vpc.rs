@@ -36,7 +36,11 @@ async fn stack_vpcs(net: &Net) -> Result<Vec<aws_sdk_ec2::types::Vpc>> {
 }
 
 pub(crate) async fn list_stack_vpcs(net: &Net) -> Result<Vec<String>> {
-    Ok(stack_vpcs(net).await?.into_iter().filter_map(|v| v.vpc_id).collect())
+    Ok(stack_vpcs(net)
+        .await?
+        .into_iter()
+        .filter_map(|v| v.vpc_id)
+        .collect())
 }
 
 /// The stack's VPC, if it exists. Two VPCs with our tags is an error we will not guess our way out of.
@@ -50,17 +54,31 @@ pub async fn find_vpc(net: &Net) -> Result<Option<FoundVpc>> {
             let ids: Vec<&str> = many.iter().filter_map(|v| v.vpc_id()).collect();
             return Err(CoreError::Conflict {
                 resource: name,
-                message: format!("{} VPCs carry this stack's tags ({}); delete the extra ones", ids.len(), ids.join(", ")),
+                message: format!(
+                    "{} VPCs carry this stack's tags ({}); delete the extra ones",
+                    ids.len(),
+                    ids.join(", ")
+                ),
             }
             .into());
         }
     };
     let id = vpc.vpc_id().unwrap_or_default().to_string();
-    let attr = |a: VpcAttributeName| net.ec2.describe_vpc_attribute().vpc_id(&id).attribute(a).send();
-    let (support, hostnames) =
-        tokio::try_join!(attr(VpcAttributeName::EnableDnsSupport), attr(VpcAttributeName::EnableDnsHostnames))
-            .aws("DescribeVpcAttribute", &id)?;
-    let on = |v: Option<&AttributeBooleanValue>| v.and_then(AttributeBooleanValue::value).unwrap_or(false);
+    let attr = |a: VpcAttributeName| {
+        net.ec2
+            .describe_vpc_attribute()
+            .vpc_id(&id)
+            .attribute(a)
+            .send()
+    };
+    let (support, hostnames) = tokio::try_join!(
+        attr(VpcAttributeName::EnableDnsSupport),
+        attr(VpcAttributeName::EnableDnsHostnames)
+    )
+    .aws("DescribeVpcAttribute", &id)?;
+    let on = |v: Option<&AttributeBooleanValue>| {
+        v.and_then(AttributeBooleanValue::value).unwrap_or(false)
+    };
     Ok(Some(FoundVpc {
         cidr: vpc.cidr_block().unwrap_or_default().to_string(),
         dns_support: on(support.enable_dns_support()),
@@ -76,7 +94,8 @@ pub fn diff_vpc(spec: &NetworkSpec, vpc: &FoundVpc) -> Result<Vec<Change>> {
         return Err(CoreError::NeedsReplacement {
             resource: format!("vpc {}", vpc.id),
             change: Change::new("cidr", &vpc.cidr, &want),
-            remedy: "keep network.cidr as deployed, or destroy the stack and deploy it again".into(),
+            remedy: "keep network.cidr as deployed, or destroy the stack and deploy it again"
+                .into(),
         }
         .into());
     }
@@ -106,11 +125,18 @@ pub async fn ensure_vpc(net: &Net, spec: &NetworkSpec) -> Result<Outcome<String>
                         .ec2
                         .create_vpc()
                         .cidr_block(spec.cidr.to_string())
-                        .tag_specifications(ec2::tag_spec(ResourceType::Vpc, ec2::tags(&net.env, KIND, &name)))
+                        .tag_specifications(ec2::tag_spec(
+                            ResourceType::Vpc,
+                            ec2::tags(&net.env, KIND, &name),
+                        ))
                         .send()
                         .await
                         .aws("CreateVpc", &name)?;
-                    let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
+                    let id = out
+                        .vpc()
+                        .and_then(|v| v.vpc_id())
+                        .unwrap_or_default()
+                        .to_string();
                     set_dns(net, &id, true, true).await?;
                     return Ok(Outcome::Created(id));
                 }
@@ -129,7 +155,13 @@ pub async fn ensure_vpc(net: &Net, spec: &NetworkSpec) -> Result<Outcome<String>
 async fn set_dns(net: &Net, id: &str, support: bool, hostnames: bool) -> Result<()> {
     let on = || AttributeBooleanValue::builder().value(true).build();
     if support {
-        net.ec2.modify_vpc_attribute().vpc_id(id).enable_dns_support(on()).send().await.aws("ModifyVpcAttribute", id)?;
+        net.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_support(on())
+            .send()
+            .await
+            .aws("ModifyVpcAttribute", id)?;
     }
     if hostnames {
         net.ec2
@@ -148,7 +180,14 @@ pub(crate) async fn delete_vpc(net: &Net, id: &str) -> Result<()> {
     net.env
         .track_delete(KIND, &name, async {
             if !net.env.is_plan() {
-                let res = net.ec2.delete_vpc().vpc_id(id).send().await.map(|_| ()).aws("DeleteVpc", id);
+                let res = net
+                    .ec2
+                    .delete_vpc()
+                    .vpc_id(id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws("DeleteVpc", id);
                 gone_if(res, &["InvalidVpcID.NotFound"])?;
             }
             Ok::<_, crate::Error>(Some(id.to_string()))

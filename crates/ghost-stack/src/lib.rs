@@ -42,7 +42,12 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(command: &'static str, env: &Env, outputs: Option<StackOutputs>, start: Instant) -> Self {
+    fn new(
+        command: &'static str,
+        env: &Env,
+        outputs: Option<StackOutputs>,
+        start: Instant,
+    ) -> Self {
         let resources = env.records();
         let mut summary = BTreeMap::new();
         for r in &resources {
@@ -75,8 +80,16 @@ pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> 
     let start = Instant::now();
     let net = Net::new(sdk, env.clone());
     let network = ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg)).await?;
-    let outputs = StackOutputs { stack: cfg.stack.name.clone(), region: cfg.stack.region.clone(), network };
-    let command = if env.mode == Mode::Plan { "plan" } else { "deploy" };
+    let outputs = StackOutputs {
+        stack: cfg.stack.name.clone(),
+        region: cfg.stack.region.clone(),
+        network,
+    };
+    let command = if env.mode == Mode::Plan {
+        "plan"
+    } else {
+        "deploy"
+    };
     Ok(Report::new(command, env, Some(outputs), start))
 }
 
