@@ -16,6 +16,9 @@ mod sg;
 mod subnet;
 mod vpc;
 
+#[cfg(test)]
+mod mock_tests;
+
 use std::collections::BTreeMap;
 
 use ghost_core::{AwsResultExt, Env};
