@@ -200,6 +200,29 @@ impl Env {
         }
     }
 
+    /// Deletes one resource by the contract: in a plan only journals it; "not found" (one of `not_found`, the
+    /// AWS error codes of the final call) counts as deleted. `call` makes the calls, mapped with `.aws(...)`.
+    pub async fn delete<F, Fut>(
+        &self,
+        kind: &str,
+        name: &str,
+        id: &str,
+        not_found: &[&str],
+        call: F,
+    ) -> crate::Result<()>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = crate::Result<()>>,
+    {
+        self.track_delete(kind, name, async {
+            if !self.is_plan() {
+                crate::error::gone_if(call().await, not_found)?;
+            }
+            Ok::<_, crate::Error>(Some(id.to_string()))
+        })
+        .await
+    }
+
     /// Journals a decision that involved no call of its own (e.g. data kept on destroy).
     pub fn note(&self, kind: &str, name: &str, action: Action, id: &str, why: &str) {
         let changes = vec![Change::new("reason", "", why)];

@@ -115,37 +115,30 @@ async fn attach(net: &Net, igw: &str, vpc_id: &str) -> Result<()> {
 
 pub(crate) async fn delete_internet_gateways(net: &Net) -> Result<()> {
     for igw in stack_igws(net).await? {
-        let id = igw.internet_gateway_id().unwrap_or_default().to_string();
+        let id = igw.internet_gateway_id().unwrap_or_default();
+        let gone = ["InvalidInternetGatewayID.NotFound"];
         net.env
-            .track_delete(IGW, &net.env.names.of("igw"), async {
-                if net.env.is_plan() {
-                    return Ok::<_, crate::Error>(Some(id.clone()));
-                }
+            .delete(IGW, &net.env.names.of("igw"), id, &gone, || async {
                 for vpc in igw.attachments().iter().filter_map(|a| a.vpc_id()) {
-                    let res = net
+                    let detach = net
                         .ec2
                         .detach_internet_gateway()
-                        .internet_gateway_id(&id)
+                        .internet_gateway_id(id)
                         .vpc_id(vpc)
                         .send()
-                        .await
-                        .map(|_| ())
-                        .aws("DetachInternetGateway", &id);
+                        .await;
                     gone_if(
-                        res,
-                        &["Gateway.NotAttached", "InvalidInternetGatewayID.NotFound"],
+                        detach.map(|_| ()).aws("DetachInternetGateway", id),
+                        &["Gateway.NotAttached", gone[0]],
                     )?;
                 }
-                let res = net
-                    .ec2
+                net.ec2
                     .delete_internet_gateway()
-                    .internet_gateway_id(&id)
+                    .internet_gateway_id(id)
                     .send()
                     .await
                     .map(|_| ())
-                    .aws("DeleteInternetGateway", &id);
-                gone_if(res, &["InvalidInternetGatewayID.NotFound"])?;
-                Ok(Some(id.clone()))
+                    .aws("DeleteInternetGateway", id)
             })
             .await?;
     }
@@ -283,29 +276,21 @@ pub async fn ensure_nat(
 pub(crate) async fn delete_nats(net: &Net) -> Result<()> {
     let name = net.env.names.of("nat");
     for nat in list_live_nats(net).await? {
-        let id = nat.nat_gateway_id().unwrap_or_default().to_string();
+        let id = nat.nat_gateway_id().unwrap_or_default();
+        let gone = ["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
         net.env
-            .track_delete(NAT, &name, async {
-                if net.env.is_plan() {
-                    return Ok::<_, crate::Error>(Some(id.clone()));
-                }
-                let res = net
-                    .ec2
-                    .delete_nat_gateway()
-                    .nat_gateway_id(&id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .aws("DeleteNatGateway", &id);
-                gone_if(res, &["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"])?;
+            .delete(NAT, &name, id, &gone, || async {
+                let res = net.ec2.delete_nat_gateway().nat_gateway_id(id).send().await;
+                gone_if(res.map(|_| ()).aws("DeleteNatGateway", id), &gone)?;
+                // Its address cannot be released, nor its subnet deleted, until it is gone.
                 net.env.waiting(NAT, &name, "deleted");
                 net.ec2
                     .wait_until_nat_gateway_deleted()
-                    .nat_gateway_ids(&id)
+                    .nat_gateway_ids(id)
                     .wait(NAT_WAIT)
                     .await
-                    .map_err(|e| waiter_error(&format!("NAT gateway {id} deleted"), e))?;
-                Ok(Some(id.clone()))
+                    .map(|_| ())
+                    .map_err(|e| waiter_error(&format!("NAT gateway {id} deleted"), e))
             })
             .await?;
     }
@@ -314,22 +299,23 @@ pub(crate) async fn delete_nats(net: &Net) -> Result<()> {
 
 pub(crate) async fn release_addresses(net: &Net) -> Result<()> {
     for a in list_addresses(net).await? {
-        let id = a.allocation_id().unwrap_or_default().to_string();
+        let id = a.allocation_id().unwrap_or_default();
         net.env
-            .track_delete(EIP, &net.env.names.of("nat-eip"), async {
-                if !net.env.is_plan() {
-                    let res = net
-                        .ec2
+            .delete(
+                EIP,
+                &net.env.names.of("nat-eip"),
+                id,
+                &["InvalidAllocationID.NotFound"],
+                || async {
+                    net.ec2
                         .release_address()
-                        .allocation_id(&id)
+                        .allocation_id(id)
                         .send()
                         .await
                         .map(|_| ())
-                        .aws("ReleaseAddress", &id);
-                    gone_if(res, &["InvalidAllocationID.NotFound"])?;
-                }
-                Ok::<_, crate::Error>(Some(id.clone()))
-            })
+                        .aws("ReleaseAddress", id)
+                },
+            )
             .await?;
     }
     Ok(())

@@ -247,41 +247,40 @@ async fn associate(net: &Net, rt: &str, subnet: &str) -> Result<()> {
 
 pub(crate) async fn delete_route_tables(net: &Net, vpc_id: &str) -> Result<()> {
     for rt in list_stack_route_tables(net, vpc_id).await? {
-        let id = rt.route_table_id().unwrap_or_default().to_string();
-        let name = ec2::tag_value(rt.tags(), "Name").unwrap_or(&id).to_string();
+        let id = rt.route_table_id().unwrap_or_default();
+        let name = ec2::tag_value(rt.tags(), "Name").unwrap_or(id);
         net.env
-            .track_delete(KIND, &name, async {
-                if net.env.is_plan() {
-                    return Ok::<_, crate::Error>(Some(id.clone()));
-                }
-                for a in rt
-                    .associations()
-                    .iter()
-                    .filter(|a| !a.main().unwrap_or(false))
-                {
-                    if let Some(assoc) = a.route_table_association_id() {
+            .delete(
+                KIND,
+                name,
+                id,
+                &["InvalidRouteTableID.NotFound"],
+                || async {
+                    let explicit = rt
+                        .associations()
+                        .iter()
+                        .filter(|a| !a.main().unwrap_or(false));
+                    for assoc in explicit.filter_map(|a| a.route_table_association_id()) {
                         let res = net
                             .ec2
                             .disassociate_route_table()
                             .association_id(assoc)
                             .send()
-                            .await
-                            .map(|_| ())
-                            .aws("DisassociateRouteTable", &id);
-                        gone_if(res, &["InvalidAssociationID.NotFound"])?;
+                            .await;
+                        gone_if(
+                            res.map(|_| ()).aws("DisassociateRouteTable", id),
+                            &["InvalidAssociationID.NotFound"],
+                        )?;
                     }
-                }
-                let res = net
-                    .ec2
-                    .delete_route_table()
-                    .route_table_id(&id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .aws("DeleteRouteTable", &id);
-                gone_if(res, &["InvalidRouteTableID.NotFound"])?;
-                Ok(Some(id.clone()))
-            })
+                    net.ec2
+                        .delete_route_table()
+                        .route_table_id(id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .aws("DeleteRouteTable", id)
+                },
+            )
             .await?;
     }
     Ok(())

@@ -253,22 +253,23 @@ pub(crate) async fn delete_security_groups(net: &Net, vpc_id: &str) -> Result<()
     };
     ours.sort_by_key(|g| rank(g));
     for g in ours {
-        let id = g.group_id().unwrap_or_default().to_string();
+        let id = g.group_id().unwrap_or_default();
         net.env
-            .track_delete(KIND, g.group_name().unwrap_or(&id), async {
-                if !net.env.is_plan() {
-                    let res = net
-                        .ec2
+            .delete(
+                KIND,
+                g.group_name().unwrap_or(id),
+                id,
+                &["InvalidGroup.NotFound"],
+                || async {
+                    net.ec2
                         .delete_security_group()
-                        .group_id(&id)
+                        .group_id(id)
                         .send()
                         .await
                         .map(|_| ())
-                        .aws("DeleteSecurityGroup", &id);
-                    gone_if(res, &["InvalidGroup.NotFound"])?;
-                }
-                Ok::<_, crate::Error>(Some(id.clone()))
-            })
+                        .aws("DeleteSecurityGroup", id)
+                },
+            )
             .await?;
     }
     Ok(())

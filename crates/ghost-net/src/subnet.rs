@@ -2,7 +2,6 @@
 //! Public subnets map public IPs on launch (tasks in public subnets need one to pull images without NAT).
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet};
-use ghost_core::error::gone_if;
 use ghost_core::{
     AwsResultExt, Change, Error as CoreError, Outcome, TAG_STACK, is_planned, planned_id,
 };
@@ -152,25 +151,24 @@ pub(crate) async fn delete_subnets(net: &Net, vpc_id: &str) -> Result<()> {
         .into_iter()
         .filter(|s| ec2::is_ours(s.tags(), &net.env, None))
         .collect();
-    futures::future::try_join_all(ours.iter().map(|s| async move {
+    futures::future::try_join_all(ours.iter().map(|s| {
         let id = s.subnet_id().unwrap_or_default();
         let name = ec2::tag_value(s.tags(), "Name").unwrap_or(id);
-        net.env
-            .track_delete(KIND, name, async {
-                if !net.env.is_plan() {
-                    let res = net
-                        .ec2
-                        .delete_subnet()
-                        .subnet_id(id)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .aws("DeleteSubnet", id);
-                    gone_if(res, &["InvalidSubnetID.NotFound"])?;
-                }
-                Ok::<_, crate::Error>(Some(id.to_string()))
-            })
-            .await
+        net.env.delete(
+            KIND,
+            name,
+            id,
+            &["InvalidSubnetID.NotFound"],
+            move || async move {
+                net.ec2
+                    .delete_subnet()
+                    .subnet_id(id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws("DeleteSubnet", id)
+            },
+        )
     }))
     .await?;
     Ok(())

@@ -2,7 +2,6 @@
 //! names and the ALB need them).
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
-use ghost_core::error::gone_if;
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, planned_id};
 
 use crate::spec::NetworkSpec;
@@ -178,19 +177,15 @@ async fn set_dns(net: &Net, id: &str, support: bool, hostnames: bool) -> Result<
 pub(crate) async fn delete_vpc(net: &Net, id: &str) -> Result<()> {
     let name = net.env.names.of(KIND);
     net.env
-        .track_delete(KIND, &name, async {
-            if !net.env.is_plan() {
-                let res = net
-                    .ec2
-                    .delete_vpc()
-                    .vpc_id(id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .aws("DeleteVpc", id);
-                gone_if(res, &["InvalidVpcID.NotFound"])?;
-            }
-            Ok::<_, crate::Error>(Some(id.to_string()))
+        .delete(KIND, &name, id, &["InvalidVpcID.NotFound"], || async {
+            net.ec2
+                .delete_vpc()
+                .vpc_id(id)
+                .send()
+                .await
+                .map(|_| ())
+                .aws("DeleteVpc", id)
         })
-        .await
+        .await?;
+    Ok(())
 }
