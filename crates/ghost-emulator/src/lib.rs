@@ -293,7 +293,11 @@ impl Emulator {
             .arg(&launcher)
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .env("MOTO_ENABLE_RECORDING", "true")
+            // moto's own recorder stays available (POST /moto-api/recorder/start-recording) but off: ours counts
+            // every call already, and moto's appends every request body to a file without bound.
+            .env("MOTO_RECORDER_FILEPATH", self.home.join("moto_recording"))
+            // The emulator outlives the command (and the clone) that started it: never keep a cwd in the clone.
+            .current_dir(&self.home)
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
             .stdout(log)
