@@ -11,6 +11,9 @@ This is the one place for every emulator extension. Each is documented against w
   never make them. The failure is a non-retryable AWS error (code `InjectedCrash`) in the protocol the caller
   speaks, so the SDK surfaces it at once. `DELETE /_ghost/faults?key=AKID` turns it off.
 * `GET /_ghost/health`: readiness probe (moto version, pid).
+* EFS backup policy (moto 5.2.5 lacks it): `PUT|GET /2015-02-01/file-systems/{id}/backup-policy` as in the EFS
+  API reference (PutBackupPolicy / DescribeBackupPolicy: body `{"BackupPolicy": {"Status": "ENABLED"}}`;
+  `PolicyNotFound` (404) until one is put).
 
 `POST /moto-api/reset` (moto's own) also clears our recorder and faults.
 """
@@ -35,6 +38,7 @@ from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, c
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Head", "Search", "Lookup", "Filter", "Query", "Scan", "Select")
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/aws4_request")
 CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$")
+EFS_BACKUP_POLICY = re.compile(r"^/2015-02-01/file-systems/([^/]+)/backup-policy/?$")
 
 
 def is_read(action):
@@ -44,11 +48,13 @@ def is_read(action):
 
 
 class GhostMiddleware:
-    def __init__(self, app):
+    def __init__(self, app, build):
         self.app = app
+        self.build = build
         self.lock = threading.Lock()
         self.calls = []
         self.faults = {}  # access key -> {"crash_after_mutating": k, "seen": n}
+        self.efs_backup = {}  # file system id -> "ENABLED" | "DISABLED"
 
     # --- control API -------------------------------------------------------------------------------------------
     def control(self, environ, start_response):
@@ -57,7 +63,8 @@ class GhostMiddleware:
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         key = (query.get("key") or [None])[0]
         if path == "/_ghost/health":
-            return self.json(start_response, 200, {"status": "ok", "moto": moto_version, "pid": os.getpid()})
+            return self.json(start_response, 200,
+                             {"status": "ok", "moto": moto_version, "pid": os.getpid(), "build": self.build})
         if path == "/_ghost/calls" and method == "GET":
             with self.lock:
                 calls = [c for c in self.calls if key is None or c["key"] == key]
@@ -152,6 +159,24 @@ class GhostMiddleware:
         start_response("400 Bad Request", headers)
         return [body]
 
+    # --- extensions ----------------------------------------------------------------------------------------------
+    def efs_backup_policy(self, environ, start_response, fs_id, record):
+        if environ["REQUEST_METHOD"] == "PUT":
+            body = json.loads(self.read_body(environ) or b"{}")
+            status = (body.get("BackupPolicy") or {}).get("Status", "ENABLED")
+            with self.lock:
+                self.efs_backup[fs_id] = status
+        with self.lock:
+            status = self.efs_backup.get(fs_id)
+        if status is None:
+            record["status"] = 404
+            data = json.dumps({"ErrorCode": "PolicyNotFound", "Message": f"no backup policy for {fs_id}"}).encode()
+            start_response("404 Not Found", [("Content-Type", "application/json"), ("x-amzn-ErrorType", "PolicyNotFound"),
+                                             ("Content-Length", str(len(data)))])
+            return [data]
+        record["status"] = 200
+        return self.json(start_response, 200, {"BackupPolicy": {"Status": status}})
+
     # --- WSGI --------------------------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -162,6 +187,7 @@ class GhostMiddleware:
                 with self.lock:
                     self.calls.clear()
                     self.faults.clear()
+                    self.efs_backup.clear()
             return self.app(environ, start_response)
 
         key, service, action, protocol = self.classify(environ)
@@ -176,6 +202,12 @@ class GhostMiddleware:
             return self.error(start_response, service, protocol, "InjectedCrash",
                               "the emulator's fault injection stopped this caller (crash after k mutating calls)")
 
+        m = EFS_BACKUP_POLICY.match(path)
+        if m and service == "elasticfilesystem":
+            record["action"] = "PutBackupPolicy" if environ["REQUEST_METHOD"] == "PUT" else "DescribeBackupPolicy"
+            record["mutating"] = environ["REQUEST_METHOD"] == "PUT"
+            return self.efs_backup_policy(environ, start_response, m.group(1), record)
+
         def recording_start_response(status, headers, exc_info=None):
             record["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, exc_info)
@@ -187,12 +219,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--build", default="dev", help="content hash of this launcher, reported by /_ghost/health")
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("refusing to bind the emulator to a non-loopback address")
     os.environ.setdefault("MOTO_PORT", str(args.port))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, GhostMiddleware(app), threaded=True, use_reloader=False)
+    run_simple(args.host, args.port, GhostMiddleware(app, args.build), threaded=True, use_reloader=False)
 
 
 if __name__ == "__main__":

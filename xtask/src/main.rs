@@ -67,6 +67,9 @@ enum Cmd {
         /// List what would be deleted, deleting nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Also delete the data stores (the EFS file system with Ghost's content). Without it they are kept.
+        #[arg(long)]
+        delete_data: bool,
     },
     /// The local AWS emulator (moto on 127.0.0.1:4566).
     Emulator {
@@ -85,7 +88,7 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Deploy(args) => stack::deploy(&args, ghost_core::Mode::Apply).await,
             Cmd::Plan(args) => stack::deploy(&args, ghost_core::Mode::Plan).await,
-            Cmd::Destroy { args, dry_run } => stack::destroy(&args, dry_run).await,
+            Cmd::Destroy { args, dry_run, delete_data } => stack::destroy(&args, dry_run, delete_data).await,
             Cmd::Emulator { cmd } => emulator::run(cmd).await,
             Cmd::Test(args) => test::run(args).await,
         }

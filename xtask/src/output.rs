@@ -14,14 +14,7 @@ pub(crate) fn progress_observer() -> Observer {
         Event::Start { kind, name } => tracing::info!("ensuring {kind} {name}"),
         Event::Wait { kind, name, what } => eprintln!("  … {kind} {name}: waiting until {what}"),
         Event::Done(r) => {
-            eprintln!(
-                "  {} {:<18} {:<22} {:<26} {:>6} ms",
-                r.action.symbol(),
-                r.kind,
-                r.name,
-                r.id,
-                r.elapsed_ms
-            );
+            eprintln!("  {} {:<18} {:<22} {:<26} {:>6} ms", r.action.symbol(), r.kind, r.name, r.id, r.elapsed_ms);
             for c in &r.changes {
                 eprintln!("      {c}");
             }
@@ -40,14 +33,8 @@ struct JsonReport<'a> {
 
 pub(crate) fn report(report: &Report, calls: Option<&CallSummary>, out: Output) {
     if out == Output::Json {
-        let doc = JsonReport {
-            report,
-            api_calls: calls,
-        };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).expect("report serializes")
-        );
+        let doc = JsonReport { report, api_calls: calls };
+        println!("{}", serde_json::to_string_pretty(&doc).expect("report serializes"));
         return;
     }
     let verb = match (report.command, report.mode) {
@@ -57,13 +44,7 @@ pub(crate) fn report(report: &Report, calls: Option<&CallSummary>, out: Output) 
     println!();
     if report.mode == Mode::Plan {
         for r in report.resources.iter().filter(|r| r.action.is_change()) {
-            println!(
-                "{} {:<18} {:<22} {}",
-                r.action.symbol(),
-                r.kind,
-                r.name,
-                r.id
-            );
+            println!("{} {:<18} {:<22} {}", r.action.symbol(), r.kind, r.name, r.id);
             for c in &r.changes {
                 println!("    {c}");
             }
@@ -87,6 +68,10 @@ pub(crate) fn report(report: &Report, calls: Option<&CallSummary>, out: Output) 
         n(Action::Unchanged),
         report.elapsed_ms as f64 / 1000.0
     );
+    for r in report.resources.iter().filter(|r| r.action == Action::Keep) {
+        let why = r.changes.first().map(|c| c.to.as_str()).unwrap_or_default();
+        println!("kept: {} {} {} ({why})", r.kind, r.name, r.id);
+    }
     if report.is_noop() {
         println!("nothing to do: the stack is already in the desired state");
     }
@@ -102,14 +87,22 @@ pub(crate) fn next_steps(report: &Report, local: bool) {
     println!("  vpc              {}", net.vpc_id);
     println!("  public subnets   {}", net.public_subnets.join(", "));
     println!("  private subnets  {}", net.private_subnets.join(", "));
+    println!("  security groups  alb {}  task {}  efs {}", net.sg_alb, net.sg_task, net.sg_efs);
+    let rt = &o.runtime;
     println!(
-        "  security groups  alb {}  task {}  efs {}",
-        net.sg_alb, net.sg_task, net.sg_efs
+        "  load balancer    http://{}  (test listener {})",
+        rt.load_balancer.alb_dns, rt.load_balancer.test_listener
     );
+    println!("  live target grp  {}", rt.load_balancer.live_target_group);
+    println!(
+        "  content (EFS)    {} via access point {}",
+        rt.file_system.file_system_id, rt.file_system.access_point_id
+    );
+    println!("  ECS              cluster {}  service {}", rt.cluster_arn, rt.service_arn);
+    println!("  task definition  {}", rt.task_definition_arn);
+    println!("  logs             {}", rt.log_group);
     if local {
-        println!(
-            "\nlook: `cargo xtask plan` (changes nothing), `cargo xtask emulator calls` (recorded API calls)"
-        );
+        println!("\nlook: `cargo xtask plan` (changes nothing), `cargo xtask emulator calls` (recorded API calls)");
         println!("tear down: `cargo xtask destroy`, then `cargo xtask emulator down`");
     }
 }

@@ -21,9 +21,7 @@ fn config_path(args: &StackArgs) -> PathBuf {
     if Path::new(DEFAULT_CONFIG).exists() {
         return PathBuf::from(DEFAULT_CONFIG);
     }
-    eprintln!(
-        "no ./{DEFAULT_CONFIG}: using the sample {SAMPLE_CONFIG} (copy it to {DEFAULT_CONFIG} to make it yours)"
-    );
+    eprintln!("no ./{DEFAULT_CONFIG}: using the sample {SAMPLE_CONFIG} (copy it to {DEFAULT_CONFIG} to make it yours)");
     PathBuf::from(SAMPLE_CONFIG)
 }
 
@@ -46,10 +44,7 @@ async fn session(args: &StackArgs, cfg: &Config) -> Result<Session> {
             emu.up().await.context("starting the local emulator")?;
             let key = format!("GHOST{}", std::process::id());
             let opts = AwsOptions::emulator(&emu.url(), &cfg.stack.region, &key);
-            Ok(Session {
-                sdk: sdk_config(&opts).await,
-                recorder: Some((emu, key)),
-            })
+            Ok(Session { sdk: sdk_config(&opts).await, recorder: Some((emu, key)) })
         }
         Target::Aws => {
             let opts = AwsOptions {
@@ -57,10 +52,7 @@ async fn session(args: &StackArgs, cfg: &Config) -> Result<Session> {
                 region: Some(cfg.stack.region.clone()),
                 ..Default::default()
             };
-            Ok(Session {
-                sdk: sdk_config(&opts).await,
-                recorder: None,
-            })
+            Ok(Session { sdk: sdk_config(&opts).await, recorder: None })
         }
     }
 }
@@ -83,11 +75,7 @@ pub(crate) async fn deploy(args: &StackArgs, mode: Mode) -> Result<()> {
     let env = env_for(&cfg, mode);
     let res = ghost_stack::deploy(&cfg, &s.sdk, &env).await;
     let calls = s.calls().await;
-    let report = res.context(if mode == Mode::Plan {
-        "plan failed"
-    } else {
-        "deploy failed"
-    })?;
+    let report = res.context(if mode == Mode::Plan { "plan failed" } else { "deploy failed" })?;
     output::report(&report, calls.as_ref(), args.output);
     if mode == Mode::Apply && args.output == Output::Text {
         let local = args.target == Target::Local;
@@ -96,11 +84,12 @@ pub(crate) async fn deploy(args: &StackArgs, mode: Mode) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn destroy(args: &StackArgs, dry_run: bool) -> Result<()> {
+pub(crate) async fn destroy(args: &StackArgs, dry_run: bool, delete_data: bool) -> Result<()> {
     let cfg = load(args)?;
     let s = session(args, &cfg).await?;
     let env = env_for(&cfg, if dry_run { Mode::Plan } else { Mode::Apply });
-    let res = ghost_stack::destroy(&s.sdk, &env).await;
+    let data = if delete_data { ghost_runtime::DataPolicy::Delete } else { ghost_runtime::DataPolicy::Keep };
+    let res = ghost_stack::destroy(&cfg, &s.sdk, &env, data).await;
     let calls = s.calls().await;
     let report = res.context("destroy failed")?;
     output::report(&report, calls.as_ref(), args.output);

@@ -40,10 +40,8 @@ impl AwsOptions {
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
-        RetryConfig::standard()
-            .with_max_attempts(opts.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)),
-    );
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)));
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
@@ -54,8 +52,7 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
         loader = loader.endpoint_url(e);
     }
     if let Some((key, secret)) = &opts.static_credentials {
-        loader =
-            loader.credentials_provider(Credentials::new(key, secret, None, None, "ghost-static"));
+        loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "ghost-static"));
     }
     loader.load().await
 }

@@ -24,6 +24,8 @@ pub struct Config {
     #[serde(default)]
     pub load_balancer: LoadBalancerConfig,
     #[serde(default)]
+    pub efs: EfsConfig,
+    #[serde(default)]
     pub pipeline: PipelineConfig,
     #[serde(default)]
     pub observe: ObserveConfig,
@@ -47,11 +49,7 @@ pub struct NetworkConfig {
 
 impl Default for NetworkConfig {
     fn default() -> Self {
-        Self {
-            cidr: "10.0.0.0/16".into(),
-            availability_zones: 2,
-            task_subnets: TaskSubnets::Public,
-        }
+        Self { cidr: "10.0.0.0/16".into(), availability_zones: 2, task_subnets: TaskSubnets::Public }
     }
 }
 
@@ -74,6 +72,8 @@ pub struct GhostConfig {
     /// Ghost supports one instance per site; more than one is an explicit, loudly-warned opt-in.
     pub allow_multiple_writers: bool,
     pub database: Database,
+    /// The cluster's default capacity provider for the service.
+    pub capacity_provider: CapacityProvider,
 }
 
 impl Default for GhostConfig {
@@ -86,6 +86,7 @@ impl Default for GhostConfig {
             desired_count: 1,
             allow_multiple_writers: false,
             database: Database::Sqlite,
+            capacity_provider: CapacityProvider::Fargate,
         }
     }
 }
@@ -99,11 +100,60 @@ pub enum Database {
     Mysql,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoadBalancerConfig {
     /// When set: HTTPS on 443 and 80 redirects to it.
     pub certificate_arn: String,
+    /// Port of the blue/green test listener (green is verified there before traffic moves).
+    pub test_listener_port: u16,
+    /// Who may reach the test listener; nobody by default, never the whole internet.
+    pub admin_cidrs: Vec<String>,
+}
+
+impl Default for LoadBalancerConfig {
+    fn default() -> Self {
+        Self { certificate_arn: String::new(), test_listener_port: 8080, admin_cidrs: Vec::new() }
+    }
+}
+
+/// Ghost's content file system.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EfsConfig {
+    pub throughput_mode: ThroughputMode,
+    pub performance_mode: PerformanceMode,
+}
+
+impl Default for EfsConfig {
+    fn default() -> Self {
+        Self { throughput_mode: ThroughputMode::Bursting, performance_mode: PerformanceMode::GeneralPurpose }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThroughputMode {
+    /// Credits accrue with size: cheapest for a small blog (the seed).
+    Bursting,
+    /// Pay per use, no credits to run out of.
+    Elastic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerformanceMode {
+    GeneralPurpose,
+    MaxIo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityProvider {
+    /// On-demand Fargate (the seed).
+    Fargate,
+    /// Spot Fargate: about 70% cheaper, tasks can be reclaimed with two minutes' notice.
+    FargateSpot,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,10 +199,7 @@ pub struct ObserveConfig {
 
 impl Default for ObserveConfig {
     fn default() -> Self {
-        Self {
-            notify_emails: Vec::new(),
-            log_retention_days: 30,
-        }
+        Self { notify_emails: Vec::new(), log_retention_days: 30 }
     }
 }
 
@@ -187,10 +234,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("invalid config {origin}:\n{}", list(.problems))]
-    Invalid {
-        origin: String,
-        problems: Vec<Problem>,
-    },
+    Invalid { origin: String, problems: Vec<Problem> },
 }
 
 impl ConfigError {
@@ -203,18 +247,12 @@ impl ConfigError {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("  - {p}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
 }
 
 /// CloudWatch Logs accepts exactly these retention periods (PutRetentionPolicy).
-pub const LOG_RETENTION_DAYS: &[u32] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
+pub const LOG_RETENTION_DAYS: &[u32] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /// Fargate's valid task sizes: cpu units → allowed memory (MiB) as (min, max, step).
 const FARGATE_SIZES: &[(u32, u32, u32, u32)] = &[
@@ -249,21 +287,15 @@ fn fargate_memory_allowed(cpu: u32) -> String {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let invalid = |problems| ConfigError::Invalid {
-            origin: origin.to_string(),
-            problems,
-        };
-        let de = toml::de::Deserializer::parse(text)
-            .map_err(|e| invalid(vec![syntax_problem(text, &e)]))?;
+        let invalid = |problems| ConfigError::Invalid { origin: origin.to_string(), problems };
+        let de = toml::de::Deserializer::parse(text).map_err(|e| invalid(vec![syntax_problem(text, &e)]))?;
         let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -277,22 +309,14 @@ impl Config {
             invalid(vec![problem])
         })?;
         let problems = cfg.validate();
-        if problems.is_empty() {
-            Ok(cfg)
-        } else {
-            Err(invalid(problems))
-        }
+        if problems.is_empty() { Ok(cfg) } else { Err(invalid(problems)) }
     }
 
     /// Every rule of the contract; empty means valid.
     pub fn validate(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let mut bad = |key: &str, value: &dyn fmt::Display, allowed: &str| {
-            out.push(Problem {
-                key: key.into(),
-                value: value.to_string(),
-                allowed: allowed.into(),
-            });
+            out.push(Problem { key: key.into(), value: value.to_string(), allowed: allowed.into() });
         };
         let q = |s: &str| format!("{s:?}");
 
@@ -300,9 +324,7 @@ impl Config {
         let name = &self.stack.name;
         let name_ok = (1..=20).contains(&name.len())
             && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !name.ends_with('-')
             && !name.contains("--");
         if !name_ok {
@@ -317,39 +339,27 @@ impl Config {
                     bad(
                         "stack.name",
                         &q(name),
-                        &format!(
-                            "derived {what} name {derived:?} exceeds AWS's {limit} characters"
-                        ),
+                        &format!("derived {what} name {derived:?} exceeds AWS's {limit} characters"),
                     );
                 }
             }
         }
         if !region_ok(&self.stack.region) {
-            bad(
-                "stack.region",
-                &q(&self.stack.region),
-                "an AWS region code such as \"eu-west-2\" or \"us-east-1\"",
-            );
+            bad("stack.region", &q(&self.stack.region), "an AWS region code such as \"eu-west-2\" or \"us-east-1\"");
         }
 
         // network
         let n = &self.network;
         match n.cidr.parse::<Ipv4Net>() {
-            Err(_) => bad(
-                "network.cidr",
-                &q(&n.cidr),
-                "an IPv4 CIDR block such as \"10.0.0.0/16\"",
-            ),
+            Err(_) => bad("network.cidr", &q(&n.cidr), "an IPv4 CIDR block such as \"10.0.0.0/16\""),
             Ok(net) if !(16..=24).contains(&net.prefix_len()) => bad(
                 "network.cidr",
                 &q(&n.cidr),
                 "a prefix length between /16 and /24 (AWS VPC limits, room for 6 subnets)",
             ),
-            Ok(net) if net.network() != net.addr() => bad(
-                "network.cidr",
-                &q(&n.cidr),
-                &format!("the network address of the block, i.e. \"{}\"", net.trunc()),
-            ),
+            Ok(net) if net.network() != net.addr() => {
+                bad("network.cidr", &q(&n.cidr), &format!("the network address of the block, i.e. \"{}\"", net.trunc()))
+            }
             Ok(net) if !is_private(net) => bad(
                 "network.cidr",
                 &q(&n.cidr),
@@ -358,44 +368,24 @@ impl Config {
             Ok(_) => {}
         }
         if !(2..=3).contains(&n.availability_zones) {
-            bad(
-                "network.availability_zones",
-                &n.availability_zones,
-                "2 or 3",
-            );
+            bad("network.availability_zones", &n.availability_zones, "2 or 3");
         }
 
         // ghost
         let g = &self.ghost;
         if g.image.trim().is_empty() || g.image.chars().any(char::is_whitespace) {
-            bad(
-                "ghost.image",
-                &q(&g.image),
-                "a container image reference such as \"ghost:6\"",
-            );
+            bad("ghost.image", &q(&g.image), "a container image reference such as \"ghost:6\"");
         }
         if !url_ok(&g.url) {
-            bad(
-                "ghost.url",
-                &q(&g.url),
-                "an absolute http:// or https:// URL such as \"https://blog.example.com\"",
-            );
+            bad("ghost.url", &q(&g.url), "an absolute http:// or https:// URL such as \"https://blog.example.com\"");
         }
         match fargate_memory_ok(g.cpu, g.memory) {
-            None => bad(
-                "ghost.cpu",
-                &g.cpu,
-                "one of Fargate's cpu sizes: 256, 512, 1024, 2048, 4096, 8192, 16384",
-            ),
+            None => bad("ghost.cpu", &g.cpu, "one of Fargate's cpu sizes: 256, 512, 1024, 2048, 4096, 8192, 16384"),
             Some(false) => bad("ghost.memory", &g.memory, &fargate_memory_allowed(g.cpu)),
             Some(true) => {}
         }
         if g.desired_count == 0 || g.desired_count > MAX_DESIRED_COUNT {
-            bad(
-                "ghost.desired_count",
-                &g.desired_count,
-                &format!("1..={MAX_DESIRED_COUNT}"),
-            );
+            bad("ghost.desired_count", &g.desired_count, &format!("1..={MAX_DESIRED_COUNT}"));
         } else if g.desired_count > 1 && g.database == Database::Sqlite {
             bad(
                 "ghost.desired_count",
@@ -431,12 +421,34 @@ impl Config {
             }
         }
 
+        let lb = &self.load_balancer;
+        if lb.test_listener_port < 1024 || [2368, 2049, 3306].contains(&lb.test_listener_port) {
+            bad(
+                "load_balancer.test_listener_port",
+                &lb.test_listener_port,
+                "a port from 1024 to 65535 other than Ghost's 2368, NFS's 2049 and MySQL's 3306 (80 and 443 are production)",
+            );
+        }
+        for (i, c) in lb.admin_cidrs.iter().enumerate() {
+            match c.parse::<Ipv4Net>() {
+                Err(_) => bad(
+                    &format!("load_balancer.admin_cidrs[{i}]"),
+                    &q(c),
+                    "an IPv4 CIDR block such as \"203.0.113.0/24\"",
+                ),
+                Ok(n) if n.prefix_len() == 0 => bad(
+                    &format!("load_balancer.admin_cidrs[{i}]"),
+                    &q(c),
+                    "a specific range: the test listener serves unreleased versions and must never be open to the internet",
+                ),
+                Ok(_) => {}
+            }
+        }
+
         // pipeline
         let p = &self.pipeline;
         let repo_ok = (1..=100).contains(&p.repository.len())
-            && p.repository
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && p.repository.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && !p.repository.ends_with(".git");
         if !repo_ok {
             bad(
@@ -456,11 +468,7 @@ impl Config {
         // observe
         for (i, email) in self.observe.notify_emails.iter().enumerate() {
             if !email_ok(email) {
-                bad(
-                    &format!("observe.notify_emails[{i}]"),
-                    &q(email),
-                    "an email address such as \"ops@example.com\"",
-                );
+                bad(&format!("observe.notify_emails[{i}]"), &q(email), "an email address such as \"ops@example.com\"");
             }
         }
         if !LOG_RETENTION_DAYS.contains(&self.observe.log_retention_days) {
@@ -468,10 +476,7 @@ impl Config {
             bad(
                 "observe.log_retention_days",
                 &self.observe.log_retention_days,
-                &format!(
-                    "one of CloudWatch Logs' retention periods: {}",
-                    allowed.join(", ")
-                ),
+                &format!("one of CloudWatch Logs' retention periods: {}", allowed.join(", ")),
             );
         }
         out
@@ -479,10 +484,7 @@ impl Config {
 
     /// The validated VPC block (call only on a validated config).
     pub fn vpc_cidr(&self) -> Ipv4Net {
-        self.network
-            .cidr
-            .parse()
-            .expect("validated config has a valid cidr")
+        self.network.cidr.parse().expect("validated config has a valid cidr")
     }
 
     pub fn names(&self) -> Names {
@@ -491,9 +493,7 @@ impl Config {
 }
 
 fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
-    let line = e
-        .span()
-        .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+    let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
     let msg = e.message().trim().to_string();
     let key = match (line, missing_field(&msg)) {
         (_, Some(field)) => field.to_string(),
@@ -501,11 +501,7 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
         (None, None) => "(syntax)".into(),
     };
     let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-    Problem {
-        key,
-        value: String::new(),
-        allowed: format!("{msg}{at}"),
-    }
+    Problem { key, value: String::new(), allowed: format!("{msg}{at}") }
 }
 
 /// serde's "missing field `name`": the key to name is the missing one.
@@ -517,10 +513,7 @@ fn missing_field(msg: &str) -> Option<&str> {
 fn key_at_line(text: &str, l: usize) -> Option<String> {
     let lines: Vec<&str> = text.lines().take(l).collect();
     let key = lines.last()?.split_once('=')?.0.trim().to_string();
-    let section = lines
-        .iter()
-        .rev()
-        .find_map(|x| x.trim().strip_prefix('[')?.strip_suffix(']').map(str::trim));
+    let section = lines.iter().rev().find_map(|x| x.trim().strip_prefix('[')?.strip_suffix(']').map(str::trim));
     Some(section.map_or(key.clone(), |s| format!("{s}.{key}")))
 }
 
@@ -529,9 +522,7 @@ fn region_ok(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
         && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
@@ -542,26 +533,18 @@ fn is_private(net: Ipv4Net) -> bool {
         (Ipv4Addr::new(192, 168, 0, 0), 16),
         (Ipv4Addr::new(100, 64, 0, 0), 10),
     ];
-    ranges
-        .iter()
-        .any(|&(a, p)| Ipv4Net::new(a, p).is_ok_and(|r| r.contains(&net)))
+    ranges.iter().any(|&(a, p)| Ipv4Net::new(a, p).is_ok_and(|r| r.contains(&net)))
 }
 
 fn url_ok(u: &str) -> bool {
-    let rest = u
-        .strip_prefix("https://")
-        .or_else(|| u.strip_prefix("http://"));
+    let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
     match rest {
         Some(rest) => {
             let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-                if port.parse::<u16>().is_ok() { h } else { "" }
-            });
+            let host = host.rsplit_once(':').map_or(host, |(h, port)| if port.parse::<u16>().is_ok() { h } else { "" });
             !host.is_empty()
                 && !u.chars().any(char::is_whitespace)
-                && host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+                && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
         }
         None => false,
     }
@@ -576,9 +559,7 @@ fn acm_region(arn: &str) -> Option<&str> {
         && region_ok(parts[3])
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("certificate/")
-            .is_some_and(|id| !id.is_empty());
+        && parts[5].strip_prefix("certificate/").is_some_and(|id| !id.is_empty());
     ok.then(|| parts[3])
 }
 
@@ -591,9 +572,7 @@ fn branch_ok(b: &str) -> bool {
         && !b.ends_with(".lock")
         && !b.contains("..")
         && !b.contains("//")
-        && !b
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
+        && !b.chars().any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
 }
 
 fn email_ok(e: &str) -> bool {
@@ -639,25 +618,16 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        assert_eq!(
-            problem_keys("[stack]\nname = \"a\"\nregion = \"eu-west-2\"\nzone = 1\n"),
-            ["stack.zone"]
-        );
+        assert_eq!(problem_keys("[stack]\nname = \"a\"\nregion = \"eu-west-2\"\nzone = 1\n"), ["stack.zone"]);
     }
 
     #[test]
     fn enum_values_name_the_key_and_choices() {
-        let err = Config::parse(
-            "[stack]\nname=\"a\"\nregion=\"eu-west-2\"\n[network]\ntask_subnets=\"privat\"\n",
-            "t",
-        )
-        .unwrap_err();
+        let err = Config::parse("[stack]\nname=\"a\"\nregion=\"eu-west-2\"\n[network]\ntask_subnets=\"privat\"\n", "t")
+            .unwrap_err();
         let p = &err.problems()[0];
         assert_eq!(p.key, "network.task_subnets");
-        assert!(
-            p.allowed.contains("public") && p.allowed.contains("private"),
-            "{p}"
-        );
+        assert!(p.allowed.contains("public") && p.allowed.contains("private"), "{p}");
     }
 
     #[test]
@@ -666,15 +636,7 @@ mod tests {
             let t = format!("[stack]\nname = \"{ok}\"\nregion = \"eu-west-2\"\n");
             assert!(Config::parse(&t, "t").is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "Ghost",
-            "1blog",
-            "blog-",
-            "a--b",
-            "abcdefghijklmnopqrstu",
-            "blog_1",
-        ] {
+        for bad in ["", "Ghost", "1blog", "blog-", "a--b", "abcdefghijklmnopqrstu", "blog_1"] {
             let t = format!("[stack]\nname = \"{bad}\"\nregion = \"eu-west-2\"\n");
             assert_eq!(problem_keys(&t), ["stack.name"], "{bad}");
         }
@@ -682,16 +644,8 @@ mod tests {
 
     #[test]
     fn cidr_rules() {
-        for bad in [
-            "10.0.0.0",
-            "10.0.0.0/8",
-            "10.0.0.0/25",
-            "10.0.1.0/16",
-            "8.8.0.0/16",
-            "nope",
-        ] {
-            let t =
-                format!("[stack]\nname=\"a\"\nregion=\"eu-west-2\"\n[network]\ncidr=\"{bad}\"\n");
+        for bad in ["10.0.0.0", "10.0.0.0/8", "10.0.0.0/25", "10.0.1.0/16", "8.8.0.0/16", "nope"] {
+            let t = format!("[stack]\nname=\"a\"\nregion=\"eu-west-2\"\n[network]\ncidr=\"{bad}\"\n");
             assert_eq!(problem_keys(&t), ["network.cidr"], "{bad}");
         }
     }
@@ -726,22 +680,14 @@ mod tests {
         let t = "[stack]\nname=\"Bad\"\nregion=\"mars\"\n[network]\navailability_zones=4\n[observe]\nlog_retention_days=31\n";
         assert_eq!(
             problem_keys(t),
-            [
-                "stack.name",
-                "stack.region",
-                "network.availability_zones",
-                "observe.log_retention_days"
-            ]
+            ["stack.name", "stack.region", "network.availability_zones", "observe.log_retention_days"]
         );
     }
 
     #[test]
     fn certificate_must_be_acm_in_region() {
         let good = "arn:aws:acm:eu-west-2:123456789012:certificate/abc";
-        let t = SAMPLE.replace(
-            "certificate_arn = \"\"",
-            &format!("certificate_arn = \"{good}\""),
-        );
+        let t = SAMPLE.replace("certificate_arn = \"\"", &format!("certificate_arn = \"{good}\""));
         assert!(Config::parse(&t, "t").is_ok());
         let other = t.replace("eu-west-2:1234", "us-east-1:1234");
         assert_eq!(problem_keys(&other), ["load_balancer.certificate_arn"]);

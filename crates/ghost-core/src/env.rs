@@ -35,21 +35,10 @@ pub struct Record {
 /// Live progress, for a spinner or plain log lines.
 #[derive(Debug)]
 pub enum Event<'a> {
-    Start {
-        kind: &'a str,
-        name: &'a str,
-    },
-    Wait {
-        kind: &'a str,
-        name: &'a str,
-        what: &'a str,
-    },
+    Start { kind: &'a str, name: &'a str },
+    Wait { kind: &'a str, name: &'a str, what: &'a str },
     Done(&'a Record),
-    Failed {
-        kind: &'a str,
-        name: &'a str,
-        error: String,
-    },
+    Failed { kind: &'a str, name: &'a str, error: String },
     Warning(&'a Warning),
 }
 
@@ -75,10 +64,7 @@ pub struct Env {
 
 impl fmt::Debug for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Env")
-            .field("names", &self.names)
-            .field("mode", &self.mode)
-            .finish_non_exhaustive()
+        f.debug_struct("Env").field("names", &self.names).field("mode", &self.mode).finish_non_exhaustive()
     }
 }
 
@@ -94,13 +80,7 @@ pub fn is_planned(id: &str) -> bool {
 
 impl Env {
     pub fn new(stack: &str, mode: Mode) -> Self {
-        Self {
-            names: Names::new(stack),
-            mode,
-            journal: Arc::default(),
-            warnings: Arc::default(),
-            observer: None,
-        }
+        Self { names: Names::new(stack), mode, journal: Arc::default(), warnings: Arc::default(), observer: None }
     }
 
     pub fn with_observer(mut self, observer: Observer) -> Self {
@@ -126,11 +106,7 @@ impl Env {
 
     /// Reports something left in place on purpose.
     pub fn warn(&self, kind: &str, name: &str, message: impl Into<String>) {
-        let w = Warning {
-            kind: kind.into(),
-            name: name.into(),
-            message: message.into(),
-        };
+        let w = Warning { kind: kind.into(), name: name.into(), message: message.into() };
         self.emit(&Event::Warning(&w));
         self.warnings.lock().expect("warnings lock").push(w);
     }
@@ -157,19 +133,8 @@ impl Env {
         let start = Instant::now();
         let res = ensure.await;
         match &res {
-            Ok(o) => self.push(
-                kind,
-                name,
-                o.action(),
-                o.changes().to_vec(),
-                o.id().to_string(),
-                start,
-            ),
-            Err(e) => self.emit(&Event::Failed {
-                kind,
-                name,
-                error: e.to_string(),
-            }),
+            Ok(o) => self.push(kind, name, o.action(), o.changes().to_vec(), o.id().to_string(), start),
+            Err(e) => self.emit(&Event::Failed { kind, name, error: e.to_string() }),
         }
         res
     }
@@ -190,11 +155,7 @@ impl Env {
             }
             Ok(None) => Ok(()),
             Err(e) => {
-                self.emit(&Event::Failed {
-                    kind,
-                    name,
-                    error: e.to_string(),
-                });
+                self.emit(&Event::Failed { kind, name, error: e.to_string() });
                 Err(e)
             }
         }
@@ -229,15 +190,7 @@ impl Env {
         self.push(kind, name, action, changes, id.to_string(), Instant::now());
     }
 
-    fn push(
-        &self,
-        kind: &str,
-        name: &str,
-        action: Action,
-        changes: Vec<Change>,
-        id: String,
-        start: Instant,
-    ) {
+    fn push(&self, kind: &str, name: &str, action: Action, changes: Vec<Change>, id: String, start: Instant) {
         let record = Record {
             kind: kind.into(),
             name: name.into(),

@@ -24,19 +24,11 @@ pub enum Error {
         source: BoxError,
     },
     #[error("gave up waiting for {what} after {waited_s}s (last state: {last})")]
-    WaitTimeout {
-        what: String,
-        waited_s: u64,
-        last: String,
-    },
+    WaitTimeout { what: String, waited_s: u64, last: String },
     #[error("{what} reached a terminal state: {state}")]
     WaitFailed { what: String, state: String },
     #[error("{resource}: {change} cannot be changed in place; {remedy}")]
-    NeedsReplacement {
-        resource: String,
-        change: crate::Change,
-        remedy: String,
-    },
+    NeedsReplacement { resource: String, change: crate::Change, remedy: String },
     #[error("{resource}: {message}")]
     Conflict { resource: String, message: String },
 }
@@ -79,13 +71,7 @@ where
                 Some(m) => m.to_string(),
                 None => DisplayErrorContext(&err).to_string(),
             };
-            Error::Aws {
-                operation,
-                resource: resource.to_string(),
-                code,
-                message,
-                source: Box::new(err),
-            }
+            Error::Aws { operation, resource: resource.to_string(), code, message, source: Box::new(err) }
         })
     }
 }
@@ -112,14 +98,9 @@ where
     E: StdError + 'static,
 {
     match err {
-        WaiterError::ExceededMaxWait(m) => Error::WaitTimeout {
-            what: what.into(),
-            waited_s: m.elapsed().as_secs(),
-            last: "not ready".into(),
-        },
-        other => Error::WaitFailed {
-            what: what.into(),
-            state: DisplayErrorContext(&other).to_string(),
-        },
+        WaiterError::ExceededMaxWait(m) => {
+            Error::WaitTimeout { what: what.into(), waited_s: m.elapsed().as_secs(), last: "not ready".into() }
+        }
+        other => Error::WaitFailed { what: what.into(), state: DisplayErrorContext(&other).to_string() },
     }
 }

@@ -27,9 +27,7 @@ pub struct Tag {
 
 impl Names {
     pub fn new(stack: &str) -> Self {
-        Self {
-            stack: stack.to_string(),
-        }
+        Self { stack: stack.to_string() }
     }
 
     pub fn stack(&self) -> &str {
@@ -53,18 +51,9 @@ impl Names {
     /// The tags that mark a resource as ours: stack, component and a readable Name.
     pub fn tags(&self, component: &str, name: &str) -> Vec<Tag> {
         vec![
-            Tag {
-                key: TAG_STACK.into(),
-                value: self.stack.clone(),
-            },
-            Tag {
-                key: TAG_COMPONENT.into(),
-                value: component.into(),
-            },
-            Tag {
-                key: TAG_NAME.into(),
-                value: name.into(),
-            },
+            Tag { key: TAG_STACK.into(), value: self.stack.clone() },
+            Tag { key: TAG_COMPONENT.into(), value: component.into() },
+            Tag { key: TAG_NAME.into(), value: name.into() },
         ]
     }
 
@@ -96,13 +85,7 @@ mod tests {
     #[test]
     fn tags_mark_stack_and_component() {
         let tags = Names::new("blog").tags("vpc", "blog-vpc");
-        assert_eq!(
-            tags[0],
-            Tag {
-                key: "ghost:stack".into(),
-                value: "blog".into()
-            }
-        );
+        assert_eq!(tags[0], Tag { key: "ghost:stack".into(), value: "blog".into() });
         assert_eq!(tags[1].value, "vpc");
     }
 }

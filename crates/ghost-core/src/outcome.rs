@@ -14,11 +14,7 @@ pub struct Change {
 
 impl Change {
     pub fn new(field: impl Into<String>, from: impl fmt::Display, to: impl fmt::Display) -> Self {
-        Self {
-            field: field.into(),
-            from: from.to_string(),
-            to: to.to_string(),
-        }
+        Self { field: field.into(), from: from.to_string(), to: to.to_string() }
     }
 }
 
@@ -67,11 +63,7 @@ impl<T> Outcome<T> {
 
     /// `Unchanged` when there is nothing to change, else `Updated` with the changes.
     pub fn from_changes(id: T, changes: Vec<Change>) -> Self {
-        if changes.is_empty() {
-            Self::Unchanged(id)
-        } else {
-            Self::Updated(id, changes)
-        }
+        if changes.is_empty() { Self::Unchanged(id) } else { Self::Updated(id, changes) }
     }
 }
 

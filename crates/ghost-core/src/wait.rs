@@ -26,11 +26,7 @@ pub struct Bound {
 
 impl Bound {
     pub fn new(max_wait: Duration, interval: Duration) -> Self {
-        Self {
-            max_wait,
-            interval,
-            consecutive: 1,
-        }
+        Self { max_wait, interval, consecutive: 1 }
     }
 }
 
@@ -57,18 +53,11 @@ where
                 last = state;
             }
             Poll::Failed(state) => {
-                return Err(Error::WaitFailed {
-                    what: what.into(),
-                    state,
-                });
+                return Err(Error::WaitFailed { what: what.into(), state });
             }
         }
         if start.elapsed() + bound.interval > bound.max_wait {
-            return Err(Error::WaitTimeout {
-                what: what.into(),
-                waited_s: start.elapsed().as_secs(),
-                last,
-            });
+            return Err(Error::WaitTimeout { what: what.into(), waited_s: start.elapsed().as_secs(), last });
         }
         tokio::time::sleep(bound.interval).await;
     }
@@ -84,11 +73,7 @@ mod tests {
         let bound = Bound::new(Duration::from_secs(60), Duration::from_secs(1));
         let v = poll_until("thing", &bound, || {
             n += 1;
-            let state = if n < 3 {
-                Poll::Pending(format!("pending {n}"))
-            } else {
-                Poll::Ready(n)
-            };
+            let state = if n < 3 { Poll::Pending(format!("pending {n}")) } else { Poll::Ready(n) };
             async move { Ok(state) }
         })
         .await
@@ -99,32 +84,18 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn times_out_with_last_state() {
         let bound = Bound::new(Duration::from_secs(5), Duration::from_secs(1));
-        let err = poll_until("nat", &bound, || async {
-            Ok(Poll::<()>::Pending("pending".into()))
-        })
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(err, Error::WaitTimeout { ref last, .. } if last == "pending"),
-            "{err}"
-        );
+        let err = poll_until("nat", &bound, || async { Ok(Poll::<()>::Pending("pending".into())) }).await.unwrap_err();
+        assert!(matches!(err, Error::WaitTimeout { ref last, .. } if last == "pending"), "{err}");
     }
 
     #[tokio::test(start_paused = true)]
     async fn consecutive_successes_required() {
         let mut n = 0;
-        let bound = Bound {
-            consecutive: 2,
-            ..Bound::new(Duration::from_secs(60), Duration::from_secs(1))
-        };
+        let bound = Bound { consecutive: 2, ..Bound::new(Duration::from_secs(60), Duration::from_secs(1)) };
         poll_until("x", &bound, || {
             n += 1;
             // ready, pending, ready, ready: the first lone "ready" must not count
-            let s = if n == 2 {
-                Poll::Pending("flap".into())
-            } else {
-                Poll::Ready(())
-            };
+            let s = if n == 2 { Poll::Pending("flap".into()) } else { Poll::Ready(()) };
             async move { Ok(s) }
         })
         .await
@@ -135,11 +106,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn terminal_state_fails_fast() {
         let bound = Bound::new(Duration::from_secs(60), Duration::from_secs(1));
-        let err = poll_until("nat", &bound, || async {
-            Ok(Poll::<()>::Failed("failed".into()))
-        })
-        .await
-        .unwrap_err();
+        let err = poll_until("nat", &bound, || async { Ok(Poll::<()>::Failed("failed".into())) }).await.unwrap_err();
         assert!(matches!(err, Error::WaitFailed { .. }));
     }
 }

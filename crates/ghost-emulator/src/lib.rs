@@ -41,15 +41,8 @@ pub enum Error {
         "setting up the emulator's Python venv failed: {0}\n(needs python3 with the venv module and access to PyPI)"
     )]
     Venv(String),
-    #[error(
-        "the emulator did not become ready on {url} within {waited_s}s; last lines of {log}:\n{tail}"
-    )]
-    NotReady {
-        url: String,
-        waited_s: u64,
-        log: String,
-        tail: String,
-    },
+    #[error("the emulator did not become ready on {url} within {waited_s}s; last lines of {log}:\n{tail}")]
+    NotReady { url: String, waited_s: u64, log: String, tail: String },
     #[error(
         "port {port} answers but is not our emulator (no /_ghost/health); stop whatever listens there or set GHOST_EMULATOR_PORT"
     )]
@@ -98,16 +91,10 @@ pub struct ActionCount {
 
 impl CallSummary {
     pub fn of(calls: &[Call]) -> Self {
-        let mut s = Self {
-            total: calls.len(),
-            ..Self::default()
-        };
+        let mut s = Self { total: calls.len(), ..Self::default() };
         for c in calls {
             s.mutating += usize::from(c.mutating);
-            let e = s
-                .by_action
-                .entry(format!("{}:{}", c.service, c.action))
-                .or_default();
+            let e = s.by_action.entry(format!("{}:{}", c.service, c.action)).or_default();
             e.calls += 1;
             e.mutating = c.mutating;
         }
@@ -116,11 +103,7 @@ impl CallSummary {
 
     /// The mutating (service, action) pairs, for a readable assertion message.
     pub fn writes(&self) -> Vec<String> {
-        self.by_action
-            .iter()
-            .filter(|(_, c)| c.mutating)
-            .map(|(a, c)| format!("{a} x{}", c.calls))
-            .collect()
+        self.by_action.iter().filter(|(_, c)| c.mutating).map(|(a, c)| format!("{a} x{}", c.calls)).collect()
     }
 }
 
@@ -128,12 +111,7 @@ impl std::fmt::Display for CallSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{:<52} {:>6}  kind", "service:action", "calls")?;
         for (action, c) in &self.by_action {
-            writeln!(
-                f,
-                "{action:<52} {:>6}  {}",
-                c.calls,
-                if c.mutating { "write" } else { "read" }
-            )?;
+            writeln!(f, "{action:<52} {:>6}  {}", c.calls, if c.mutating { "write" } else { "read" })?;
         }
         write!(f, "total {} calls, {} mutating", self.total, self.mutating)
     }
@@ -157,10 +135,7 @@ pub enum Started {
 impl Emulator {
     /// Port from `GHOST_EMULATOR_PORT` (default 4566); state under `GHOST_HOME` (default `~/.cache/ghost-ecs`).
     pub fn from_env() -> Self {
-        let port = std::env::var("GHOST_EMULATOR_PORT")
-            .ok()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(DEFAULT_PORT);
+        let port = std::env::var("GHOST_EMULATOR_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(DEFAULT_PORT);
         Self::new(port, ghost_home())
     }
 
@@ -187,24 +162,21 @@ impl Emulator {
 
     /// The venv is keyed by the requirements' content, so changing a pin builds a fresh one.
     pub fn venv_dir(&self) -> PathBuf {
-        self.home
-            .join(format!("venv-{:016x}", fnv1a(REQUIREMENTS.as_bytes())))
+        self.home.join(format!("venv-{:016x}", fnv1a(REQUIREMENTS.as_bytes())))
     }
 
-    /// True when our launcher answers its health probe.
+    /// True when our launcher, of this very build, answers its health probe.
     pub async fn is_up(&self) -> bool {
-        matches!(self.probe().await, Probe::Ours)
+        matches!(self.probe().await, Probe::Ours { current: true })
     }
 
     async fn probe(&self) -> Probe {
-        let res = self
-            .http
-            .get(format!("{}/_ghost/health", self.url()))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await;
+        let res = self.http.get(format!("{}/_ghost/health", self.url())).timeout(Duration::from_secs(2)).send().await;
         match res {
-            Ok(r) if r.status().is_success() => Probe::Ours,
+            Ok(r) if r.status().is_success() => {
+                let health: serde_json::Value = r.json().await.unwrap_or_default();
+                Probe::Ours { current: health["build"].as_str() == Some(build().as_str()) }
+            }
             Ok(_) => Probe::Foreign,
             Err(e) if e.is_connect() => Probe::Nothing,
             Err(_) => Probe::Foreign,
@@ -215,21 +187,27 @@ impl Emulator {
     /// one of them start it and the others wait for it.
     pub async fn up(&self) -> Result<Started> {
         match self.probe().await {
-            Probe::Ours => return Ok(Started::AlreadyRunning),
+            Probe::Ours { current: true } => return Ok(Started::AlreadyRunning),
             Probe::Foreign => return Err(Error::PortTaken { port: self.port }),
-            Probe::Nothing => {}
+            Probe::Ours { current: false } | Probe::Nothing => {}
         }
         fs::create_dir_all(&self.home).map_err(io(format!("creating {}", self.home.display())))?;
         let lock_path = self.home.join(format!("emulator-{}.lock", self.port));
-        let lock =
-            File::create(&lock_path).map_err(io(format!("creating {}", lock_path.display())))?;
+        let lock = File::create(&lock_path).map_err(io(format!("creating {}", lock_path.display())))?;
         let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
             .await
             .expect("lock task")
             .map_err(io("locking the emulator start"))?;
         let res = async {
-            if self.is_up().await {
-                return Ok(Started::AlreadyRunning);
+            match self.probe().await {
+                Probe::Ours { current: true } => return Ok(Started::AlreadyRunning),
+                Probe::Ours { current: false } => {
+                    // An emulator from another version of the launcher (e.g. before a pull): its extensions
+                    // differ from what this code expects. Replace it; its state goes with it.
+                    eprintln!("emulator: replacing a running emulator of another launcher build (its state is lost)");
+                    self.stop_listener().await;
+                }
+                _ => {}
             }
             let python = self.ensure_venv().await?;
             self.spawn(&python)?;
@@ -251,18 +229,13 @@ impl Emulator {
         }
         let req = self.home.join("requirements.txt");
         fs::write(&req, REQUIREMENTS).map_err(io("writing requirements.txt"))?;
-        eprintln!(
-            "emulator: creating Python venv {} (once; pip install of the pinned moto)",
-            venv.display()
-        );
+        eprintln!("emulator: creating Python venv {} (once; pip install of the pinned moto)", venv.display());
         let venv_s = venv.display().to_string();
         let req_s = req.display().to_string();
         let python_s = python.display().to_string();
         tokio::task::spawn_blocking(move || -> Result<()> {
-            run(
-                Command::new(std::env::var("GHOST_PYTHON").unwrap_or_else(|_| "python3".into()))
-                    .args(["-m", "venv", "--clear", &venv_s]),
-            )?;
+            run(Command::new(std::env::var("GHOST_PYTHON").unwrap_or_else(|_| "python3".into()))
+                .args(["-m", "venv", "--clear", &venv_s]))?;
             run(Command::new(&python_s).args([
                 "-m",
                 "pip",
@@ -291,7 +264,7 @@ impl Emulator {
         let err = log.try_clone().map_err(io("cloning the log handle"))?;
         let child = Command::new(python)
             .arg(&launcher)
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--build", &build()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             // moto's own recorder stays available (POST /moto-api/recorder/start-recording) but off: ours counts
             // every call already, and moto's appends every request body to a file without bound.
@@ -330,11 +303,7 @@ impl Emulator {
     }
 
     fn pid(&self) -> Option<u32> {
-        fs::read_to_string(self.pid_path())
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        fs::read_to_string(self.pid_path()).ok()?.trim().parse().ok()
     }
 
     /// Stops the emulator we started (by its recorded pid, checked to be our launcher). No-op when not running.
@@ -360,6 +329,24 @@ impl Emulator {
         Ok(true)
     }
 
+    /// Stops whatever launcher listens on our port, by the pid its health probe reports (it may have been
+    /// started from another GHOST_HOME, so our pid file may not know it).
+    async fn stop_listener(&self) {
+        let url = format!("{}/_ghost/health", self.url());
+        let pid = match self.http.get(&url).send().await {
+            Ok(r) => r.json::<serde_json::Value>().await.ok().and_then(|h| h["pid"].as_u64()),
+            Err(_) => None,
+        };
+        if let Some(pid) = pid.and_then(|p| u32::try_from(p).ok()) {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            let start = Instant::now();
+            while alive(pid) && start.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let _ = fs::remove_file(self.pid_path());
+    }
+
     /// Forgets every resource (moto's reset), the recorder and the faults.
     pub async fn reset(&self) -> Result<()> {
         self.post("/moto-api/reset", None).await.map(|_| ())
@@ -372,32 +359,16 @@ impl Emulator {
             None => format!("{}/_ghost/calls", self.url()),
         };
         let what = || format!("GET {url}");
-        let resp = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|source| Error::Http {
-                what: what(),
-                source,
-            })?;
+        let resp = self.http.get(&url).send().await.map_err(|source| Error::Http { what: what(), source })?;
         resp.error_for_status()
-            .map_err(|source| Error::Http {
-                what: what(),
-                source,
-            })?
+            .map_err(|source| Error::Http { what: what(), source })?
             .json()
             .await
-            .map_err(|source| Error::Http {
-                what: what(),
-                source,
-            })
+            .map_err(|source| Error::Http { what: what(), source })
     }
 
     pub async fn clear_calls(&self, key: Option<&str>) -> Result<()> {
-        let path = key.map_or("/_ghost/calls/clear".to_string(), |k| {
-            format!("/_ghost/calls/clear?key={k}")
-        });
+        let path = key.map_or("/_ghost/calls/clear".to_string(), |k| format!("/_ghost/calls/clear?key={k}"));
         self.post(&path, None).await.map(|_| ())
     }
 
@@ -414,10 +385,7 @@ impl Emulator {
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|source| Error::Http {
-                what: format!("DELETE {url}"),
-                source,
-            })?;
+            .map_err(|source| Error::Http { what: format!("DELETE {url}"), source })?;
         Ok(())
     }
 
@@ -430,17 +398,22 @@ impl Emulator {
         req.send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|source| Error::Http {
-                what: format!("POST {url}"),
-                source,
-            })
+            .map_err(|source| Error::Http { what: format!("POST {url}"), source })
     }
 }
 
 enum Probe {
-    Ours,
+    /// Our launcher; `current` when it is this build.
+    Ours {
+        current: bool,
+    },
     Foreign,
     Nothing,
+}
+
+/// Content hash of the launcher and its requirements: a running emulator of another build is replaced.
+fn build() -> String {
+    format!("{:016x}", fnv1a(format!("{LAUNCHER}{REQUIREMENTS}").as_bytes()))
 }
 
 /// `GHOST_HOME`, else `$HOME/.cache/ghost-ecs`: state that must outlive a clone (venv, caches, logs).
@@ -453,28 +426,18 @@ pub fn ghost_home() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd
-        .output()
-        .map_err(|e| Error::Venv(format!("{cmd:?}: {e}")))?;
+    let out = cmd.output().map_err(|e| Error::Venv(format!("{cmd:?}: {e}")))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(Error::Venv(format!(
-            "{cmd:?} exited with {}:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )))
+        Err(Error::Venv(format!("{cmd:?} exited with {}:\n{}", out.status, String::from_utf8_lossy(&out.stderr))))
     }
 }
 
 fn alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; its state letter is Z.
     fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit(')')
-                .next()
-                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
-        })
+        .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
         .unwrap_or(false)
 }
 
@@ -492,9 +455,7 @@ fn tail(path: &Path, lines: usize) -> String {
 
 /// FNV-1a: a stable content hash for cache keys (not for security).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -511,20 +472,10 @@ mod tests {
             status: 200,
             injected: None,
         };
-        let s = CallSummary::of(&[
-            call("DescribeVpcs", false),
-            call("CreateVpc", true),
-            call("DescribeVpcs", false),
-        ]);
+        let s = CallSummary::of(&[call("DescribeVpcs", false), call("CreateVpc", true), call("DescribeVpcs", false)]);
         assert_eq!((s.total, s.mutating), (3, 1));
         assert_eq!(s.writes(), ["ec2:CreateVpc x1"]);
-        assert_eq!(
-            s.by_action["ec2:DescribeVpcs"],
-            ActionCount {
-                calls: 2,
-                mutating: false
-            }
-        );
+        assert_eq!(s.by_action["ec2:DescribeVpcs"], ActionCount { calls: 2, mutating: false });
     }
 
     #[test]

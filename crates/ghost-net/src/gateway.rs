@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_ec2::client::Waiters;
-use aws_sdk_ec2::types::{
-    Address, DomainType, InternetGateway, NatGateway, NatGatewayState, ResourceType,
-};
+use aws_sdk_ec2::types::{Address, DomainType, InternetGateway, NatGateway, NatGatewayState, ResourceType};
 use ghost_core::error::{gone_if, waiter_error};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
 
@@ -36,11 +34,7 @@ async fn stack_igws(net: &Net) -> Result<Vec<InternetGateway>> {
 }
 
 pub(crate) async fn list_internet_gateways(net: &Net) -> Result<Vec<String>> {
-    Ok(stack_igws(net)
-        .await?
-        .into_iter()
-        .filter_map(|g| g.internet_gateway_id)
-        .collect())
+    Ok(stack_igws(net).await?.into_iter().filter_map(|g| g.internet_gateway_id).collect())
 }
 
 pub async fn find_internet_gateway(net: &Net) -> Result<Option<InternetGateway>> {
@@ -64,30 +58,21 @@ pub async fn ensure_internet_gateway(net: &Net, vpc_id: &str) -> Result<Outcome<
                         .send()
                         .await
                         .aws("CreateInternetGateway", &name)?;
-                    let id = out
-                        .internet_gateway()
-                        .and_then(|g| g.internet_gateway_id())
-                        .unwrap_or_default()
-                        .to_string();
+                    let id =
+                        out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
                     attach(net, &id, vpc_id).await?;
                     return Ok(Outcome::Created(id));
                 }
                 Some(igw) => {
                     let id = igw.internet_gateway_id().unwrap_or_default().to_string();
-                    let attached: Vec<&str> = igw
-                        .attachments()
-                        .iter()
-                        .filter_map(|a| a.vpc_id())
-                        .collect();
+                    let attached: Vec<&str> = igw.attachments().iter().filter_map(|a| a.vpc_id()).collect();
                     match attached.as_slice() {
                         [v] if *v == vpc_id => (id, vec![]),
                         [] => (id, vec![Change::new("attachment", "(none)", vpc_id)]),
                         other => {
                             return Err(CoreError::Conflict {
                                 resource: format!("internet gateway {id}"),
-                                message: format!(
-                                    "attached to {other:?}, not to this stack's VPC {vpc_id}"
-                                ),
+                                message: format!("attached to {other:?}, not to this stack's VPC {vpc_id}"),
                             }
                             .into());
                         }
@@ -120,17 +105,8 @@ pub(crate) async fn delete_internet_gateways(net: &Net) -> Result<()> {
         net.env
             .delete(IGW, &net.env.names.of("igw"), id, &gone, || async {
                 for vpc in igw.attachments().iter().filter_map(|a| a.vpc_id()) {
-                    let detach = net
-                        .ec2
-                        .detach_internet_gateway()
-                        .internet_gateway_id(id)
-                        .vpc_id(vpc)
-                        .send()
-                        .await;
-                    gone_if(
-                        detach.map(|_| ()).aws("DetachInternetGateway", id),
-                        &["Gateway.NotAttached", gone[0]],
-                    )?;
+                    let detach = net.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await;
+                    gone_if(detach.map(|_| ()).aws("DetachInternetGateway", id), &["Gateway.NotAttached", gone[0]])?;
                 }
                 net.ec2
                     .delete_internet_gateway()
@@ -161,10 +137,7 @@ pub(crate) async fn list_live_nats(net: &Net) -> Result<Vec<NatGateway>> {
         .aws("DescribeNatGateways", &net.env.names.of("nat"))?
         .into_iter()
         .filter(|n: &NatGateway| {
-            let live = matches!(
-                n.state(),
-                Some(NatGatewayState::Pending | NatGatewayState::Available)
-            );
+            let live = matches!(n.state(), Some(NatGatewayState::Pending | NatGatewayState::Available));
             live && ec2::is_ours(n.tags(), &net.env, Some(NAT))
         })
         .collect())
@@ -182,22 +155,13 @@ pub(crate) async fn list_addresses(net: &Net) -> Result<Vec<Address>> {
         .send()
         .await
         .aws("DescribeAddresses", &net.env.names.of("nat-eip"))?;
-    Ok(out
-        .addresses()
-        .iter()
-        .filter(|a| ec2::is_ours(a.tags(), &net.env, Some(EIP)))
-        .cloned()
-        .collect())
+    Ok(out.addresses().iter().filter(|a| ec2::is_ours(a.tags(), &net.env, Some(EIP))).cloned().collect())
 }
 
 /// With `spec.nat`: an Elastic IP and a NAT gateway in `public_subnet`, waited until available.
 /// Without: removes a NAT gateway (and its address) left from a private-subnet config: it costs money and
 /// nothing routes to it any more.
-pub async fn ensure_nat(
-    net: &Net,
-    spec: &NetworkSpec,
-    public_subnet: &str,
-) -> Result<Option<String>> {
+pub async fn ensure_nat(net: &Net, spec: &NetworkSpec, public_subnet: &str) -> Result<Option<String>> {
     if !spec.nat {
         delete_nats(net).await?;
         release_addresses(net).await?;
@@ -208,9 +172,7 @@ pub async fn ensure_nat(
         .env
         .track(EIP, &eip_name, async {
             if let Some(a) = list_addresses(net).await?.into_iter().next() {
-                return Ok::<_, crate::Error>(Outcome::Unchanged(
-                    a.allocation_id.unwrap_or_default(),
-                ));
+                return Ok::<_, crate::Error>(Outcome::Unchanged(a.allocation_id.unwrap_or_default()));
             }
             if net.env.is_plan() {
                 return Ok(Outcome::Created(planned_id(EIP)));
@@ -219,10 +181,7 @@ pub async fn ensure_nat(
                 .ec2
                 .allocate_address()
                 .domain(DomainType::Vpc)
-                .tag_specifications(ec2::tag_spec(
-                    ResourceType::ElasticIp,
-                    ec2::tags(&net.env, EIP, &eip_name),
-                ))
+                .tag_specifications(ec2::tag_spec(ResourceType::ElasticIp, ec2::tags(&net.env, EIP, &eip_name)))
                 .send()
                 .await
                 .aws("AllocateAddress", &eip_name)?;
@@ -236,9 +195,7 @@ pub async fn ensure_nat(
         .env
         .track(NAT, &name, async {
             if let Some(n) = find_nat(net).await? {
-                return Ok::<_, crate::Error>(Outcome::Unchanged(
-                    n.nat_gateway_id.unwrap_or_default(),
-                ));
+                return Ok::<_, crate::Error>(Outcome::Unchanged(n.nat_gateway_id.unwrap_or_default()));
             }
             if net.env.is_plan() {
                 return Ok(Outcome::Created(planned_id(NAT)));
@@ -248,18 +205,11 @@ pub async fn ensure_nat(
                 .create_nat_gateway()
                 .subnet_id(public_subnet)
                 .allocation_id(&allocation)
-                .tag_specifications(ec2::tag_spec(
-                    ResourceType::Natgateway,
-                    ec2::tags(&net.env, NAT, &name),
-                ))
+                .tag_specifications(ec2::tag_spec(ResourceType::Natgateway, ec2::tags(&net.env, NAT, &name)))
                 .send()
                 .await
                 .aws("CreateNatGateway", &name)?;
-            let id = out
-                .nat_gateway()
-                .and_then(|n| n.nat_gateway_id())
-                .unwrap_or_default()
-                .to_string();
+            let id = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
             net.env.waiting(NAT, &name, "available");
             net.ec2
                 .wait_until_nat_gateway_available()
@@ -301,21 +251,9 @@ pub(crate) async fn release_addresses(net: &Net) -> Result<()> {
     for a in list_addresses(net).await? {
         let id = a.allocation_id().unwrap_or_default();
         net.env
-            .delete(
-                EIP,
-                &net.env.names.of("nat-eip"),
-                id,
-                &["InvalidAllocationID.NotFound"],
-                || async {
-                    net.ec2
-                        .release_address()
-                        .allocation_id(id)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .aws("ReleaseAddress", id)
-                },
-            )
+            .delete(EIP, &net.env.names.of("nat-eip"), id, &["InvalidAllocationID.NotFound"], || async {
+                net.ec2.release_address().allocation_id(id).send().await.map(|_| ()).aws("ReleaseAddress", id)
+            })
             .await?;
     }
     Ok(())

@@ -36,11 +36,7 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] ghost_core::Error),
     #[error("region {region} has {} available availability zones ({}); the config asks for {wanted}", found.len(), found.join(", "))]
-    NotEnoughAzs {
-        region: String,
-        wanted: usize,
-        found: Vec<String>,
-    },
+    NotEnoughAzs { region: String, wanted: usize, found: Vec<String> },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -54,10 +50,7 @@ pub struct Net {
 
 impl Net {
     pub fn new(sdk: &aws_types::SdkConfig, env: Env) -> Self {
-        Self {
-            ec2: aws_sdk_ec2::Client::new(sdk),
-            env,
-        }
+        Self { ec2: aws_sdk_ec2::Client::new(sdk), env }
     }
 }
 
@@ -83,11 +76,7 @@ pub async fn ensure_network(net: &Net, spec: &NetworkSpec) -> Result<NetworkOut>
 
     let subnet_specs = spec.subnets(&azs);
     let existing = list_subnets(net, &vpc_id).await?;
-    let subnets = futures::future::try_join_all(
-        subnet_specs
-            .iter()
-            .map(|s| ensure_subnet(net, &vpc_id, s, &existing)),
-    );
+    let subnets = futures::future::try_join_all(subnet_specs.iter().map(|s| ensure_subnet(net, &vpc_id, s, &existing)));
     let igw = ensure_internet_gateway(net, &vpc_id);
     let sg_specs = spec.security_groups();
     let groups = ensure_security_groups(net, &vpc_id, &sg_specs);
@@ -95,22 +84,14 @@ pub async fn ensure_network(net: &Net, spec: &NetworkSpec) -> Result<NetworkOut>
     let igw = igw.into_id();
 
     let ids = |tier| -> Vec<String> {
-        subnet_specs
-            .iter()
-            .zip(&subnet_ids)
-            .filter(|(s, _)| s.tier == tier)
-            .map(|(_, o)| o.id().clone())
-            .collect()
+        subnet_specs.iter().zip(&subnet_ids).filter(|(s, _)| s.tier == tier).map(|(_, o)| o.id().clone()).collect()
     };
     let (public, private) = (ids(Tier::Public), ids(Tier::Private));
 
     let nat = ensure_nat(net, spec, &public[0]).await?;
     let public_rt = RouteTableSpec::public(spec, &igw, &public);
     let private_rt = RouteTableSpec::private(spec, nat.as_deref(), &private);
-    tokio::try_join!(
-        ensure_route_table(net, &vpc_id, &public_rt),
-        ensure_route_table(net, &vpc_id, &private_rt)
-    )?;
+    tokio::try_join!(ensure_route_table(net, &vpc_id, &public_rt), ensure_route_table(net, &vpc_id, &private_rt))?;
 
     let sg = |role| groups.get(&role).cloned();
     Ok(NetworkOut {
@@ -132,15 +113,9 @@ pub async fn ensure_network(net: &Net, spec: &NetworkSpec) -> Result<NetworkOut>
 pub async fn destroy_network(net: &Net) -> Result<()> {
     let vpcs = vpc::list_stack_vpcs(net).await?;
     for vpc_id in &vpcs {
-        tokio::try_join!(
-            sg::delete_security_groups(net, vpc_id),
-            gateway::delete_nats(net)
-        )?;
+        tokio::try_join!(sg::delete_security_groups(net, vpc_id), gateway::delete_nats(net))?;
         route::delete_route_tables(net, vpc_id).await?;
-        tokio::try_join!(
-            gateway::delete_internet_gateways(net),
-            subnet::delete_subnets(net, vpc_id)
-        )?;
+        tokio::try_join!(gateway::delete_internet_gateways(net), subnet::delete_subnets(net, vpc_id))?;
         vpc::delete_vpc(net, vpc_id).await?;
     }
     // Addresses outlive their NAT gateway and their VPC: release ours even when the VPC is already gone.
@@ -158,24 +133,12 @@ pub async fn availability_zones(net: &Net, n: usize) -> Result<Vec<String>> {
         .send()
         .await
         .aws("DescribeAvailabilityZones", "region")?;
-    let mut names: Vec<String> = out
-        .availability_zones()
-        .iter()
-        .filter_map(|z| z.zone_name().map(str::to_string))
-        .collect();
+    let mut names: Vec<String> =
+        out.availability_zones().iter().filter_map(|z| z.zone_name().map(str::to_string)).collect();
     names.sort();
     if names.len() < n {
-        let region = net
-            .ec2
-            .config()
-            .region()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        return Err(Error::NotEnoughAzs {
-            region,
-            wanted: n,
-            found: names,
-        });
+        let region = net.ec2.config().region().map(ToString::to_string).unwrap_or_default();
+        return Err(Error::NotEnoughAzs { region, wanted: n, found: names });
     }
     names.truncate(n);
     Ok(names)
@@ -190,50 +153,21 @@ pub async fn inventory(net: &Net) -> Result<BTreeMap<&'static str, Vec<String>>>
     let mut tables = Vec::new();
     for v in &vpcs {
         let ours = |tags: &[aws_sdk_ec2::types::Tag]| ec2::is_ours(tags, &net.env, None);
-        subnets.extend(
-            list_subnets(net, v)
-                .await?
-                .into_iter()
-                .filter(|s| ours(s.tags()))
-                .filter_map(|s| s.subnet_id),
-        );
+        subnets.extend(list_subnets(net, v).await?.into_iter().filter(|s| ours(s.tags())).filter_map(|s| s.subnet_id));
         groups.extend(
-            find_security_groups(net, v)
-                .await?
-                .into_values()
-                .filter(|g| ours(g.tags()))
-                .filter_map(|g| g.group_id),
+            find_security_groups(net, v).await?.into_values().filter(|g| ours(g.tags())).filter_map(|g| g.group_id),
         );
-        tables.extend(
-            route::list_stack_route_tables(net, v)
-                .await?
-                .into_iter()
-                .filter_map(|t| t.route_table_id),
-        );
+        tables.extend(route::list_stack_route_tables(net, v).await?.into_iter().filter_map(|t| t.route_table_id));
     }
     inv.insert("vpc", vpcs);
     inv.insert("subnet", subnets);
     inv.insert("security-group", groups);
     inv.insert("route-table", tables);
-    inv.insert(
-        "internet-gateway",
-        gateway::list_internet_gateways(net).await?,
-    );
+    inv.insert("internet-gateway", gateway::list_internet_gateways(net).await?);
     inv.insert(
         "nat-gateway",
-        gateway::list_live_nats(net)
-            .await?
-            .into_iter()
-            .filter_map(|n| n.nat_gateway_id)
-            .collect(),
+        gateway::list_live_nats(net).await?.into_iter().filter_map(|n| n.nat_gateway_id).collect(),
     );
-    inv.insert(
-        "elastic-ip",
-        gateway::list_addresses(net)
-            .await?
-            .into_iter()
-            .filter_map(|a| a.allocation_id)
-            .collect(),
-    );
+    inv.insert("elastic-ip", gateway::list_addresses(net).await?.into_iter().filter_map(|a| a.allocation_id).collect());
     Ok(inv)
 }

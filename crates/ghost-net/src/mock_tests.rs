@@ -16,9 +16,8 @@ use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutp
 use aws_sdk_ec2::operation::describe_vpc_attribute::DescribeVpcAttributeOutput;
 use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, InternetGateway, InternetGatewayAttachment, IpPermission, IpRange,
-    Route, RouteTable, RouteTableAssociation, SecurityGroup, Subnet, Tag, UserIdGroupPair, Vpc,
-    VpcAttributeName,
+    AttributeBooleanValue, InternetGateway, InternetGatewayAttachment, IpPermission, IpRange, Route, RouteTable,
+    RouteTableAssociation, SecurityGroup, Subnet, Tag, UserIdGroupPair, Vpc, VpcAttributeName,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use ghost_core::{Action, Env, Mode, Names};
@@ -33,10 +32,7 @@ macro_rules! always {
 }
 
 fn net(rules: &[&Rule]) -> Net {
-    Net {
-        ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules),
-        env: Env::new("ghost", Mode::Apply),
-    }
+    Net { ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules), env: Env::new("ghost", Mode::Apply) }
 }
 
 fn spec() -> NetworkSpec {
@@ -47,6 +43,8 @@ fn spec() -> NetworkSpec {
         nat: false,
         https: false,
         database_sg: false,
+        test_port: 8080,
+        admin_cidrs: vec![],
     }
 }
 
@@ -65,11 +63,7 @@ fn on(v: bool) -> AttributeBooleanValue {
 // --- VPC -------------------------------------------------------------------------------------------------
 
 fn vpc(cidr: &str) -> Vpc {
-    Vpc::builder()
-        .vpc_id("vpc-1")
-        .cidr_block(cidr)
-        .set_tags(Some(ours("vpc")))
-        .build()
+    Vpc::builder().vpc_id("vpc-1").cidr_block(cidr).set_tags(Some(ours("vpc"))).build()
 }
 
 fn dns(support: bool, hostnames: bool) -> [Rule; 2] {
@@ -77,21 +71,13 @@ fn dns(support: bool, hostnames: bool) -> [Rule; 2] {
         mock!(Client::describe_vpc_attribute)
             .match_requests(|r| r.attribute() == Some(&VpcAttributeName::EnableDnsSupport))
             .sequence()
-            .output(move || {
-                DescribeVpcAttributeOutput::builder()
-                    .enable_dns_support(on(support))
-                    .build()
-            })
+            .output(move || DescribeVpcAttributeOutput::builder().enable_dns_support(on(support)).build())
             .repeatedly()
             .build(),
         mock!(Client::describe_vpc_attribute)
             .match_requests(|r| r.attribute() == Some(&VpcAttributeName::EnableDnsHostnames))
             .sequence()
-            .output(move || {
-                DescribeVpcAttributeOutput::builder()
-                    .enable_dns_hostnames(on(hostnames))
-                    .build()
-            })
+            .output(move || DescribeVpcAttributeOutput::builder().enable_dns_hostnames(on(hostnames)).build())
             .repeatedly()
             .build(),
     ]
@@ -99,15 +85,11 @@ fn dns(support: bool, hostnames: bool) -> [Rule; 2] {
 
 #[tokio::test]
 async fn vpc_absent_is_created_with_tags_and_dns() {
-    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder()
-        .build());
+    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder().build());
     let create = mock!(Client::create_vpc)
         .match_requests(|r| {
             r.cidr_block() == Some("10.0.0.0/16")
-                && r.tag_specifications()[0]
-                    .tags()
-                    .iter()
-                    .any(|t| t.key() == Some("ghost:stack"))
+                && r.tag_specifications()[0].tags().iter().any(|t| t.key() == Some("ghost:stack"))
         })
         .then_output(|| CreateVpcOutput::builder().vpc(vpc("10.0.0.0/16")).build());
     let modify = always!(Client::modify_vpc_attribute, || {
@@ -121,9 +103,7 @@ async fn vpc_absent_is_created_with_tags_and_dns() {
 
 #[tokio::test]
 async fn vpc_present_and_equal_makes_zero_writes() {
-    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder()
-        .vpcs(vpc("10.0.0.0/16"))
-        .build());
+    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder().vpcs(vpc("10.0.0.0/16")).build());
     let [support, hostnames] = dns(true, true);
     let create = always!(Client::create_vpc, || CreateVpcOutput::builder().build());
     let n = net(&[&describe, &support, &hostnames, &create]);
@@ -134,16 +114,11 @@ async fn vpc_present_and_equal_makes_zero_writes() {
 
 #[tokio::test]
 async fn vpc_with_dns_hostnames_off_is_updated() {
-    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder()
-        .vpcs(vpc("10.0.0.0/16"))
-        .build());
+    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder().vpcs(vpc("10.0.0.0/16")).build());
     let [support, hostnames] = dns(true, false);
     let modify = mock!(Client::modify_vpc_attribute)
         .match_requests(|r| r.enable_dns_hostnames().and_then(|v| v.value()) == Some(true))
-        .then_output(|| {
-            aws_sdk_ec2::operation::modify_vpc_attribute::ModifyVpcAttributeOutput::builder()
-                .build()
-        });
+        .then_output(|| aws_sdk_ec2::operation::modify_vpc_attribute::ModifyVpcAttributeOutput::builder().build());
     let n = net(&[&describe, &support, &hostnames, &modify]);
     let out = crate::ensure_vpc(&n, &spec()).await.unwrap();
     assert_eq!(out.action(), Action::Update);
@@ -153,22 +128,16 @@ async fn vpc_with_dns_hostnames_off_is_updated() {
 
 #[tokio::test]
 async fn vpc_with_another_cidr_is_refused_not_replaced() {
-    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder()
-        .vpcs(vpc("10.9.0.0/16"))
-        .build());
+    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder().vpcs(vpc("10.9.0.0/16")).build());
     let [support, hostnames] = dns(true, true);
     let n = net(&[&describe, &support, &hostnames]);
     let err = crate::ensure_vpc(&n, &spec()).await.unwrap_err();
-    assert!(
-        err.to_string().contains("cannot be changed in place"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("cannot be changed in place"), "{err}");
 }
 
 #[tokio::test]
 async fn plan_never_writes_even_when_everything_is_missing() {
-    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder()
-        .build());
+    let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder().build());
     let create = always!(Client::create_vpc, || CreateVpcOutput::builder().build());
     let mut n = net(&[&describe, &create]);
     n.env = Env::new("ghost", Mode::Plan);
@@ -201,40 +170,26 @@ fn subnet(az: &str, public_ip: bool) -> Subnet {
 
 fn modify_subnet() -> Rule {
     always!(Client::modify_subnet_attribute, || {
-        aws_sdk_ec2::operation::modify_subnet_attribute::ModifySubnetAttributeOutput::builder()
-            .build()
+        aws_sdk_ec2::operation::modify_subnet_attribute::ModifySubnetAttributeOutput::builder().build()
     })
 }
 
 #[tokio::test]
 async fn subnet_absent_is_created_and_maps_public_ips() {
     let create = mock!(Client::create_subnet)
-        .match_requests(|r| {
-            r.availability_zone() == Some("eu-west-2a") && r.cidr_block() == Some("10.0.0.0/19")
-        })
-        .then_output(|| {
-            CreateSubnetOutput::builder()
-                .subnet(subnet("eu-west-2a", false))
-                .build()
-        });
+        .match_requests(|r| r.availability_zone() == Some("eu-west-2a") && r.cidr_block() == Some("10.0.0.0/19"))
+        .then_output(|| CreateSubnetOutput::builder().subnet(subnet("eu-west-2a", false)).build());
     let modify = modify_subnet();
     let n = net(&[&create, &modify]);
-    let out = crate::ensure_subnet(&n, "vpc-1", &subnet_spec(), &[])
-        .await
-        .unwrap();
-    assert_eq!(
-        (out.action(), create.num_calls(), modify.num_calls()),
-        (Action::Create, 1, 1)
-    );
+    let out = crate::ensure_subnet(&n, "vpc-1", &subnet_spec(), &[]).await.unwrap();
+    assert_eq!((out.action(), create.num_calls(), modify.num_calls()), (Action::Create, 1, 1));
 }
 
 #[tokio::test]
 async fn subnet_present_and_equal_makes_zero_writes() {
     let modify = modify_subnet();
     let n = net(&[&modify]);
-    let out = crate::ensure_subnet(&n, "vpc-1", &subnet_spec(), &[subnet("eu-west-2a", true)])
-        .await
-        .unwrap();
+    let out = crate::ensure_subnet(&n, "vpc-1", &subnet_spec(), &[subnet("eu-west-2a", true)]).await.unwrap();
     assert_eq!((out.action(), modify.num_calls()), (Action::Unchanged, 0));
 }
 
@@ -242,74 +197,51 @@ async fn subnet_present_and_equal_makes_zero_writes() {
 async fn subnet_that_stopped_mapping_public_ips_is_updated() {
     let modify = modify_subnet();
     let n = net(&[&modify]);
-    let out = crate::ensure_subnet(&n, "vpc-1", &subnet_spec(), &[subnet("eu-west-2a", false)])
-        .await
-        .unwrap();
+    let out = crate::ensure_subnet(&n, "vpc-1", &subnet_spec(), &[subnet("eu-west-2a", false)]).await.unwrap();
     assert_eq!((out.action(), modify.num_calls()), (Action::Update, 1));
 }
 
 #[tokio::test]
 async fn subnet_in_another_az_is_refused() {
     let n = net(&[]);
-    let err = crate::ensure_subnet(&n, "vpc-1", &subnet_spec(), &[subnet("eu-west-2c", true)])
-        .await
-        .unwrap_err();
+    let err = crate::ensure_subnet(&n, "vpc-1", &subnet_spec(), &[subnet("eu-west-2c", true)]).await.unwrap_err();
     assert!(err.to_string().contains("availability_zone"), "{err}");
 }
 
 // --- internet gateway -------------------------------------------------------------------------------------
 
 fn igw(attached_to: Option<&str>) -> InternetGateway {
-    let b = InternetGateway::builder()
-        .internet_gateway_id("igw-1")
-        .set_tags(Some(ours("internet-gateway")));
+    let b = InternetGateway::builder().internet_gateway_id("igw-1").set_tags(Some(ours("internet-gateway")));
     match attached_to {
-        Some(v) => b
-            .attachments(InternetGatewayAttachment::builder().vpc_id(v).build())
-            .build(),
+        Some(v) => b.attachments(InternetGatewayAttachment::builder().vpc_id(v).build()).build(),
         None => b.build(),
     }
 }
 
 fn attach() -> Rule {
     always!(Client::attach_internet_gateway, || {
-        aws_sdk_ec2::operation::attach_internet_gateway::AttachInternetGatewayOutput::builder()
-            .build()
+        aws_sdk_ec2::operation::attach_internet_gateway::AttachInternetGatewayOutput::builder().build()
     })
 }
 
 #[tokio::test]
 async fn igw_absent_is_created_and_attached() {
-    let describe = always!(Client::describe_internet_gateways, || {
-        DescribeInternetGatewaysOutput::builder().build()
-    });
-    let create = mock!(Client::create_internet_gateway).then_output(|| {
-        CreateInternetGatewayOutput::builder()
-            .internet_gateway(igw(None))
-            .build()
-    });
+    let describe =
+        always!(Client::describe_internet_gateways, || { DescribeInternetGatewaysOutput::builder().build() });
+    let create = mock!(Client::create_internet_gateway)
+        .then_output(|| CreateInternetGatewayOutput::builder().internet_gateway(igw(None)).build());
     let attach = attach();
     let n = net(&[&describe, &create, &attach]);
     let out = crate::ensure_internet_gateway(&n, "vpc-1").await.unwrap();
-    assert_eq!(
-        (out.action(), create.num_calls(), attach.num_calls()),
-        (Action::Create, 1, 1)
-    );
+    assert_eq!((out.action(), create.num_calls(), attach.num_calls()), (Action::Create, 1, 1));
 }
 
 #[tokio::test]
 async fn igw_attached_makes_zero_writes_and_detached_is_reattached() {
-    for (found, action, attaches) in [
-        (igw(Some("vpc-1")), Action::Unchanged, 0),
-        (igw(None), Action::Update, 1),
-    ] {
+    for (found, action, attaches) in [(igw(Some("vpc-1")), Action::Unchanged, 0), (igw(None), Action::Update, 1)] {
         let describe = mock!(Client::describe_internet_gateways)
             .sequence()
-            .output(move || {
-                DescribeInternetGatewaysOutput::builder()
-                    .internet_gateways(found.clone())
-                    .build()
-            })
+            .output(move || DescribeInternetGatewaysOutput::builder().internet_gateways(found.clone()).build())
             .repeatedly()
             .build();
         let attach = attach();
@@ -326,24 +258,12 @@ fn rt_spec() -> RouteTableSpec {
 }
 
 fn table(route_to: Option<&str>, subnets: &[&str]) -> RouteTable {
-    let mut b = RouteTable::builder()
-        .route_table_id("rtb-1")
-        .set_tags(Some(ours("public-rt")));
+    let mut b = RouteTable::builder().route_table_id("rtb-1").set_tags(Some(ours("public-rt")));
     if let Some(g) = route_to {
-        b = b.routes(
-            Route::builder()
-                .destination_cidr_block("0.0.0.0/0")
-                .gateway_id(g)
-                .build(),
-        );
+        b = b.routes(Route::builder().destination_cidr_block("0.0.0.0/0").gateway_id(g).build());
     }
     for s in subnets {
-        b = b.associations(
-            RouteTableAssociation::builder()
-                .subnet_id(*s)
-                .main(false)
-                .build(),
-        );
+        b = b.associations(RouteTableAssociation::builder().subnet_id(*s).main(false).build());
     }
     b.build()
 }
@@ -357,8 +277,7 @@ fn route_writes() -> [Rule; 3] {
             aws_sdk_ec2::operation::replace_route::ReplaceRouteOutput::builder().build()
         }),
         always!(Client::associate_route_table, || {
-            aws_sdk_ec2::operation::associate_route_table::AssociateRouteTableOutput::builder()
-                .build()
+            aws_sdk_ec2::operation::associate_route_table::AssociateRouteTableOutput::builder().build()
         }),
     ]
 }
@@ -366,11 +285,7 @@ fn route_writes() -> [Rule; 3] {
 fn describe_tables(t: Option<RouteTable>) -> Rule {
     mock!(Client::describe_route_tables)
         .sequence()
-        .output(move || {
-            DescribeRouteTablesOutput::builder()
-                .set_route_tables(t.clone().map(|t| vec![t]))
-                .build()
-        })
+        .output(move || DescribeRouteTablesOutput::builder().set_route_tables(t.clone().map(|t| vec![t])).build())
         .repeatedly()
         .build()
 }
@@ -378,26 +293,13 @@ fn describe_tables(t: Option<RouteTable>) -> Rule {
 #[tokio::test]
 async fn route_table_absent_is_created_with_route_and_associations() {
     let describe = describe_tables(None);
-    let create = mock!(Client::create_route_table).then_output(|| {
-        CreateRouteTableOutput::builder()
-            .route_table(table(None, &[]))
-            .build()
-    });
+    let create = mock!(Client::create_route_table)
+        .then_output(|| CreateRouteTableOutput::builder().route_table(table(None, &[])).build());
     let [route, replace, assoc] = route_writes();
     let n = net(&[&describe, &create, &route, &replace, &assoc]);
-    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec())
-        .await
-        .unwrap();
+    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec()).await.unwrap();
     assert_eq!(out.action(), Action::Create);
-    assert_eq!(
-        (
-            create.num_calls(),
-            route.num_calls(),
-            assoc.num_calls(),
-            replace.num_calls()
-        ),
-        (1, 1, 2, 0)
-    );
+    assert_eq!((create.num_calls(), route.num_calls(), assoc.num_calls(), replace.num_calls()), (1, 1, 2, 0));
 }
 
 #[tokio::test]
@@ -405,14 +307,9 @@ async fn route_table_equal_makes_zero_writes() {
     let describe = describe_tables(Some(table(Some("igw-1"), &["subnet-1", "subnet-2"])));
     let [route, replace, assoc] = route_writes();
     let n = net(&[&describe, &route, &replace, &assoc]);
-    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec())
-        .await
-        .unwrap();
+    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec()).await.unwrap();
     assert_eq!(out.action(), Action::Unchanged);
-    assert_eq!(
-        route.num_calls() + replace.num_calls() + assoc.num_calls(),
-        0
-    );
+    assert_eq!(route.num_calls() + replace.num_calls() + assoc.num_calls(), 0);
 }
 
 #[tokio::test]
@@ -420,15 +317,10 @@ async fn route_table_with_wrong_target_and_missing_association_is_repaired() {
     let describe = describe_tables(Some(table(Some("igw-old"), &["subnet-1"])));
     let [route, replace, assoc] = route_writes();
     let n = net(&[&describe, &route, &replace, &assoc]);
-    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec())
-        .await
-        .unwrap();
+    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec()).await.unwrap();
     assert_eq!(out.action(), Action::Update);
     assert_eq!(out.changes().len(), 2, "{:?}", out.changes());
-    assert_eq!(
-        (route.num_calls(), replace.num_calls(), assoc.num_calls()),
-        (0, 1, 1)
-    );
+    assert_eq!((route.num_calls(), replace.num_calls(), assoc.num_calls()), (0, 1, 1));
 }
 
 // --- security groups --------------------------------------------------------------------------------------
@@ -443,61 +335,34 @@ fn group(name: &str, id: &str, perms: Vec<IpPermission>) -> SecurityGroup {
 }
 
 fn tcp(port: i32) -> aws_sdk_ec2::types::builders::IpPermissionBuilder {
-    IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port)
+    IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port)
 }
 
 fn all_groups(extra_alb_rule: bool, task_rule: bool) -> Vec<SecurityGroup> {
-    let mut alb = vec![
-        tcp(80)
-            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-            .build(),
-    ];
+    let mut alb = vec![tcp(80).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build()];
     if extra_alb_rule {
-        alb.push(
-            tcp(22)
-                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build(),
-        );
+        alb.push(tcp(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build());
     }
     let pair = |g: &str| UserIdGroupPair::builder().group_id(g).build();
-    let task = if task_rule {
-        vec![tcp(2368).user_id_group_pairs(pair("sg-alb")).build()]
-    } else {
-        vec![]
-    };
+    let task = if task_rule { vec![tcp(2368).user_id_group_pairs(pair("sg-alb")).build()] } else { vec![] };
     vec![
         group("ghost-alb", "sg-alb", alb),
         group("ghost-task", "sg-task", task),
-        group(
-            "ghost-efs",
-            "sg-efs",
-            vec![tcp(2049).user_id_group_pairs(pair("sg-task")).build()],
-        ),
+        group("ghost-efs", "sg-efs", vec![tcp(2049).user_id_group_pairs(pair("sg-task")).build()]),
     ]
 }
 
 fn describe_groups(groups: Vec<SecurityGroup>) -> Rule {
     mock!(Client::describe_security_groups)
         .sequence()
-        .output(move || {
-            DescribeSecurityGroupsOutput::builder()
-                .set_security_groups(Some(groups.clone()))
-                .build()
-        })
+        .output(move || DescribeSecurityGroupsOutput::builder().set_security_groups(Some(groups.clone())).build())
         .repeatedly()
         .build()
 }
 
 fn sg_writes() -> [Rule; 2] {
     [
-        always!(Client::create_security_group, || {
-            CreateSecurityGroupOutput::builder()
-                .group_id("sg-new")
-                .build()
-        }),
+        always!(Client::create_security_group, || { CreateSecurityGroupOutput::builder().group_id("sg-new").build() }),
         always!(Client::authorize_security_group_ingress, || {
             AuthorizeSecurityGroupIngressOutput::builder().build()
         }),
@@ -509,9 +374,7 @@ async fn security_groups_absent_are_created_with_their_rules() {
     let describe = describe_groups(vec![]);
     let [create, authorize] = sg_writes();
     let n = net(&[&describe, &create, &authorize]);
-    let ids = crate::ensure_security_groups(&n, "vpc-1", &spec().security_groups())
-        .await
-        .unwrap();
+    let ids = crate::ensure_security_groups(&n, "vpc-1", &spec().security_groups()).await.unwrap();
     assert_eq!(ids.len(), 3);
     assert_eq!((create.num_calls(), authorize.num_calls()), (3, 3));
     assert!(n.env.records().iter().all(|r| r.action == Action::Create));
@@ -522,17 +385,10 @@ async fn security_groups_equal_make_zero_writes() {
     let describe = describe_groups(all_groups(false, true));
     let [create, authorize] = sg_writes();
     let n = net(&[&describe, &create, &authorize]);
-    let ids = crate::ensure_security_groups(&n, "vpc-1", &spec().security_groups())
-        .await
-        .unwrap();
+    let ids = crate::ensure_security_groups(&n, "vpc-1", &spec().security_groups()).await.unwrap();
     assert_eq!(ids[&SgRole::Task], "sg-task");
     assert_eq!(create.num_calls() + authorize.num_calls(), 0);
-    assert!(
-        n.env
-            .records()
-            .iter()
-            .all(|r| r.action == Action::Unchanged)
-    );
+    assert!(n.env.records().iter().all(|r| r.action == Action::Unchanged));
     assert!(n.env.warnings().is_empty());
 }
 
@@ -541,24 +397,13 @@ async fn a_missing_rule_is_added_and_a_foreign_rule_is_reported_only() {
     let describe = describe_groups(all_groups(true, false));
     let [create, authorize] = sg_writes();
     let n = net(&[&describe, &create, &authorize]);
-    crate::ensure_security_groups(&n, "vpc-1", &spec().security_groups())
-        .await
-        .unwrap();
+    crate::ensure_security_groups(&n, "vpc-1", &spec().security_groups()).await.unwrap();
     assert_eq!((create.num_calls(), authorize.num_calls()), (0, 1));
-    let updated: Vec<_> = n
-        .env
-        .records()
-        .into_iter()
-        .filter(|r| r.action == Action::Update)
-        .map(|r| r.name)
-        .collect();
+    let updated: Vec<_> = n.env.records().into_iter().filter(|r| r.action == Action::Update).map(|r| r.name).collect();
     assert_eq!(updated, ["ghost-task"]);
     let warnings = n.env.warnings();
     assert_eq!(warnings.len(), 1);
-    assert!(
-        warnings[0].message.contains("tcp 22 from 0.0.0.0/0"),
-        "{warnings:?}"
-    );
+    assert!(warnings[0].message.contains("tcp 22 from 0.0.0.0/0"), "{warnings:?}");
 }
 
 // --- NAT gateway ------------------------------------------------------------------------------------------
@@ -572,127 +417,73 @@ fn nat(state: aws_sdk_ec2::types::NatGatewayState) -> aws_sdk_ec2::types::NatGat
 }
 
 fn address() -> aws_sdk_ec2::types::Address {
-    aws_sdk_ec2::types::Address::builder()
-        .allocation_id("eipalloc-1")
-        .set_tags(Some(ours("elastic-ip")))
-        .build()
+    aws_sdk_ec2::types::Address::builder().allocation_id("eipalloc-1").set_tags(Some(ours("elastic-ip"))).build()
 }
 
 fn nat_writes() -> [Rule; 4] {
     use aws_sdk_ec2::operation::*;
     [
         always!(Client::allocate_address, || {
-            allocate_address::AllocateAddressOutput::builder()
-                .allocation_id("eipalloc-1")
-                .build()
+            allocate_address::AllocateAddressOutput::builder().allocation_id("eipalloc-1").build()
         }),
         always!(Client::create_nat_gateway, || {
             create_nat_gateway::CreateNatGatewayOutput::builder()
                 .nat_gateway(nat(aws_sdk_ec2::types::NatGatewayState::Pending))
                 .build()
         }),
-        always!(Client::delete_nat_gateway, || {
-            delete_nat_gateway::DeleteNatGatewayOutput::builder().build()
-        }),
-        always!(Client::release_address, || {
-            release_address::ReleaseAddressOutput::builder().build()
-        }),
+        always!(Client::delete_nat_gateway, || { delete_nat_gateway::DeleteNatGatewayOutput::builder().build() }),
+        always!(Client::release_address, || { release_address::ReleaseAddressOutput::builder().build() }),
     ]
 }
 
 #[tokio::test]
 async fn nat_absent_is_created_and_waited_for() {
     use aws_sdk_ec2::operation::{
-        describe_addresses::DescribeAddressesOutput,
-        describe_nat_gateways::DescribeNatGatewaysOutput,
+        describe_addresses::DescribeAddressesOutput, describe_nat_gateways::DescribeNatGatewaysOutput,
     };
     use aws_sdk_ec2::types::NatGatewayState;
-    let addresses = always!(Client::describe_addresses, || {
-        DescribeAddressesOutput::builder().build()
-    });
+    let addresses = always!(Client::describe_addresses, || { DescribeAddressesOutput::builder().build() });
     // First the find (nothing there), then the waiter's polls (available).
     let nats = mock!(Client::describe_nat_gateways)
         .sequence()
         .output(|| DescribeNatGatewaysOutput::builder().build())
-        .output(|| {
-            DescribeNatGatewaysOutput::builder()
-                .nat_gateways(nat(NatGatewayState::Available))
-                .build()
-        })
+        .output(|| DescribeNatGatewaysOutput::builder().nat_gateways(nat(NatGatewayState::Available)).build())
         .repeatedly()
         .build();
     let [allocate, create, delete, release] = nat_writes();
     let n = net(&[&addresses, &nats, &allocate, &create, &delete, &release]);
-    let with_nat = NetworkSpec {
-        nat: true,
-        ..spec()
-    };
+    let with_nat = NetworkSpec { nat: true, ..spec() };
     let id = crate::ensure_nat(&n, &with_nat, "subnet-1").await.unwrap();
     assert_eq!(id.as_deref(), Some("nat-1"));
-    assert_eq!(
-        (allocate.num_calls(), create.num_calls(), delete.num_calls()),
-        (1, 1, 0)
-    );
+    assert_eq!((allocate.num_calls(), create.num_calls(), delete.num_calls()), (1, 1, 0));
 }
 
 #[tokio::test]
 async fn nat_present_makes_zero_writes_and_goes_when_tasks_move_to_public_subnets() {
     use aws_sdk_ec2::operation::{
-        describe_addresses::DescribeAddressesOutput,
-        describe_nat_gateways::DescribeNatGatewaysOutput,
+        describe_addresses::DescribeAddressesOutput, describe_nat_gateways::DescribeNatGatewaysOutput,
     };
     use aws_sdk_ec2::types::NatGatewayState;
-    let addresses = always!(Client::describe_addresses, || {
-        DescribeAddressesOutput::builder()
-            .addresses(address())
-            .build()
-    });
+    let addresses =
+        always!(Client::describe_addresses, || { DescribeAddressesOutput::builder().addresses(address()).build() });
     let nats = always!(Client::describe_nat_gateways, || {
-        DescribeNatGatewaysOutput::builder()
-            .nat_gateways(nat(NatGatewayState::Available))
-            .build()
+        DescribeNatGatewaysOutput::builder().nat_gateways(nat(NatGatewayState::Available)).build()
     });
     let [allocate, create, delete, release] = nat_writes();
     let n = net(&[&addresses, &nats, &allocate, &create, &delete, &release]);
-    let id = crate::ensure_nat(
-        &n,
-        &NetworkSpec {
-            nat: true,
-            ..spec()
-        },
-        "subnet-1",
-    )
-    .await
-    .unwrap();
+    let id = crate::ensure_nat(&n, &NetworkSpec { nat: true, ..spec() }, "subnet-1").await.unwrap();
     assert_eq!(id.as_deref(), Some("nat-1"));
-    assert_eq!(
-        allocate.num_calls() + create.num_calls() + delete.num_calls() + release.num_calls(),
-        0
-    );
+    assert_eq!(allocate.num_calls() + create.num_calls() + delete.num_calls() + release.num_calls(), 0);
 
     // Public tasks: the NAT is deleted (the waiter sees "deleted") and its address released.
     let gone = mock!(Client::describe_nat_gateways)
         .sequence()
-        .output(|| {
-            DescribeNatGatewaysOutput::builder()
-                .nat_gateways(nat(NatGatewayState::Available))
-                .build()
-        })
-        .output(|| {
-            DescribeNatGatewaysOutput::builder()
-                .nat_gateways(nat(NatGatewayState::Deleted))
-                .build()
-        })
+        .output(|| DescribeNatGatewaysOutput::builder().nat_gateways(nat(NatGatewayState::Available)).build())
+        .output(|| DescribeNatGatewaysOutput::builder().nat_gateways(nat(NatGatewayState::Deleted)).build())
         .repeatedly()
         .build();
     let [allocate, create, delete, release] = nat_writes();
     let n = net(&[&addresses, &gone, &allocate, &create, &delete, &release]);
-    assert_eq!(
-        crate::ensure_nat(&n, &spec(), "subnet-1").await.unwrap(),
-        None
-    );
-    assert_eq!(
-        (delete.num_calls(), release.num_calls(), create.num_calls()),
-        (1, 1, 0)
-    );
+    assert_eq!(crate::ensure_nat(&n, &spec(), "subnet-1").await.unwrap(), None);
+    assert_eq!((delete.num_calls(), release.num_calls(), create.num_calls()), (1, 1, 0));
 }

@@ -80,22 +80,12 @@ pub(crate) async fn list_stack_route_tables(net: &Net, vpc_id: &str) -> Result<V
     describe(net, vpc_id, None).await
 }
 
-pub async fn find_route_table(
-    net: &Net,
-    vpc_id: &str,
-    component: &str,
-) -> Result<Option<RouteTable>> {
-    Ok(describe(net, vpc_id, Some(component))
-        .await?
-        .into_iter()
-        .next())
+pub async fn find_route_table(net: &Net, vpc_id: &str, component: &str) -> Result<Option<RouteTable>> {
+    Ok(describe(net, vpc_id, Some(component)).await?.into_iter().next())
 }
 
 fn current_default(rt: &RouteTable) -> Option<Target> {
-    let r = rt
-        .routes()
-        .iter()
-        .find(|r| r.destination_cidr_block() == Some(DEFAULT_ROUTE))?;
+    let r = rt.routes().iter().find(|r| r.destination_cidr_block() == Some(DEFAULT_ROUTE))?;
     r.nat_gateway_id()
         .map(|n| Target::Nat(n.to_string()))
         .or_else(|| r.gateway_id().map(|g| Target::Gateway(g.to_string())))
@@ -113,34 +103,20 @@ fn associated(rt: &RouteTable) -> Vec<String> {
 /// ours to remove; they come back as the second element, for a warning.
 pub fn diff_route_table(spec: &RouteTableSpec, rt: &RouteTable) -> (Vec<Change>, Vec<String>) {
     let mut changes = Vec::new();
-    let show = |t: &Option<Target>| {
-        t.as_ref()
-            .map_or("(none)".to_string(), |t| t.id().to_string())
-    };
+    let show = |t: &Option<Target>| t.as_ref().map_or("(none)".to_string(), |t| t.id().to_string());
     let current = current_default(rt);
     if current != spec.default_route {
-        changes.push(Change::new(
-            format!("route {DEFAULT_ROUTE}"),
-            show(&current),
-            show(&spec.default_route),
-        ));
+        changes.push(Change::new(format!("route {DEFAULT_ROUTE}"), show(&current), show(&spec.default_route)));
     }
     let have = associated(rt);
     for s in spec.subnets.iter().filter(|s| !have.contains(s)) {
         changes.push(Change::new("association", "(none)", s));
     }
-    let foreign = have
-        .into_iter()
-        .filter(|s| !spec.subnets.contains(s))
-        .collect();
+    let foreign = have.into_iter().filter(|s| !spec.subnets.contains(s)).collect();
     (changes, foreign)
 }
 
-pub async fn ensure_route_table(
-    net: &Net,
-    vpc_id: &str,
-    spec: &RouteTableSpec,
-) -> Result<Outcome<String>> {
+pub async fn ensure_route_table(net: &Net, vpc_id: &str, spec: &RouteTableSpec) -> Result<Outcome<String>> {
     net.env
         .track(KIND, &spec.name, async {
             let Some(rt) = find_route_table(net, vpc_id, spec.component).await? else {
@@ -158,11 +134,7 @@ pub async fn ensure_route_table(
                     .send()
                     .await
                     .aws("CreateRouteTable", &spec.name)?;
-                let id = out
-                    .route_table()
-                    .and_then(|r| r.route_table_id())
-                    .unwrap_or_default()
-                    .to_string();
+                let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
                 if let Some(t) = &spec.default_route {
                     set_route(net, &id, t, false).await?;
                 }
@@ -209,22 +181,14 @@ pub async fn ensure_route_table(
 
 async fn set_route(net: &Net, rt: &str, target: &Target, replace: bool) -> Result<()> {
     if replace {
-        let req = net
-            .ec2
-            .replace_route()
-            .route_table_id(rt)
-            .destination_cidr_block(DEFAULT_ROUTE);
+        let req = net.ec2.replace_route().route_table_id(rt).destination_cidr_block(DEFAULT_ROUTE);
         let req = match target {
             Target::Gateway(g) => req.gateway_id(g),
             Target::Nat(n) => req.nat_gateway_id(n),
         };
         req.send().await.aws("ReplaceRoute", rt)?;
     } else {
-        let req = net
-            .ec2
-            .create_route()
-            .route_table_id(rt)
-            .destination_cidr_block(DEFAULT_ROUTE);
+        let req = net.ec2.create_route().route_table_id(rt).destination_cidr_block(DEFAULT_ROUTE);
         let req = match target {
             Target::Gateway(g) => req.gateway_id(g),
             Target::Nat(n) => req.nat_gateway_id(n),
@@ -235,13 +199,7 @@ async fn set_route(net: &Net, rt: &str, target: &Target, replace: bool) -> Resul
 }
 
 async fn associate(net: &Net, rt: &str, subnet: &str) -> Result<()> {
-    net.ec2
-        .associate_route_table()
-        .route_table_id(rt)
-        .subnet_id(subnet)
-        .send()
-        .await
-        .aws("AssociateRouteTable", rt)?;
+    net.ec2.associate_route_table().route_table_id(rt).subnet_id(subnet).send().await.aws("AssociateRouteTable", rt)?;
     Ok(())
 }
 
@@ -250,37 +208,14 @@ pub(crate) async fn delete_route_tables(net: &Net, vpc_id: &str) -> Result<()> {
         let id = rt.route_table_id().unwrap_or_default();
         let name = ec2::tag_value(rt.tags(), "Name").unwrap_or(id);
         net.env
-            .delete(
-                KIND,
-                name,
-                id,
-                &["InvalidRouteTableID.NotFound"],
-                || async {
-                    let explicit = rt
-                        .associations()
-                        .iter()
-                        .filter(|a| !a.main().unwrap_or(false));
-                    for assoc in explicit.filter_map(|a| a.route_table_association_id()) {
-                        let res = net
-                            .ec2
-                            .disassociate_route_table()
-                            .association_id(assoc)
-                            .send()
-                            .await;
-                        gone_if(
-                            res.map(|_| ()).aws("DisassociateRouteTable", id),
-                            &["InvalidAssociationID.NotFound"],
-                        )?;
-                    }
-                    net.ec2
-                        .delete_route_table()
-                        .route_table_id(id)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .aws("DeleteRouteTable", id)
-                },
-            )
+            .delete(KIND, name, id, &["InvalidRouteTableID.NotFound"], || async {
+                let explicit = rt.associations().iter().filter(|a| !a.main().unwrap_or(false));
+                for assoc in explicit.filter_map(|a| a.route_table_association_id()) {
+                    let res = net.ec2.disassociate_route_table().association_id(assoc).send().await;
+                    gone_if(res.map(|_| ()).aws("DisassociateRouteTable", id), &["InvalidAssociationID.NotFound"])?;
+                }
+                net.ec2.delete_route_table().route_table_id(id).send().await.map(|_| ()).aws("DeleteRouteTable", id)
+            })
             .await?;
     }
     Ok(())

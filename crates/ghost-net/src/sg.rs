@@ -36,10 +36,7 @@ impl std::fmt::Display for Rule {
 }
 
 /// All groups in the VPC by name (group names are unique per VPC).
-pub async fn find_security_groups(
-    net: &Net,
-    vpc_id: &str,
-) -> Result<BTreeMap<String, SecurityGroup>> {
+pub async fn find_security_groups(net: &Net, vpc_id: &str) -> Result<BTreeMap<String, SecurityGroup>> {
     if is_planned(vpc_id) {
         return Ok(BTreeMap::new());
     }
@@ -53,10 +50,7 @@ pub async fn find_security_groups(
         .try_collect()
         .await
         .aws("DescribeSecurityGroups", vpc_id)?;
-    Ok(groups
-        .into_iter()
-        .filter_map(|g| Some((g.group_name.clone()?, g)))
-        .collect())
+    Ok(groups.into_iter().filter_map(|g| Some((g.group_name.clone()?, g))).collect())
 }
 
 pub fn rules_of(group: &SecurityGroup) -> BTreeSet<Rule> {
@@ -69,18 +63,8 @@ pub fn rules_of(group: &SecurityGroup) -> BTreeSet<Rule> {
             source: source.to_string(),
         };
         out.extend(p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(base));
-        out.extend(
-            p.ipv6_ranges()
-                .iter()
-                .filter_map(|r| r.cidr_ipv6())
-                .map(base),
-        );
-        out.extend(
-            p.user_id_group_pairs()
-                .iter()
-                .filter_map(|g| g.group_id())
-                .map(base),
-        );
+        out.extend(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).map(base));
+        out.extend(p.user_id_group_pairs().iter().filter_map(|g| g.group_id()).map(base));
     }
     out
 }
@@ -91,92 +75,56 @@ fn desired_rules(spec: &SgSpec, ids: &BTreeMap<SgRole, String>) -> Vec<(Rule, St
         .map(|r| {
             let source = match &r.from {
                 RuleSource::Cidr(c) => c.clone(),
-                RuleSource::Group(role) => {
-                    ids.get(role).cloned().unwrap_or_else(|| planned_id(KIND))
-                }
+                RuleSource::Group(role) => ids.get(role).cloned().unwrap_or_else(|| planned_id(KIND)),
             };
             let port = i32::from(r.port);
-            (
-                Rule {
-                    protocol: "tcp".into(),
-                    from_port: port,
-                    to_port: port,
-                    source,
-                },
-                r.description.clone(),
-            )
+            (Rule { protocol: "tcp".into(), from_port: port, to_port: port, source }, r.description.clone())
         })
         .collect()
 }
 
 /// Missing rules (to add) and foreign rules (to report).
-pub fn diff_rules(
-    want: &[(Rule, String)],
-    have: &BTreeSet<Rule>,
-) -> (Vec<(Rule, String)>, Vec<Rule>) {
-    let missing = want
-        .iter()
-        .filter(|(r, _)| !have.contains(r))
-        .cloned()
-        .collect();
-    let foreign = have
-        .iter()
-        .filter(|r| !want.iter().any(|(w, _)| w == *r))
-        .cloned()
-        .collect();
+pub fn diff_rules(want: &[(Rule, String)], have: &BTreeSet<Rule>) -> (Vec<(Rule, String)>, Vec<Rule>) {
+    let missing = want.iter().filter(|(r, _)| !have.contains(r)).cloned().collect();
+    let foreign = have.iter().filter(|r| !want.iter().any(|(w, _)| w == *r)).cloned().collect();
     (missing, foreign)
 }
 
 /// Ensures every group, then every group's rules (rules reference other groups' ids, so groups come first).
-pub async fn ensure_security_groups(
-    net: &Net,
-    vpc_id: &str,
-    specs: &[SgSpec],
-) -> Result<BTreeMap<SgRole, String>> {
+pub async fn ensure_security_groups(net: &Net, vpc_id: &str, specs: &[SgSpec]) -> Result<BTreeMap<SgRole, String>> {
     let existing = find_security_groups(net, vpc_id).await?;
     let created = futures::future::try_join_all(specs.iter().map(|s| async {
         match existing.get(&s.name) {
-            Some(g) => {
-                Ok::<_, crate::Error>((s.role, g.group_id().unwrap_or_default().to_string(), false))
-            }
+            Some(g) => Ok::<_, crate::Error>((s.role, g.group_id().unwrap_or_default().to_string(), false)),
             None => Ok((s.role, create_group(net, vpc_id, s).await?, true)),
         }
     }))
     .await?;
     let ids: BTreeMap<SgRole, String> = created.iter().map(|(r, id, _)| (*r, id.clone())).collect();
 
-    futures::future::try_join_all(specs.iter().zip(&created).map(
-        |(spec, (_, id, was_created))| {
-            let ids = &ids;
-            let existing = &existing;
-            async move {
-                net.env
-                    .track(KIND, &spec.name, async {
-                        let have = existing.get(&spec.name).map(rules_of).unwrap_or_default();
-                        let (missing, foreign) = diff_rules(&desired_rules(spec, ids), &have);
-                        for r in foreign {
-                            net.env.warn(
-                                KIND,
-                                &spec.name,
-                                format!("ingress rule {r} is not ours; left in place"),
-                            );
-                        }
-                        if !missing.is_empty() && !net.env.is_plan() {
-                            authorize(net, id, &missing).await?;
-                        }
-                        if *was_created {
-                            return Ok::<_, crate::Error>(Outcome::Created(id.clone()));
-                        }
-                        let changes = missing
-                            .iter()
-                            .map(|(r, _)| Change::new("ingress", "(none)", r))
-                            .collect();
-                        Ok(Outcome::from_changes(id.clone(), changes))
-                    })
-                    .await
-            }
-        },
-    ))
+    futures::future::try_join_all(specs.iter().zip(&created).map(|(spec, (_, id, was_created))| {
+        let ids = &ids;
+        let existing = &existing;
+        async move {
+            net.env
+                .track(KIND, &spec.name, async {
+                    let have = existing.get(&spec.name).map(rules_of).unwrap_or_default();
+                    let (missing, foreign) = diff_rules(&desired_rules(spec, ids), &have);
+                    for r in foreign {
+                        net.env.warn(KIND, &spec.name, format!("ingress rule {r} is not ours; left in place"));
+                    }
+                    if !missing.is_empty() && !net.env.is_plan() {
+                        authorize(net, id, &missing).await?;
+                    }
+                    if *was_created {
+                        return Ok::<_, crate::Error>(Outcome::Created(id.clone()));
+                    }
+                    let changes = missing.iter().map(|(r, _)| Change::new("ingress", "(none)", r)).collect();
+                    Ok(Outcome::from_changes(id.clone(), changes))
+                })
+                .await
+        }
+    }))
     .await?;
     Ok(ids)
 }
@@ -191,10 +139,7 @@ async fn create_group(net: &Net, vpc_id: &str, spec: &SgSpec) -> Result<String> 
         .group_name(&spec.name)
         .description(&spec.description)
         .vpc_id(vpc_id)
-        .tag_specifications(ec2::tag_spec(
-            ResourceType::SecurityGroup,
-            ec2::tags(&net.env, KIND, &spec.name),
-        ))
+        .tag_specifications(ec2::tag_spec(ResourceType::SecurityGroup, ec2::tags(&net.env, KIND, &spec.name)))
         .send()
         .await
         .aws("CreateSecurityGroup", &spec.name)?;
@@ -203,24 +148,11 @@ async fn create_group(net: &Net, vpc_id: &str, spec: &SgSpec) -> Result<String> 
 
 async fn authorize(net: &Net, group_id: &str, rules: &[(Rule, String)]) -> Result<()> {
     let perms = rules.iter().map(|(r, description)| {
-        let p = IpPermission::builder()
-            .ip_protocol(&r.protocol)
-            .from_port(r.from_port)
-            .to_port(r.to_port);
+        let p = IpPermission::builder().ip_protocol(&r.protocol).from_port(r.from_port).to_port(r.to_port);
         if r.source.starts_with("sg-") {
-            p.user_id_group_pairs(
-                UserIdGroupPair::builder()
-                    .group_id(&r.source)
-                    .description(description)
-                    .build(),
-            )
+            p.user_id_group_pairs(UserIdGroupPair::builder().group_id(&r.source).description(description).build())
         } else {
-            p.ip_ranges(
-                IpRange::builder()
-                    .cidr_ip(&r.source)
-                    .description(description)
-                    .build(),
-            )
+            p.ip_ranges(IpRange::builder().cidr_ip(&r.source).description(description).build())
         }
         .build()
     });
@@ -241,10 +173,7 @@ async fn authorize(net: &Net, group_id: &str, rules: &[(Rule, String)]) -> Resul
 /// Deletes our groups in the VPC, each before the groups its rules reference.
 pub(crate) async fn delete_security_groups(net: &Net, vpc_id: &str) -> Result<()> {
     let groups = find_security_groups(net, vpc_id).await?;
-    let mut ours: Vec<&SecurityGroup> = groups
-        .values()
-        .filter(|g| ec2::is_ours(g.tags(), &net.env, None))
-        .collect();
+    let mut ours: Vec<&SecurityGroup> = groups.values().filter(|g| ec2::is_ours(g.tags(), &net.env, None)).collect();
     let rank = |g: &SecurityGroup| {
         SgRole::DELETE_ORDER
             .iter()
@@ -255,21 +184,9 @@ pub(crate) async fn delete_security_groups(net: &Net, vpc_id: &str) -> Result<()
     for g in ours {
         let id = g.group_id().unwrap_or_default();
         net.env
-            .delete(
-                KIND,
-                g.group_name().unwrap_or(id),
-                id,
-                &["InvalidGroup.NotFound"],
-                || async {
-                    net.ec2
-                        .delete_security_group()
-                        .group_id(id)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .aws("DeleteSecurityGroup", id)
-                },
-            )
+            .delete(KIND, g.group_name().unwrap_or(id), id, &["InvalidGroup.NotFound"], || async {
+                net.ec2.delete_security_group().group_id(id).send().await.map(|_| ()).aws("DeleteSecurityGroup", id)
+            })
             .await?;
     }
     Ok(())

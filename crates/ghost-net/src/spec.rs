@@ -44,6 +44,9 @@ pub struct NetworkSpec {
     pub https: bool,
     /// A database security group (3306 from tasks) for RDS MySQL.
     pub database_sg: bool,
+    /// The blue/green test listener's port, open on the ALB group to `admin_cidrs` only.
+    pub test_port: u16,
+    pub admin_cidrs: Vec<String>,
 }
 
 impl NetworkSpec {
@@ -55,6 +58,8 @@ impl NetworkSpec {
             nat: cfg.network.task_subnets == TaskSubnets::Private,
             https: !cfg.load_balancer.certificate_arn.is_empty(),
             database_sg: cfg.ghost.database == Database::Mysql,
+            test_port: cfg.load_balancer.test_listener_port,
+            admin_cidrs: cfg.load_balancer.admin_cidrs.clone(),
         }
     }
 
@@ -69,11 +74,7 @@ impl NetworkSpec {
                     SubnetSpec {
                         tier,
                         az: az.clone(),
-                        cidr: if tier == Tier::Public {
-                            *public
-                        } else {
-                            *private
-                        },
+                        cidr: if tier == Tier::Public { *public } else { *private },
                         name: self.names.of(&format!("{tier}-{suffix}")),
                     }
                 })
@@ -87,32 +88,22 @@ impl NetworkSpec {
         if self.https {
             alb_rules.push(RuleSpec::cidr(443, "0.0.0.0/0", "HTTPS from anywhere"));
         }
+        for cidr in &self.admin_cidrs {
+            alb_rules.push(RuleSpec::cidr(self.test_port, cidr, "blue/green test listener from admins"));
+        }
         let mut groups = vec![
-            SgSpec::new(
-                self,
-                SgRole::Alb,
-                "Ghost load balancer: HTTP(S) from the internet",
-                alb_rules,
-            ),
+            SgSpec::new(self, SgRole::Alb, "Ghost load balancer: HTTP(S) from the internet", alb_rules),
             SgSpec::new(
                 self,
                 SgRole::Task,
                 "Ghost tasks: Ghost's port from the load balancer only",
-                vec![RuleSpec::group(
-                    GHOST_PORT,
-                    SgRole::Alb,
-                    "Ghost from the load balancer",
-                )],
+                vec![RuleSpec::group(GHOST_PORT, SgRole::Alb, "Ghost from the load balancer")],
             ),
             SgSpec::new(
                 self,
                 SgRole::Efs,
                 "Ghost content on EFS: NFS from the tasks only",
-                vec![RuleSpec::group(
-                    NFS_PORT,
-                    SgRole::Task,
-                    "NFS from Ghost tasks",
-                )],
+                vec![RuleSpec::group(NFS_PORT, SgRole::Task, "NFS from Ghost tasks")],
             ),
         ];
         if self.database_sg {
@@ -120,11 +111,7 @@ impl NetworkSpec {
                 self,
                 SgRole::Db,
                 "Ghost database: MySQL from the tasks only",
-                vec![RuleSpec::group(
-                    MYSQL_PORT,
-                    SgRole::Task,
-                    "MySQL from Ghost tasks",
-                )],
+                vec![RuleSpec::group(MYSQL_PORT, SgRole::Task, "MySQL from Ghost tasks")],
             ));
         }
         groups
@@ -134,13 +121,8 @@ impl NetworkSpec {
 /// Carves (public, private) blocks per AZ from the VPC block: the VPC is split into 8 equal parts
 /// (prefix + 3: /16 gives /19s, /24 gives /27s, the smallest an ALB accepts).
 pub fn carve(vpc: Ipv4Net, az_count: usize) -> Vec<(Ipv4Net, Ipv4Net)> {
-    let parts: Vec<Ipv4Net> = vpc
-        .subnets(vpc.prefix_len() + 3)
-        .map(Iterator::collect)
-        .unwrap_or_default();
-    (0..az_count.min(SLOTS_PER_TIER))
-        .filter_map(|i| Some((*parts.get(i)?, *parts.get(SLOTS_PER_TIER + i)?)))
-        .collect()
+    let parts: Vec<Ipv4Net> = vpc.subnets(vpc.prefix_len() + 3).map(Iterator::collect).unwrap_or_default();
+    (0..az_count.min(SLOTS_PER_TIER)).filter_map(|i| Some((*parts.get(i)?, *parts.get(SLOTS_PER_TIER + i)?))).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -184,12 +166,7 @@ pub struct SgSpec {
 
 impl SgSpec {
     fn new(spec: &NetworkSpec, role: SgRole, description: &str, rules: Vec<RuleSpec>) -> Self {
-        Self {
-            role,
-            name: spec.names.of(role.suffix()),
-            description: description.into(),
-            rules,
-        }
+        Self { role, name: spec.names.of(role.suffix()), description: description.into(), rules }
     }
 }
 
@@ -210,19 +187,11 @@ pub enum RuleSource {
 
 impl RuleSpec {
     fn cidr(port: u16, cidr: &str, description: &str) -> Self {
-        Self {
-            port,
-            from: RuleSource::Cidr(cidr.into()),
-            description: description.into(),
-        }
+        Self { port, from: RuleSource::Cidr(cidr.into()), description: description.into() }
     }
 
     fn group(port: u16, role: SgRole, description: &str) -> Self {
-        Self {
-            port,
-            from: RuleSource::Group(role),
-            description: description.into(),
-        }
+        Self { port, from: RuleSource::Group(role), description: description.into() }
     }
 }
 
@@ -246,24 +215,16 @@ mod tests {
         let blocks = carve(net("192.168.5.0/24"), 2);
         assert_eq!(
             blocks,
-            [
-                (net("192.168.5.0/27"), net("192.168.5.128/27")),
-                (net("192.168.5.32/27"), net("192.168.5.160/27"))
-            ]
+            [(net("192.168.5.0/27"), net("192.168.5.128/27")), (net("192.168.5.32/27"), net("192.168.5.160/27"))]
         );
     }
 
     #[test]
     fn carved_subnets_never_overlap_and_stay_inside() {
         for prefix in 16..=24u8 {
-            let vpc = Ipv4Net::new("10.20.0.0".parse().unwrap(), prefix)
-                .unwrap()
-                .trunc();
+            let vpc = Ipv4Net::new("10.20.0.0".parse().unwrap(), prefix).unwrap().trunc();
             for azs in 2..=3 {
-                let all: Vec<Ipv4Net> = carve(vpc, azs)
-                    .into_iter()
-                    .flat_map(|(a, b)| [a, b])
-                    .collect();
+                let all: Vec<Ipv4Net> = carve(vpc, azs).into_iter().flat_map(|(a, b)| [a, b]).collect();
                 assert_eq!(all.len(), azs * 2);
                 for (i, a) in all.iter().enumerate() {
                     assert!(vpc.contains(a), "{a} outside {vpc}");

@@ -35,11 +35,7 @@ async fn stack_vpcs(net: &Net) -> Result<Vec<aws_sdk_ec2::types::Vpc>> {
 }
 
 pub(crate) async fn list_stack_vpcs(net: &Net) -> Result<Vec<String>> {
-    Ok(stack_vpcs(net)
-        .await?
-        .into_iter()
-        .filter_map(|v| v.vpc_id)
-        .collect())
+    Ok(stack_vpcs(net).await?.into_iter().filter_map(|v| v.vpc_id).collect())
 }
 
 /// The stack's VPC, if it exists. Two VPCs with our tags is an error we will not guess our way out of.
@@ -63,21 +59,11 @@ pub async fn find_vpc(net: &Net) -> Result<Option<FoundVpc>> {
         }
     };
     let id = vpc.vpc_id().unwrap_or_default().to_string();
-    let attr = |a: VpcAttributeName| {
-        net.ec2
-            .describe_vpc_attribute()
-            .vpc_id(&id)
-            .attribute(a)
-            .send()
-    };
-    let (support, hostnames) = tokio::try_join!(
-        attr(VpcAttributeName::EnableDnsSupport),
-        attr(VpcAttributeName::EnableDnsHostnames)
-    )
-    .aws("DescribeVpcAttribute", &id)?;
-    let on = |v: Option<&AttributeBooleanValue>| {
-        v.and_then(AttributeBooleanValue::value).unwrap_or(false)
-    };
+    let attr = |a: VpcAttributeName| net.ec2.describe_vpc_attribute().vpc_id(&id).attribute(a).send();
+    let (support, hostnames) =
+        tokio::try_join!(attr(VpcAttributeName::EnableDnsSupport), attr(VpcAttributeName::EnableDnsHostnames))
+            .aws("DescribeVpcAttribute", &id)?;
+    let on = |v: Option<&AttributeBooleanValue>| v.and_then(AttributeBooleanValue::value).unwrap_or(false);
     Ok(Some(FoundVpc {
         cidr: vpc.cidr_block().unwrap_or_default().to_string(),
         dns_support: on(support.enable_dns_support()),
@@ -93,8 +79,7 @@ pub fn diff_vpc(spec: &NetworkSpec, vpc: &FoundVpc) -> Result<Vec<Change>> {
         return Err(CoreError::NeedsReplacement {
             resource: format!("vpc {}", vpc.id),
             change: Change::new("cidr", &vpc.cidr, &want),
-            remedy: "keep network.cidr as deployed, or destroy the stack and deploy it again"
-                .into(),
+            remedy: "keep network.cidr as deployed, or destroy the stack and deploy it again".into(),
         }
         .into());
     }
@@ -124,18 +109,11 @@ pub async fn ensure_vpc(net: &Net, spec: &NetworkSpec) -> Result<Outcome<String>
                         .ec2
                         .create_vpc()
                         .cidr_block(spec.cidr.to_string())
-                        .tag_specifications(ec2::tag_spec(
-                            ResourceType::Vpc,
-                            ec2::tags(&net.env, KIND, &name),
-                        ))
+                        .tag_specifications(ec2::tag_spec(ResourceType::Vpc, ec2::tags(&net.env, KIND, &name)))
                         .send()
                         .await
                         .aws("CreateVpc", &name)?;
-                    let id = out
-                        .vpc()
-                        .and_then(|v| v.vpc_id())
-                        .unwrap_or_default()
-                        .to_string();
+                    let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
                     set_dns(net, &id, true, true).await?;
                     return Ok(Outcome::Created(id));
                 }
@@ -178,13 +156,7 @@ pub(crate) async fn delete_vpc(net: &Net, id: &str) -> Result<()> {
     let name = net.env.names.of(KIND);
     net.env
         .delete(KIND, &name, id, &["InvalidVpcID.NotFound"], || async {
-            net.ec2
-                .delete_vpc()
-                .vpc_id(id)
-                .send()
-                .await
-                .map(|_| ())
-                .aws("DeleteVpc", id)
+            net.ec2.delete_vpc().vpc_id(id).send().await.map(|_| ()).aws("DeleteVpc", id)
         })
         .await?;
     Ok(())

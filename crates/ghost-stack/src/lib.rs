@@ -1,8 +1,8 @@
 //! The whole stack: lenses in dependency order for deploy, plan and destroy, behind one call each, so the
 //! CLI stays thin and other tools can embed a complete deploy.
 //!
-//! Today the stack is the network lens; each further lens (run, build, operate) plugs in here, taking the
-//! outputs of the ones before it: `Config → NetworkOut → RuntimeOut → CicdOut → ObserveOut`.
+//! Today the stack is the network and run lenses; each further lens (build, operate) plugs in here, taking
+//! the outputs of the ones before it: `Config → NetworkOut → RuntimeOut → CicdOut → ObserveOut`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -10,12 +10,15 @@ use std::time::Instant;
 use aws_types::SdkConfig;
 use ghost_core::{Action, Config, Env, Mode, Record, Warning};
 use ghost_net::{Net, NetworkOut, NetworkSpec};
+use ghost_runtime::{DataPolicy, Runtime, RuntimeOut, RuntimeSpec};
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("network: {0}")]
     Network(#[from] ghost_net::Error),
+    #[error("runtime: {0}")]
+    Runtime(#[from] ghost_runtime::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -26,6 +29,7 @@ pub struct StackOutputs {
     pub stack: String,
     pub region: String,
     pub network: NetworkOut,
+    pub runtime: RuntimeOut,
 }
 
 /// What a run did or would do: every resource's action, the warnings, and the outputs (deploy only).
@@ -42,12 +46,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(
-        command: &'static str,
-        env: &Env,
-        outputs: Option<StackOutputs>,
-        start: Instant,
-    ) -> Self {
+    fn new(command: &'static str, env: &Env, outputs: Option<StackOutputs>, start: Instant) -> Self {
         let resources = env.records();
         let mut summary = BTreeMap::new();
         for r in &resources {
@@ -80,22 +79,19 @@ pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> 
     let start = Instant::now();
     let net = Net::new(sdk, env.clone());
     let network = ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg)).await?;
-    let outputs = StackOutputs {
-        stack: cfg.stack.name.clone(),
-        region: cfg.stack.region.clone(),
-        network,
-    };
-    let command = if env.mode == Mode::Plan {
-        "plan"
-    } else {
-        "deploy"
-    };
+    let rt = Runtime::new(sdk, env.clone());
+    let runtime = ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network).await?;
+    let outputs = StackOutputs { stack: cfg.stack.name.clone(), region: cfg.stack.region.clone(), network, runtime };
+    let command = if env.mode == Mode::Plan { "plan" } else { "deploy" };
     Ok(Report::new(command, env, Some(outputs), start))
 }
 
-/// Destroys everything tagged with the stack, lenses in reverse order. With Mode::Plan, lists what would go.
-pub async fn destroy(sdk: &SdkConfig, env: &Env) -> Result<Report> {
+/// Destroys the stack, lenses in reverse order. Data stores are kept unless `data` is `DataPolicy::Delete`.
+/// With Mode::Plan, lists what would go.
+pub async fn destroy(cfg: &Config, sdk: &SdkConfig, env: &Env, data: DataPolicy) -> Result<Report> {
     let start = Instant::now();
+    let rt = Runtime::new(sdk, env.clone());
+    ghost_runtime::destroy_runtime(&rt, &RuntimeSpec::from_config(cfg), data).await?;
     let net = Net::new(sdk, env.clone());
     ghost_net::destroy_network(&net).await?;
     Ok(Report::new("destroy", env, None, start))

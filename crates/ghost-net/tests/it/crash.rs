@@ -7,13 +7,7 @@ use crate::harness::{Harness, assert_wired, counts, stack_name};
 async fn a_deploy_interrupted_after_any_mutating_call_converges_on_rerun() {
     // The richest network (3 AZs, NAT, HTTPS, database group) exercises every resource kind.
     let reference = Harness::new(&stack_name("cref")).await;
-    let spec = ghost_net::NetworkSpec {
-        az_count: 3,
-        nat: true,
-        https: true,
-        database_sg: true,
-        ..reference.spec()
-    };
+    let spec = ghost_net::NetworkSpec { az_count: 3, nat: true, https: true, database_sg: true, ..reference.spec() };
     reference.deploy(&spec).await;
     let cold = reference.calls().await.mutating;
     let want = reference.shape().await;
@@ -23,10 +17,7 @@ async fn a_deploy_interrupted_after_any_mutating_call_converges_on_rerun() {
     let mut converged = 0;
     for k in 1..=cold {
         let h = Harness::new(&stack_name(&format!("c{k}"))).await;
-        let spec = ghost_net::NetworkSpec {
-            names: ghost_core::Names::new(&h.stack),
-            ..spec.clone()
-        };
+        let spec = ghost_net::NetworkSpec { names: ghost_core::Names::new(&h.stack), ..spec.clone() };
         h.emu.crash_after(&h.key, k).await.unwrap();
         let crashed = ghost_net::ensure_network(&h.net(ghost_core::Mode::Apply), &spec).await;
         // After the last write a deploy may make no further call at all, and then nothing crashes.
@@ -37,19 +28,11 @@ async fn a_deploy_interrupted_after_any_mutating_call_converges_on_rerun() {
         h.emu.clear_faults(&h.key).await.unwrap();
 
         let (out, _) = h.deploy(&spec).await;
-        assert_eq!(
-            h.shape().await,
-            want,
-            "k={k}: same resources as a clean deploy, no duplicates"
-        );
+        assert_eq!(h.shape().await, want, "k={k}: same resources as a clean deploy, no duplicates");
         assert_wired(&h, &out, &spec).await;
         h.calls().await;
         h.deploy(&spec).await;
-        assert_eq!(
-            h.calls().await.mutating,
-            0,
-            "k={k}: converged state re-deploys with zero writes"
-        );
+        assert_eq!(h.calls().await.mutating, 0, "k={k}: converged state re-deploys with zero writes");
         h.destroy().await;
         converged += 1;
     }
@@ -59,10 +42,7 @@ async fn a_deploy_interrupted_after_any_mutating_call_converges_on_rerun() {
 #[tokio::test]
 async fn a_destroy_interrupted_after_any_mutating_call_finishes_on_rerun() {
     let reference = Harness::new(&stack_name("dref")).await;
-    let spec = ghost_net::NetworkSpec {
-        nat: true,
-        ..reference.spec()
-    };
+    let spec = ghost_net::NetworkSpec { nat: true, ..reference.spec() };
     reference.deploy(&spec).await;
     reference.calls().await;
     reference.destroy().await;
@@ -71,17 +51,11 @@ async fn a_destroy_interrupted_after_any_mutating_call_finishes_on_rerun() {
     let mut converged = 0;
     for k in 1..=writes {
         let h = Harness::new(&stack_name(&format!("d{k}"))).await;
-        let spec = ghost_net::NetworkSpec {
-            names: ghost_core::Names::new(&h.stack),
-            ..spec.clone()
-        };
+        let spec = ghost_net::NetworkSpec { names: ghost_core::Names::new(&h.stack), ..spec.clone() };
         h.deploy(&spec).await;
         h.emu.crash_after(&h.key, k).await.unwrap();
         let crashed = ghost_net::destroy_network(&h.net(ghost_core::Mode::Apply)).await;
-        assert!(
-            k == writes || crashed.is_err(),
-            "k={k}: destroy crashed after call {k} reports an error"
-        );
+        assert!(k == writes || crashed.is_err(), "k={k}: destroy crashed after call {k} reports an error");
         h.emu.clear_faults(&h.key).await.unwrap();
         h.destroy().await;
         assert_eq!(h.shape().await, counts(&[]), "k={k}: nothing left");

@@ -21,18 +21,11 @@ pub(crate) fn stack_name(tag: &str) -> String {
 impl Harness {
     pub(crate) async fn new(stack: &str) -> Self {
         let emu = Emulator::from_env();
-        emu.up()
-            .await
-            .expect("the emulator starts (cargo xtask emulator up)");
+        emu.up().await.expect("the emulator starts (cargo xtask emulator up)");
         let key = format!("IT{}", stack.replace('-', "").to_uppercase());
         let sdk = sdk_config(&AwsOptions::emulator(&emu.url(), "eu-west-2", &key)).await;
         emu.clear_calls(Some(&key)).await.unwrap();
-        Self {
-            emu,
-            key,
-            stack: stack.to_string(),
-            sdk,
-        }
+        Self { emu, key, stack: stack.to_string(), sdk }
     }
 
     pub(crate) fn net(&self, mode: Mode) -> Net {
@@ -47,6 +40,8 @@ impl Harness {
             nat: false,
             https: false,
             database_sg: false,
+            test_port: 8080,
+            admin_cidrs: vec![],
         }
     }
 
@@ -71,28 +66,16 @@ impl Harness {
 
     /// Our resources by kind, counted from a fresh read.
     pub(crate) async fn shape(&self) -> BTreeMap<&'static str, usize> {
-        ghost_net::inventory(&self.net(Mode::Plan))
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(k, v)| (k, v.len()))
-            .collect()
+        ghost_net::inventory(&self.net(Mode::Plan)).await.unwrap().into_iter().map(|(k, v)| (k, v.len())).collect()
     }
 }
 
 pub(crate) fn counts(pairs: &[(&'static str, usize)]) -> BTreeMap<&'static str, usize> {
-    let mut m: BTreeMap<&'static str, usize> = [
-        "vpc",
-        "subnet",
-        "security-group",
-        "route-table",
-        "internet-gateway",
-        "nat-gateway",
-        "elastic-ip",
-    ]
-    .into_iter()
-    .map(|k| (k, 0))
-    .collect();
+    let mut m: BTreeMap<&'static str, usize> =
+        ["vpc", "subnet", "security-group", "route-table", "internet-gateway", "nat-gateway", "elastic-ip"]
+            .into_iter()
+            .map(|k| (k, 0))
+            .collect();
     m.extend(pairs.iter().copied());
     m
 }
@@ -104,43 +87,22 @@ pub(crate) fn filter(name: &str, value: &str) -> Filter {
 /// Reads the network back and checks its wiring: routes, associations, public IPs, the security-group chain.
 pub(crate) async fn assert_wired(h: &Harness, out: &NetworkOut, spec: &NetworkSpec) {
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
-    let subnets = ec2
-        .describe_subnets()
-        .filters(filter("vpc-id", &out.vpc_id))
-        .send()
-        .await
-        .unwrap();
+    let subnets = ec2.describe_subnets().filters(filter("vpc-id", &out.vpc_id)).send().await.unwrap();
     for s in subnets.subnets() {
         let id = s.subnet_id().unwrap().to_string();
         let public = out.public_subnets.contains(&id);
-        assert_eq!(
-            s.map_public_ip_on_launch(),
-            Some(public),
-            "map_public_ip_on_launch of {id}"
-        );
+        assert_eq!(s.map_public_ip_on_launch(), Some(public), "map_public_ip_on_launch of {id}");
     }
-    let tables = ec2
-        .describe_route_tables()
-        .filters(filter("vpc-id", &out.vpc_id))
-        .send()
-        .await
-        .unwrap();
+    let tables = ec2.describe_route_tables().filters(filter("vpc-id", &out.vpc_id)).send().await.unwrap();
     let table_of = |subnet: &str| {
         tables
             .route_tables()
             .iter()
-            .find(|t| {
-                t.associations()
-                    .iter()
-                    .any(|a| a.subnet_id() == Some(subnet))
-            })
+            .find(|t| t.associations().iter().any(|a| a.subnet_id() == Some(subnet)))
             .unwrap_or_else(|| panic!("{subnet} has an explicit route table"))
     };
     let default_route = |t: &aws_sdk_ec2::types::RouteTable| {
-        t.routes()
-            .iter()
-            .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
-            .cloned()
+        t.routes().iter().find(|r| r.destination_cidr_block() == Some("0.0.0.0/0")).cloned()
     };
     for s in &out.public_subnets {
         let r = default_route(table_of(s)).expect("public default route");
@@ -149,33 +111,16 @@ pub(crate) async fn assert_wired(h: &Harness, out: &NetworkOut, spec: &NetworkSp
     for s in &out.private_subnets {
         let r = default_route(table_of(s));
         match &out.nat_gateway {
-            Some(nat) => assert_eq!(
-                r.and_then(|r| r.nat_gateway_id().map(str::to_string))
-                    .as_deref(),
-                Some(nat.as_str())
-            ),
-            None => assert!(
-                r.is_none(),
-                "private subnet {s} must not route to the internet without NAT"
-            ),
+            Some(nat) => {
+                assert_eq!(r.and_then(|r| r.nat_gateway_id().map(str::to_string)).as_deref(), Some(nat.as_str()))
+            }
+            None => assert!(r.is_none(), "private subnet {s} must not route to the internet without NAT"),
         }
     }
-    let groups = ec2
-        .describe_security_groups()
-        .filters(filter("vpc-id", &out.vpc_id))
-        .send()
-        .await
-        .unwrap();
+    let groups = ec2.describe_security_groups().filters(filter("vpc-id", &out.vpc_id)).send().await.unwrap();
     let rules = |id: &str| {
-        let g = groups
-            .security_groups()
-            .iter()
-            .find(|g| g.group_id() == Some(id))
-            .expect("group exists");
-        ghost_net::rules_of(g)
-            .into_iter()
-            .map(|r| format!("{}:{}", r.from_port, r.source))
-            .collect::<Vec<_>>()
+        let g = groups.security_groups().iter().find(|g| g.group_id() == Some(id)).expect("group exists");
+        ghost_net::rules_of(g).into_iter().map(|r| format!("{}:{}", r.from_port, r.source)).collect::<Vec<_>>()
     };
     let mut alb = vec!["80:0.0.0.0/0".to_string()];
     if spec.https {

@@ -1,0 +1,804 @@
+//! ECS: cluster (Container Insights, Fargate capacity providers), the service's log group, the task definition
+//! (a new revision only when its content changes) and the service, plus the service's autoscaling.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_applicationautoscaling::types::{
+    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+    TargetTrackingScalingPolicyConfiguration,
+};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ClusterField, ClusterSetting,
+    ClusterSettingName, Compatibility, ContainerDefinition, DeploymentController, DeploymentControllerType,
+    EfsAuthorizationConfig, EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, HealthCheck,
+    KeyValuePair, LoadBalancer, LogConfiguration, LogDriver, MountPoint, NetworkConfiguration, NetworkMode,
+    PortMapping, PropagateTags, Tag as EcsTag, TaskDefinitionField, TransportProtocol, Volume,
+};
+use ghost_core::config::{CapacityProvider, Database};
+use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
+use ghost_net::NetworkOut;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::efs::EfsOut;
+use crate::iam::{ECS_EXECUTION_POLICY, RoleSpec};
+use crate::lb::{GHOST_PORT, HEALTH_PATH, LoadBalancerOut};
+use crate::policy::{PolicyDocument, Statement};
+use crate::spec::RuntimeSpec;
+use crate::{Result, Runtime};
+
+pub const CONTAINER: &str = "ghost";
+pub const CONTENT_PATH: &str = "/var/lib/ghost/content";
+const VOLUME: &str = "ghost-content";
+/// Tag on each task definition revision we register: the hash of its content, so "changed?" is one lookup.
+const SPEC_HASH_TAG: &str = "ghost:spec-hash";
+/// Ghost's first boot on an empty database takes up to a minute on a small task; the ALB must not kill it.
+const HEALTH_GRACE_S: i32 = 300;
+const SCALE_CPU_TARGET: f64 = 75.0;
+const SCALE_COOLDOWN_S: i32 = 60;
+
+fn ecs_tags(rt: &Runtime, component: &str, name: &str) -> Vec<EcsTag> {
+    rt.env
+        .names
+        .tags(component, name)
+        .into_iter()
+        .map(|t| EcsTag::builder().key(t.key).value(t.value).build())
+        .collect()
+}
+
+pub fn execution_role(spec: &RuntimeSpec) -> RoleSpec {
+    RoleSpec {
+        name: spec.names.of("exec"),
+        component: "execution-role",
+        trust: PolicyDocument::trust("ecs-tasks.amazonaws.com"),
+        managed: vec![ECS_EXECUTION_POLICY.into()],
+        inline: None,
+    }
+}
+
+pub fn task_role_name(spec: &RuntimeSpec) -> String {
+    spec.names.of("task")
+}
+
+/// EFS mount and write, on this file system, through this access point only.
+pub fn task_role(spec: &RuntimeSpec, fs: &EfsOut) -> RoleSpec {
+    let statement = Statement::allow(
+        &["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        vec![fs.file_system_arn.clone()],
+    )
+    .sid("GhostContentThroughAccessPoint")
+    .condition(json!({ "StringEquals": { "elasticfilesystem:AccessPointArn": fs.access_point_arn } }));
+    RoleSpec {
+        name: task_role_name(spec),
+        component: "task-role",
+        trust: PolicyDocument::trust("ecs-tasks.amazonaws.com"),
+        managed: vec![],
+        inline: Some(("ghost-content".into(), PolicyDocument::new(vec![statement]))),
+    }
+}
+
+pub async fn ensure_log_group(rt: &Runtime, spec: &RuntimeSpec) -> Result<String> {
+    let name = spec.log_group();
+    rt.env
+        .track("log-group", &name, async {
+            let out = rt
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(&name)
+                .send()
+                .await
+                .aws("DescribeLogGroups", &name)?;
+            let found = out.log_groups().iter().find(|g| g.log_group_name() == Some(name.as_str()));
+            let Some(g) = found else {
+                if rt.env.is_plan() {
+                    return Ok(Outcome::Created(name.clone()));
+                }
+                let tags: std::collections::HashMap<String, String> =
+                    rt.env.names.tags("log-group", &name).into_iter().map(|t| (t.key, t.value)).collect();
+                rt.logs
+                    .create_log_group()
+                    .log_group_name(&name)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .aws("CreateLogGroup", &name)?;
+                set_retention(rt, &name, spec.log_retention_days).await?;
+                return Ok(Outcome::Created(name.clone()));
+            };
+            let have = g.retention_in_days();
+            if have == Some(spec.log_retention_days) {
+                return Ok::<_, crate::Error>(Outcome::Unchanged(name.clone()));
+            }
+            if !rt.env.is_plan() {
+                set_retention(rt, &name, spec.log_retention_days).await?;
+            }
+            Ok(Outcome::Updated(
+                name.clone(),
+                vec![Change::new("retention_days", format!("{have:?}"), spec.log_retention_days)],
+            ))
+        })
+        .await
+        .map(Outcome::into_id)
+}
+
+async fn set_retention(rt: &Runtime, name: &str, days: i32) -> Result<()> {
+    rt.logs
+        .put_retention_policy()
+        .log_group_name(name)
+        .retention_in_days(days)
+        .send()
+        .await
+        .aws("PutRetentionPolicy", name)?;
+    Ok(())
+}
+
+fn provider_name(p: CapacityProvider) -> &'static str {
+    match p {
+        CapacityProvider::Fargate => "FARGATE",
+        CapacityProvider::FargateSpot => "FARGATE_SPOT",
+    }
+}
+
+fn strategy(spec: &RuntimeSpec) -> CapacityProviderStrategyItem {
+    CapacityProviderStrategyItem::builder()
+        .capacity_provider(provider_name(spec.capacity_provider))
+        .weight(1)
+        .build()
+        .expect("provider set")
+}
+
+pub async fn ensure_cluster(rt: &Runtime, spec: &RuntimeSpec) -> Result<String> {
+    let name = spec.cluster();
+    let insights = || ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value("enabled").build();
+    rt.env
+        .track("ecs-cluster", &name, async {
+            let out = rt
+                .ecs
+                .describe_clusters()
+                .clusters(&name)
+                .include(ClusterField::Settings)
+                .include(ClusterField::Tags)
+                .send()
+                .await
+                .aws("DescribeClusters", &name)?;
+            let found = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")).cloned();
+            let Some(c) = found else {
+                if rt.env.is_plan() {
+                    return Ok(Outcome::Created(planned_id("ecs-cluster")));
+                }
+                let out = rt
+                    .ecs
+                    .create_cluster()
+                    .cluster_name(&name)
+                    .settings(insights())
+                    .capacity_providers("FARGATE")
+                    .capacity_providers("FARGATE_SPOT")
+                    .default_capacity_provider_strategy(strategy(spec))
+                    .set_tags(Some(ecs_tags(rt, "ecs-cluster", &name)))
+                    .send()
+                    .await
+                    .aws("CreateCluster", &name)?;
+                return Ok(Outcome::Created(
+                    out.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().to_string(),
+                ));
+            };
+            let arn = c.cluster_arn().unwrap_or_default().to_string();
+            let mut changes = Vec::new();
+            let on = c
+                .settings()
+                .iter()
+                .any(|s| s.name() == Some(&ClusterSettingName::ContainerInsights) && s.value() == Some("enabled"));
+            if !on {
+                changes.push(Change::new("container_insights", "disabled", "enabled"));
+                if !rt.env.is_plan() {
+                    rt.ecs
+                        .update_cluster()
+                        .cluster(&name)
+                        .settings(insights())
+                        .send()
+                        .await
+                        .aws("UpdateCluster", &name)?;
+                }
+            }
+            let providers: Vec<&str> = c.capacity_providers().iter().map(String::as_str).collect();
+            let default = c.default_capacity_provider_strategy().first().map(|s| s.capacity_provider());
+            let want = provider_name(spec.capacity_provider);
+            if !providers.contains(&"FARGATE") || !providers.contains(&"FARGATE_SPOT") || default != Some(want) {
+                changes.push(Change::new(
+                    "capacity providers",
+                    format!("{providers:?} default {default:?}"),
+                    format!("FARGATE, FARGATE_SPOT default {want}"),
+                ));
+                if !rt.env.is_plan() {
+                    rt.ecs
+                        .put_cluster_capacity_providers()
+                        .cluster(&name)
+                        .capacity_providers("FARGATE")
+                        .capacity_providers("FARGATE_SPOT")
+                        .default_capacity_provider_strategy(strategy(spec))
+                        .send()
+                        .await
+                        .aws("PutClusterCapacityProviders", &name)?;
+                }
+            }
+            Ok(Outcome::from_changes(arn, changes))
+        })
+        .await
+        .map(Outcome::into_id)
+}
+
+/// What the task definition refers to.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskRefs<'a> {
+    pub execution_role: &'a str,
+    pub task_role: &'a str,
+    pub file_system: &'a EfsOut,
+    pub log_group: &'a str,
+}
+
+/// The task definition in the ECS API's JSON shape (what `register-task-definition --cli-input-json` takes):
+/// one description, rendered for AWS, for the local harness and for the site repository's taskdef.json.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDef {
+    pub family: String,
+    pub execution_role_arn: String,
+    pub task_role_arn: String,
+    pub network_mode: &'static str,
+    pub requires_compatibilities: Vec<&'static str>,
+    pub cpu: String,
+    pub memory: String,
+    pub container_definitions: Vec<ContainerDef>,
+    pub volumes: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerDef {
+    pub name: &'static str,
+    pub image: String,
+    pub essential: bool,
+    pub port_mappings: Vec<serde_json::Value>,
+    /// Sorted by name, so the hash is stable.
+    pub environment: BTreeMap<String, String>,
+    pub mount_points: Vec<serde_json::Value>,
+    pub log_configuration: serde_json::Value,
+    pub health_check: HealthCheckDef,
+    pub stop_timeout: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheckDef {
+    pub command: Vec<String>,
+    pub interval: i32,
+    pub timeout: i32,
+    pub retries: i32,
+    pub start_period: i32,
+}
+
+/// Node is in every Ghost image (curl is not): ask Ghost's site endpoint, healthy below 400.
+fn health_command() -> Vec<String> {
+    let js = format!(
+        "require('http').get('http://127.0.0.1:{GHOST_PORT}{HEALTH_PATH}', r => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))"
+    );
+    vec!["CMD-SHELL".into(), format!("node -e \"{js}\"")]
+}
+
+pub fn task_def(spec: &RuntimeSpec, refs: &TaskRefs<'_>) -> Result<TaskDef> {
+    if spec.database == Database::Mysql {
+        return Err(CoreError::Conflict {
+            resource: spec.family(),
+            message: "database = \"mysql\" needs the RDS part of the run lens, which is not built yet; use \"sqlite\""
+                .into(),
+        }
+        .into());
+    }
+    let mut env = BTreeMap::new();
+    env.insert("url".to_string(), spec.url.clone());
+    env.insert("database__client".into(), "sqlite3".into());
+    env.insert("database__connection__filename".into(), format!("{CONTENT_PATH}/data/ghost.db"));
+    // No outbound mail is configured; staff logins from a new device would wait for an emailed code forever.
+    env.insert("security__staffDeviceVerification".into(), "false".into());
+    Ok(TaskDef {
+        family: spec.family(),
+        execution_role_arn: refs.execution_role.into(),
+        task_role_arn: refs.task_role.into(),
+        network_mode: "awsvpc",
+        requires_compatibilities: vec!["FARGATE"],
+        cpu: spec.cpu.to_string(),
+        memory: spec.memory.to_string(),
+        container_definitions: vec![ContainerDef {
+            name: CONTAINER,
+            image: spec.image.clone(),
+            essential: true,
+            port_mappings: vec![json!({ "containerPort": GHOST_PORT, "protocol": "tcp" })],
+            environment: env,
+            mount_points: vec![json!({ "sourceVolume": VOLUME, "containerPath": CONTENT_PATH, "readOnly": false })],
+            log_configuration: json!({
+                "logDriver": "awslogs",
+                "options": { "awslogs-group": refs.log_group, "awslogs-region": spec.region, "awslogs-stream-prefix": "ghost" }
+            }),
+            health_check: HealthCheckDef {
+                command: health_command(),
+                interval: 30,
+                timeout: 5,
+                retries: 3,
+                start_period: 120,
+            },
+            stop_timeout: 30,
+        }],
+        volumes: vec![json!({
+            "name": VOLUME,
+            "efsVolumeConfiguration": {
+                "fileSystemId": refs.file_system.file_system_id,
+                "transitEncryption": "ENABLED",
+                "authorizationConfig": { "accessPointId": refs.file_system.access_point_id, "iam": "ENABLED" }
+            }
+        })],
+    })
+}
+
+fn content_hash(td: &TaskDef) -> String {
+    let text = serde_json::to_string(td).expect("task definition serializes");
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("{h:016x}")
+}
+
+/// Registers a new revision only when the content differs from the latest one (by the hash tag).
+pub async fn ensure_task_definition(rt: &Runtime, spec: &RuntimeSpec, refs: &TaskRefs<'_>) -> Result<String> {
+    let family = spec.family();
+    let td = task_def(spec, refs)?;
+    let hash = content_hash(&td);
+    rt.env
+        .track("task-definition", &family, async {
+            let got = rt
+                .ecs
+                .describe_task_definition()
+                .task_definition(&family)
+                .include(TaskDefinitionField::Tags)
+                .send()
+                .await
+                .aws("DescribeTaskDefinition", &family);
+            let latest = ghost_core::error::absent_if(got, &["ClientException", "InvalidParameterException"])?;
+            if let Some(out) = &latest {
+                let have = out.tags().iter().find(|t| t.key() == Some(SPEC_HASH_TAG)).and_then(|t| t.value());
+                let arn = out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string();
+                let active = out.task_definition().and_then(|t| t.status()).map(|s| s.as_str()) == Some("ACTIVE");
+                if have == Some(hash.as_str()) && active {
+                    return Ok(Outcome::Unchanged(arn));
+                }
+            }
+            let change = Change::new("revision", "content differs", format!("new revision ({hash})"));
+            if rt.env.is_plan() {
+                return Ok(match latest {
+                    Some(_) => Outcome::Updated(planned_id("task-definition revision"), vec![change]),
+                    None => Outcome::Created(planned_id("task-definition")),
+                });
+            }
+            let arn = register(rt, &td, &hash).await?;
+            Ok(if latest.is_some() { Outcome::Updated(arn, vec![change]) } else { Outcome::Created(arn) })
+        })
+        .await
+        .map(Outcome::into_id)
+}
+
+async fn register(rt: &Runtime, td: &TaskDef, hash: &str) -> Result<String> {
+    let c = &td.container_definitions[0];
+    let container = ContainerDefinition::builder()
+        .name(c.name)
+        .image(&c.image)
+        .essential(c.essential)
+        .port_mappings(PortMapping::builder().container_port(GHOST_PORT).protocol(TransportProtocol::Tcp).build())
+        .set_environment(Some(
+            c.environment.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build()).collect(),
+        ))
+        .mount_points(MountPoint::builder().source_volume(VOLUME).container_path(CONTENT_PATH).read_only(false).build())
+        .log_configuration(
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .options("awslogs-group", c.log_configuration["options"]["awslogs-group"].as_str().unwrap_or_default())
+                .options(
+                    "awslogs-region",
+                    c.log_configuration["options"]["awslogs-region"].as_str().unwrap_or_default(),
+                )
+                .options("awslogs-stream-prefix", "ghost")
+                .build()
+                .expect("log driver set"),
+        )
+        .health_check(
+            HealthCheck::builder()
+                .set_command(Some(c.health_check.command.clone()))
+                .interval(c.health_check.interval)
+                .timeout(c.health_check.timeout)
+                .retries(c.health_check.retries)
+                .start_period(c.health_check.start_period)
+                .build()
+                .expect("command set"),
+        )
+        .stop_timeout(c.stop_timeout)
+        .build();
+    let v = &td.volumes[0]["efsVolumeConfiguration"];
+    let volume = Volume::builder()
+        .name(VOLUME)
+        .efs_volume_configuration(
+            EfsVolumeConfiguration::builder()
+                .file_system_id(v["fileSystemId"].as_str().unwrap_or_default())
+                .transit_encryption(EfsTransitEncryption::Enabled)
+                .authorization_config(
+                    EfsAuthorizationConfig::builder()
+                        .access_point_id(v["authorizationConfig"]["accessPointId"].as_str().unwrap_or_default())
+                        .iam(EfsAuthorizationConfigIam::Enabled)
+                        .build(),
+                )
+                .build()
+                .expect("file system id set"),
+        )
+        .build();
+    let mut tags = ecs_tags(rt, "task-definition", &td.family);
+    tags.push(EcsTag::builder().key(SPEC_HASH_TAG).value(hash).build());
+    let out = rt
+        .ecs
+        .register_task_definition()
+        .family(&td.family)
+        .execution_role_arn(&td.execution_role_arn)
+        .task_role_arn(&td.task_role_arn)
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu(&td.cpu)
+        .memory(&td.memory)
+        .container_definitions(container)
+        .volumes(volume)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .aws("RegisterTaskDefinition", &td.family)?;
+    Ok(out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string())
+}
+
+fn controller(spec: &RuntimeSpec) -> DeploymentControllerType {
+    match spec.deployment {
+        ghost_core::config::Deployment::Codedeploy => DeploymentControllerType::CodeDeploy,
+        ghost_core::config::Deployment::Ecs => DeploymentControllerType::Ecs,
+    }
+}
+
+pub async fn ensure_service(
+    rt: &Runtime,
+    spec: &RuntimeSpec,
+    net: &NetworkOut,
+    lb: &LoadBalancerOut,
+    task_definition: &str,
+) -> Result<String> {
+    let name = spec.service();
+    let cluster = spec.cluster();
+    rt.env
+        .track("ecs-service", &name, async {
+            let found = if is_planned(task_definition) && is_planned(&lb.alb_arn) {
+                None
+            } else {
+                let out = rt.ecs.describe_services().cluster(&cluster).services(&name).send().await;
+                let out = ghost_core::error::absent_if(out.aws("DescribeServices", &name), &["ClusterNotFoundException"])?;
+                out.and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE")))
+            };
+            let Some(svc) = found else {
+                if rt.env.is_plan() {
+                    return Ok(Outcome::Created(planned_id("ecs-service")));
+                }
+                let subnets = if spec.public_tasks { &net.public_subnets } else { &net.private_subnets };
+                let network = NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .set_subnets(Some(subnets.clone()))
+                            .security_groups(&net.sg_task)
+                            .assign_public_ip(if spec.public_tasks { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled })
+                            .build()
+                            .expect("subnets set"),
+                    )
+                    .build();
+                let out = rt
+                    .ecs
+                    .create_service()
+                    .cluster(&cluster)
+                    .service_name(&name)
+                    .task_definition(task_definition)
+                    .desired_count(i32::try_from(spec.desired_count).unwrap_or(1))
+                    .load_balancers(
+                        LoadBalancer::builder()
+                            .target_group_arn(&lb.live_target_group)
+                            .container_name(CONTAINER)
+                            .container_port(GHOST_PORT)
+                            .build(),
+                    )
+                    .network_configuration(network)
+                    .health_check_grace_period_seconds(HEALTH_GRACE_S)
+                    .deployment_controller(DeploymentController::builder().r#type(controller(spec)).build().expect("type set"))
+                    .capacity_provider_strategy(strategy(spec))
+                    .propagate_tags(PropagateTags::Service)
+                    .set_tags(Some(ecs_tags(rt, "ecs-service", &name)))
+                    .send()
+                    .await
+                    .aws("CreateService", &name)?;
+                return Ok(Outcome::Created(out.service().and_then(|s| s.service_arn()).unwrap_or_default().to_string()));
+            };
+            let arn = svc.service_arn().unwrap_or_default().to_string();
+            let mut changes = Vec::new();
+            let have_controller = svc.deployment_controller().map(|d| d.r#type().clone());
+            if have_controller.as_ref() != Some(&controller(spec)) {
+                return Err(CoreError::NeedsReplacement {
+                    resource: format!("service {name}"),
+                    change: Change::new("deployment_controller", format!("{have_controller:?}"), controller(spec).as_str()),
+                    remedy: "keep pipeline.deployment as deployed, or delete the service and deploy again".into(),
+                }
+                .into());
+            }
+            let want_count = i32::try_from(spec.desired_count).unwrap_or(1);
+            if svc.desired_count() != want_count {
+                changes.push(Change::new("desired_count", svc.desired_count(), want_count));
+            }
+            let td_differs = svc.task_definition() != Some(task_definition);
+            let codedeploy = controller(spec) == DeploymentControllerType::CodeDeploy;
+            if td_differs && codedeploy {
+                // AWS rejects task-definition changes on a CODE_DEPLOY service: a release is the pipeline's job.
+                rt.env.warn(
+                    "ecs-service",
+                    &name,
+                    format!("runs {}; the new revision {task_definition} is rolled out by a blue/green release (the pipeline)", svc.task_definition().unwrap_or("?")),
+                );
+            } else if td_differs {
+                changes.push(Change::new("task_definition", svc.task_definition().unwrap_or("?"), task_definition));
+            }
+            if !changes.is_empty() && !rt.env.is_plan() {
+                let mut req = rt.ecs.update_service().cluster(&cluster).service(&name).desired_count(want_count);
+                if td_differs && !codedeploy {
+                    req = req.task_definition(task_definition);
+                }
+                req.send().await.aws("UpdateService", &name)?;
+            }
+            Ok(Outcome::from_changes(arn, changes))
+        })
+        .await
+        .map(Outcome::into_id)
+}
+
+fn resource_id(spec: &RuntimeSpec) -> String {
+    format!("service/{}/{}", spec.cluster(), spec.service())
+}
+
+/// The seed's target tracking at 75% CPU with 60 s cooldowns, bounded by the single-writer rule.
+pub async fn ensure_autoscaling(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
+    let id = resource_id(spec);
+    let min = i32::try_from(spec.desired_count).unwrap_or(1);
+    let max = i32::try_from(spec.max_count).unwrap_or(1);
+    rt.env
+        .track("scalable-target", &id, async {
+            let out = rt
+                .autoscaling
+                .describe_scalable_targets()
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_ids(&id)
+                .send()
+                .await
+                .aws("DescribeScalableTargets", &id)?;
+            let found = out.scalable_targets().first();
+            let changes = match found {
+                Some(t) if t.min_capacity() == min && t.max_capacity() == max => {
+                    return Ok::<_, crate::Error>(Outcome::Unchanged(id.clone()));
+                }
+                Some(t) => vec![Change::new(
+                    "capacity",
+                    format!("{}..{}", t.min_capacity(), t.max_capacity()),
+                    format!("{min}..{max}"),
+                )],
+                None => vec![],
+            };
+            if !rt.env.is_plan() {
+                rt.autoscaling
+                    .register_scalable_target()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .resource_id(&id)
+                    .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                    .min_capacity(min)
+                    .max_capacity(max)
+                    .send()
+                    .await
+                    .aws("RegisterScalableTarget", &id)?;
+            }
+            Ok(if found.is_none() { Outcome::Created(id.clone()) } else { Outcome::Updated(id.clone(), changes) })
+        })
+        .await?;
+    let policy = spec.names.of("cpu75");
+    rt.env
+        .track("scaling-policy", &policy, async {
+            let out = rt
+                .autoscaling
+                .describe_scaling_policies()
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id(&id)
+                .policy_names(&policy)
+                .send()
+                .await
+                .aws("DescribeScalingPolicies", &policy)?;
+            let same = out
+                .scaling_policies()
+                .first()
+                .and_then(|p| p.target_tracking_scaling_policy_configuration())
+                .is_some_and(|c| {
+                    c.target_value() == SCALE_CPU_TARGET
+                        && c.scale_in_cooldown() == Some(SCALE_COOLDOWN_S)
+                        && c.scale_out_cooldown() == Some(SCALE_COOLDOWN_S)
+                });
+            if same {
+                return Ok::<_, crate::Error>(Outcome::Unchanged(policy.clone()));
+            }
+            let existed = !out.scaling_policies().is_empty();
+            if !rt.env.is_plan() {
+                rt.autoscaling
+                    .put_scaling_policy()
+                    .policy_name(&policy)
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .resource_id(&id)
+                    .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                    .policy_type(PolicyType::TargetTrackingScaling)
+                    .target_tracking_scaling_policy_configuration(
+                        TargetTrackingScalingPolicyConfiguration::builder()
+                            .target_value(SCALE_CPU_TARGET)
+                            .predefined_metric_specification(
+                                PredefinedMetricSpecification::builder()
+                                    .predefined_metric_type(MetricType::EcsServiceAverageCpuUtilization)
+                                    .build()
+                                    .expect("metric type set"),
+                            )
+                            .scale_in_cooldown(SCALE_COOLDOWN_S)
+                            .scale_out_cooldown(SCALE_COOLDOWN_S)
+                            .build()
+                            .expect("target set"),
+                    )
+                    .send()
+                    .await
+                    .aws("PutScalingPolicy", &policy)?;
+            }
+            let change = Change::new("target tracking", "differs", "ECS CPU 75%, cooldowns 60 s");
+            Ok(if existed { Outcome::Updated(policy.clone(), vec![change]) } else { Outcome::Created(policy.clone()) })
+        })
+        .await?;
+    if spec.max_count > 1 {
+        rt.env.warn(
+            "scaling-policy",
+            &policy,
+            format!(
+                "Ghost may scale out to {} tasks (allow_multiple_writers): Ghost supports one instance per site",
+                spec.max_count
+            ),
+        );
+    }
+    Ok(())
+}
+
+pub async fn delete_autoscaling(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
+    let id = resource_id(spec);
+    let out = rt
+        .autoscaling
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(&id)
+        .send()
+        .await
+        .aws("DescribeScalableTargets", &id)?;
+    if out.scalable_targets().is_empty() {
+        return Ok(());
+    }
+    rt.env
+        .delete("scalable-target", &id, &id, &["ObjectNotFoundException"], || async {
+            let policy = spec.names.of("cpu75");
+            let res = rt
+                .autoscaling
+                .delete_scaling_policy()
+                .policy_name(&policy)
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id(&id)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .send()
+                .await
+                .map(|_| ())
+                .aws("DeleteScalingPolicy", &policy);
+            ghost_core::error::gone_if(res, &["ObjectNotFoundException"])?;
+            rt.autoscaling
+                .deregister_scalable_target()
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id(&id)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .send()
+                .await
+                .map(|_| ())
+                .aws("DeregisterScalableTarget", &id)
+        })
+        .await?;
+    Ok(())
+}
+
+/// Scales to 0 first so tasks drain from the target group, then deletes.
+pub async fn delete_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
+    let (cluster, name) = (spec.cluster(), spec.service());
+    let out = rt.ecs.describe_services().cluster(&cluster).services(&name).send().await.aws("DescribeServices", &name);
+    let out = ghost_core::error::absent_if(out, &["ClusterNotFoundException"])?;
+    let Some(svc) = out.and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE")))
+    else {
+        return Ok(());
+    };
+    let arn = svc.service_arn().unwrap_or_default().to_string();
+    rt.env
+        .delete("ecs-service", &name, &arn, &["ServiceNotFoundException"], || async {
+            if svc.desired_count() > 0 {
+                rt.ecs
+                    .update_service()
+                    .cluster(&cluster)
+                    .service(&name)
+                    .desired_count(0)
+                    .send()
+                    .await
+                    .aws("UpdateService", &name)?;
+            }
+            rt.ecs
+                .delete_service()
+                .cluster(&cluster)
+                .service(&name)
+                .force(true)
+                .send()
+                .await
+                .map(|_| ())
+                .aws("DeleteService", &name)
+        })
+        .await?;
+    Ok(())
+}
+
+/// The cluster, our task definition revisions (deregistered) and the log group.
+pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
+    let family = spec.family();
+    let revisions = rt
+        .ecs
+        .list_task_definitions()
+        .family_prefix(&family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws("ListTaskDefinitions", &family)?;
+    for arn in revisions.iter().filter(|a| a.contains(&format!("task-definition/{family}:"))) {
+        rt.env
+            .delete("task-definition", &family, arn, &["ClientException"], || async {
+                rt.ecs
+                    .deregister_task_definition()
+                    .task_definition(arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws("DeregisterTaskDefinition", arn)
+            })
+            .await?;
+    }
+    let cluster = spec.cluster();
+    let out = rt.ecs.describe_clusters().clusters(&cluster).send().await.aws("DescribeClusters", &cluster)?;
+    if let Some(c) = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")) {
+        let arn = c.cluster_arn().unwrap_or_default();
+        rt.env
+            .delete("ecs-cluster", &cluster, arn, &["ClusterNotFoundException"], || async {
+                rt.ecs.delete_cluster().cluster(&cluster).send().await.map(|_| ()).aws("DeleteCluster", &cluster)
+            })
+            .await?;
+    }
+    let group = spec.log_group();
+    let out =
+        rt.logs.describe_log_groups().log_group_name_prefix(&group).send().await.aws("DescribeLogGroups", &group)?;
+    if out.log_groups().iter().any(|g| g.log_group_name() == Some(group.as_str())) {
+        rt.env
+            .delete("log-group", &group, &group, &["ResourceNotFoundException"], || async {
+                rt.logs.delete_log_group().log_group_name(&group).send().await.map(|_| ()).aws("DeleteLogGroup", &group)
+            })
+            .await?;
+    }
+    Ok(())
+}

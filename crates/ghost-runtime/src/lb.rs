@@ -1,0 +1,487 @@
+//! The load balancer: an internet-facing ALB in the public subnets, two target groups (blue, green) for
+//! blue/green releases, the production listener (80, or 443 with 80 redirecting when a certificate is set) and
+//! a test listener for verifying green before traffic moves, open only to the configured admin CIDRs.
+//!
+//! The production listener's current target group is the live one: a re-deploy after a blue/green swap keeps
+//! it (never flips traffic back), and the test listener gets the other.
+
+use std::time::Duration;
+
+use aws_sdk_elasticloadbalancingv2::client::Waiters;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, Listener, LoadBalancer, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
+    ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag, TargetGroup, TargetGroupAttribute,
+    TargetTypeEnum,
+};
+use ghost_core::error::{absent_if, waiter_error};
+use ghost_core::{AwsResultExt, Change, Outcome, is_planned, planned_id};
+use ghost_net::NetworkOut;
+use serde::Serialize;
+
+use crate::spec::RuntimeSpec;
+use crate::{Pair, Result, Runtime};
+
+pub const GHOST_PORT: i32 = 2368;
+/// Ghost has no health endpoint; this one is unauthenticated and cheap. Ghost answers 200, or 301 when its
+/// `url` is https and the check arrives over plain HTTP.
+pub const HEALTH_PATH: &str = "/ghost/api/admin/site/";
+pub const HEALTH_MATCHER: &str = "200,301";
+/// TLS 1.3 with 1.2 fallback: AWS's current recommended policy.
+pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+const DEREGISTRATION_DELAY_S: &str = "30";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadBalancerOut {
+    pub alb_arn: String,
+    pub alb_dns: String,
+    pub blue_target_group: String,
+    pub green_target_group: String,
+    /// The target group the production listener sends traffic to now.
+    pub live_target_group: String,
+    pub production_listener: String,
+    pub test_listener: String,
+}
+
+fn tags(rt: &Runtime, component: &str, name: &str) -> Vec<Tag> {
+    rt.env.names.tags(component, name).into_iter().map(|t| Tag::builder().key(t.key).value(t.value).build()).collect()
+}
+
+pub async fn find_alb(rt: &Runtime, name: &str) -> Result<Option<LoadBalancer>> {
+    let got = rt.elb.describe_load_balancers().names(name).send().await.aws("DescribeLoadBalancers", name);
+    Ok(absent_if(got, &["LoadBalancerNotFound"])?.and_then(|o| o.load_balancers.and_then(|l| l.into_iter().next())))
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+pub async fn ensure_alb(rt: &Runtime, net: &NetworkOut) -> Result<Outcome<Pair>> {
+    let name = rt.env.names.alb();
+    rt.env
+        .track("load-balancer", &name, async {
+            let want_subnets = sorted(net.public_subnets.clone());
+            let want_sgs = vec![net.sg_alb.clone()];
+            let Some(lb) = find_alb(rt, &name).await? else {
+                if rt.env.is_plan() {
+                    return Ok(Outcome::Created(Pair::new(planned_id("load-balancer"), "")));
+                }
+                let out = rt
+                    .elb
+                    .create_load_balancer()
+                    .name(&name)
+                    .set_subnets(Some(want_subnets))
+                    .set_security_groups(Some(want_sgs))
+                    .scheme(LoadBalancerSchemeEnum::InternetFacing)
+                    .r#type(LoadBalancerTypeEnum::Application)
+                    .set_tags(Some(tags(rt, "load-balancer", &name)))
+                    .send()
+                    .await
+                    .aws("CreateLoadBalancer", &name)?;
+                let lb = out.load_balancers().first().cloned().unwrap_or_else(|| LoadBalancer::builder().build());
+                let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+                rt.env.waiting("load-balancer", &name, "active");
+                rt.elb
+                    .wait_until_load_balancer_available()
+                    .load_balancer_arns(&arn)
+                    .wait(Duration::from_secs(600))
+                    .await
+                    .map_err(|e| waiter_error(&format!("load balancer {name} active"), e))?;
+                return Ok(Outcome::Created(Pair::new(arn, lb.dns_name().unwrap_or_default())));
+            };
+            let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+            let have_subnets =
+                sorted(lb.availability_zones().iter().filter_map(|z| z.subnet_id().map(str::to_string)).collect());
+            let have_sgs = sorted(lb.security_groups().to_vec());
+            let mut changes = Vec::new();
+            if have_subnets != want_subnets {
+                changes.push(Change::new("subnets", have_subnets.join(","), want_subnets.join(",")));
+                if !rt.env.is_plan() {
+                    rt.elb
+                        .set_subnets()
+                        .load_balancer_arn(&arn)
+                        .set_subnets(Some(want_subnets.clone()))
+                        .send()
+                        .await
+                        .aws("SetSubnets", &name)?;
+                }
+            }
+            if have_sgs != want_sgs {
+                changes.push(Change::new("security_groups", have_sgs.join(","), want_sgs.join(",")));
+                if !rt.env.is_plan() {
+                    rt.elb
+                        .set_security_groups()
+                        .load_balancer_arn(&arn)
+                        .set_security_groups(Some(want_sgs.clone()))
+                        .send()
+                        .await
+                        .aws("SetSecurityGroups", &name)?;
+                }
+            }
+            Ok(Outcome::from_changes(Pair::new(arn, lb.dns_name().unwrap_or_default()), changes))
+        })
+        .await
+}
+
+pub async fn find_target_group(rt: &Runtime, name: &str) -> Result<Option<TargetGroup>> {
+    let got = rt.elb.describe_target_groups().names(name).send().await.aws("DescribeTargetGroups", name);
+    Ok(absent_if(got, &["TargetGroupNotFound"])?.and_then(|o| o.target_groups.and_then(|t| t.into_iter().next())))
+}
+
+pub fn diff_target_group(tg: &TargetGroup) -> Vec<Change> {
+    let mut c = Vec::new();
+    let mut check = |field: &str, have: String, want: String| {
+        if have != want {
+            c.push(Change::new(field, have, want));
+        }
+    };
+    check("health_check_path", tg.health_check_path().unwrap_or_default().into(), HEALTH_PATH.into());
+    check("matcher", tg.matcher().and_then(|m| m.http_code()).unwrap_or_default().into(), HEALTH_MATCHER.into());
+    check("healthy_threshold", format!("{:?}", tg.healthy_threshold_count()), "Some(2)".into());
+    check("unhealthy_threshold", format!("{:?}", tg.unhealthy_threshold_count()), "Some(3)".into());
+    check("health_check_interval", format!("{:?}", tg.health_check_interval_seconds()), "Some(15)".into());
+    c
+}
+
+pub async fn ensure_target_group(rt: &Runtime, color: &str, vpc_id: &str) -> Result<Outcome<String>> {
+    let name = rt.env.names.target_group(color);
+    rt.env
+        .track("target-group", &name, async {
+            let Some(tg) = find_target_group(rt, &name).await? else {
+                if rt.env.is_plan() {
+                    return Ok(Outcome::Created(planned_id("target-group")));
+                }
+                let out = rt
+                    .elb
+                    .create_target_group()
+                    .name(&name)
+                    .protocol(ProtocolEnum::Http)
+                    .port(GHOST_PORT)
+                    .vpc_id(vpc_id)
+                    .target_type(TargetTypeEnum::Ip)
+                    .health_check_protocol(ProtocolEnum::Http)
+                    .health_check_path(HEALTH_PATH)
+                    .matcher(Matcher::builder().http_code(HEALTH_MATCHER).build())
+                    .healthy_threshold_count(2)
+                    .unhealthy_threshold_count(3)
+                    .health_check_interval_seconds(15)
+                    .health_check_timeout_seconds(5)
+                    .set_tags(Some(tags(rt, "target-group", &name)))
+                    .send()
+                    .await
+                    .aws("CreateTargetGroup", &name)?;
+                let arn =
+                    out.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_string();
+                set_deregistration_delay(rt, &arn).await?;
+                return Ok(Outcome::Created(arn));
+            };
+            let arn = tg.target_group_arn().unwrap_or_default().to_string();
+            let mut changes = diff_target_group(&tg);
+            if !changes.is_empty() && !rt.env.is_plan() {
+                rt.elb
+                    .modify_target_group()
+                    .target_group_arn(&arn)
+                    .health_check_path(HEALTH_PATH)
+                    .matcher(Matcher::builder().http_code(HEALTH_MATCHER).build())
+                    .healthy_threshold_count(2)
+                    .unhealthy_threshold_count(3)
+                    .health_check_interval_seconds(15)
+                    .send()
+                    .await
+                    .aws("ModifyTargetGroup", &name)?;
+            }
+            let attrs = rt
+                .elb
+                .describe_target_group_attributes()
+                .target_group_arn(&arn)
+                .send()
+                .await
+                .aws("DescribeTargetGroupAttributes", &name)?;
+            let delay = attrs
+                .attributes()
+                .iter()
+                .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+                .and_then(|a| a.value())
+                .unwrap_or("300");
+            if delay != DEREGISTRATION_DELAY_S {
+                changes.push(Change::new("deregistration_delay", delay, DEREGISTRATION_DELAY_S));
+                if !rt.env.is_plan() {
+                    set_deregistration_delay(rt, &arn).await?;
+                }
+            }
+            Ok(Outcome::from_changes(arn, changes))
+        })
+        .await
+}
+
+/// Ghost holds no long requests: 30 s of draining (not the default 300) keeps releases quick.
+async fn set_deregistration_delay(rt: &Runtime, arn: &str) -> Result<()> {
+    rt.elb
+        .modify_target_group_attributes()
+        .target_group_arn(arn)
+        .attributes(
+            TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value(DEREGISTRATION_DELAY_S)
+                .build(),
+        )
+        .send()
+        .await
+        .aws("ModifyTargetGroupAttributes", arn)?;
+    Ok(())
+}
+
+/// What a listener should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSpec {
+    pub port: i32,
+    pub https_certificate: Option<String>,
+    pub action: ListenerAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenerAction {
+    Forward(String),
+    RedirectToHttps,
+}
+
+fn forward_target(l: &Listener) -> Option<String> {
+    let a = l.default_actions().first()?;
+    if let Some(tg) = a.target_group_arn() {
+        return Some(tg.to_string());
+    }
+    // A weighted forward (CodeDeploy's shifts): the heaviest group is the live one.
+    let groups = a.forward_config()?.target_groups();
+    groups.iter().max_by_key(|t| t.weight().unwrap_or(0)).and_then(|t| t.target_group_arn().map(str::to_string))
+}
+
+fn action_of(l: &Listener) -> Option<ListenerAction> {
+    let a = l.default_actions().first()?;
+    match a.r#type() {
+        Some(ActionTypeEnum::Redirect) => Some(ListenerAction::RedirectToHttps),
+        Some(ActionTypeEnum::Forward) => forward_target(l).map(ListenerAction::Forward),
+        _ => None,
+    }
+}
+
+fn to_action(a: &ListenerAction) -> Action {
+    match a {
+        ListenerAction::Forward(tg) => Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(tg).build(),
+        ListenerAction::RedirectToHttps => Action::builder()
+            .r#type(ActionTypeEnum::Redirect)
+            .redirect_config(
+                RedirectActionConfig::builder()
+                    .protocol("HTTPS")
+                    .port("443")
+                    .status_code(RedirectActionStatusCodeEnum::Http301)
+                    .build(),
+            )
+            .build(),
+    }
+}
+
+pub async fn list_listeners(rt: &Runtime, alb_arn: &str) -> Result<Vec<Listener>> {
+    if is_planned(alb_arn) {
+        return Ok(vec![]);
+    }
+    Ok(rt
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(alb_arn)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws("DescribeListeners", alb_arn)?)
+}
+
+/// The listeners as the config wants them, given which target group is live now.
+pub fn listener_specs(spec: &RuntimeSpec, live: &str, alternate: &str) -> Vec<ListenerSpec> {
+    let mut out = Vec::new();
+    match &spec.certificate_arn {
+        Some(cert) => {
+            out.push(ListenerSpec {
+                port: 443,
+                https_certificate: Some(cert.clone()),
+                action: ListenerAction::Forward(live.into()),
+            });
+            out.push(ListenerSpec { port: 80, https_certificate: None, action: ListenerAction::RedirectToHttps });
+        }
+        None => {
+            out.push(ListenerSpec { port: 80, https_certificate: None, action: ListenerAction::Forward(live.into()) })
+        }
+    }
+    out.push(ListenerSpec {
+        port: i32::from(spec.test_listener_port),
+        https_certificate: None,
+        action: ListenerAction::Forward(alternate.into()),
+    });
+    out
+}
+
+/// The live target group: what the production listener forwards to now, else blue.
+pub fn live_target_group(spec: &RuntimeSpec, listeners: &[Listener], blue: &str, green: &str) -> String {
+    let prod_port = if spec.certificate_arn.is_some() { 443 } else { 80 };
+    let current = listeners.iter().find(|l| l.port() == Some(prod_port)).and_then(forward_target);
+    match current {
+        Some(tg) if tg == green => green.to_string(),
+        _ => blue.to_string(),
+    }
+}
+
+pub async fn ensure_listener(
+    rt: &Runtime,
+    alb_arn: &str,
+    existing: &[Listener],
+    want: &ListenerSpec,
+) -> Result<Outcome<String>> {
+    let name = format!("{}:{}", rt.env.names.alb(), want.port);
+    rt.env
+        .track("listener", &name, async {
+            let (protocol, certs) = match &want.https_certificate {
+                Some(c) => (ProtocolEnum::Https, Some(vec![Certificate::builder().certificate_arn(c).build()])),
+                None => (ProtocolEnum::Http, None),
+            };
+            let Some(l) = existing.iter().find(|l| l.port() == Some(want.port)) else {
+                if rt.env.is_plan() {
+                    return Ok(Outcome::Created(planned_id("listener")));
+                }
+                let mut req = rt
+                    .elb
+                    .create_listener()
+                    .load_balancer_arn(alb_arn)
+                    .port(want.port)
+                    .protocol(protocol.clone())
+                    .default_actions(to_action(&want.action))
+                    .set_certificates(certs.clone())
+                    .set_tags(Some(tags(rt, "listener", &name)));
+                if want.https_certificate.is_some() {
+                    req = req.ssl_policy(TLS_POLICY);
+                }
+                let out = req.send().await.aws("CreateListener", &name)?;
+                let arn = out.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_string();
+                return Ok(Outcome::Created(arn));
+            };
+            let arn = l.listener_arn().unwrap_or_default().to_string();
+            let mut changes = Vec::new();
+            if l.protocol() != Some(&protocol) {
+                changes.push(Change::new("protocol", format!("{:?}", l.protocol()), protocol.as_str()));
+            }
+            let have_cert = l.certificates().first().and_then(|c| c.certificate_arn()).map(str::to_string);
+            if have_cert != want.https_certificate {
+                changes.push(Change::new(
+                    "certificate",
+                    format!("{have_cert:?}"),
+                    format!("{:?}", want.https_certificate),
+                ));
+            }
+            if action_of(l).as_ref() != Some(&want.action) {
+                changes.push(Change::new(
+                    "default_action",
+                    format!("{:?}", action_of(l)),
+                    format!("{:?}", want.action),
+                ));
+            }
+            if !changes.is_empty() && !rt.env.is_plan() {
+                let mut req = rt
+                    .elb
+                    .modify_listener()
+                    .listener_arn(&arn)
+                    .port(want.port)
+                    .protocol(protocol)
+                    .default_actions(to_action(&want.action))
+                    .set_certificates(certs);
+                if want.https_certificate.is_some() {
+                    req = req.ssl_policy(TLS_POLICY);
+                }
+                req.send().await.aws("ModifyListener", &name)?;
+            }
+            Ok(Outcome::from_changes(arn, changes))
+        })
+        .await
+}
+
+/// Target groups, ALB and listeners together: the ALB and the groups do not wait for each other.
+pub async fn ensure_load_balancer(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) -> Result<LoadBalancerOut> {
+    let (alb, blue, green) = tokio::try_join!(
+        ensure_alb(rt, net),
+        ensure_target_group(rt, "blue", &net.vpc_id),
+        ensure_target_group(rt, "green", &net.vpc_id)
+    )?;
+    let Pair { id: alb_arn, detail: alb_dns } = alb.into_id();
+    let (blue, green) = (blue.into_id(), green.into_id());
+    let existing = list_listeners(rt, &alb_arn).await?;
+    let live = live_target_group(spec, &existing, &blue, &green);
+    let alternate = if live == blue { green.clone() } else { blue.clone() };
+    let wanted = listener_specs(spec, &live, &alternate);
+    let mut arns = Vec::new();
+    for w in &wanted {
+        arns.push(ensure_listener(rt, &alb_arn, &existing, w).await?.into_id());
+    }
+    for stale in existing.iter().filter(|l| !wanted.iter().any(|w| Some(w.port) == l.port())) {
+        let arn = stale.listener_arn().unwrap_or_default();
+        let name = format!("{}:{}", rt.env.names.alb(), stale.port().unwrap_or_default());
+        rt.env
+            .delete("listener", &name, arn, &["ListenerNotFound"], || async {
+                rt.elb.delete_listener().listener_arn(arn).send().await.map(|_| ()).aws("DeleteListener", arn)
+            })
+            .await?;
+    }
+    Ok(LoadBalancerOut {
+        alb_arn,
+        alb_dns,
+        blue_target_group: blue,
+        green_target_group: green,
+        live_target_group: live,
+        production_listener: arns[0].clone(),
+        test_listener: arns.last().cloned().unwrap_or_default(),
+    })
+}
+
+/// Listeners, then the ALB (waited until deleted), then the target groups (in use until the ALB is gone).
+pub async fn delete_load_balancer(rt: &Runtime) -> Result<()> {
+    let name = rt.env.names.alb();
+    if let Some(lb) = find_alb(rt, &name).await? {
+        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+        for l in list_listeners(rt, &arn).await? {
+            let larn = l.listener_arn().unwrap_or_default();
+            let lname = format!("{name}:{}", l.port().unwrap_or_default());
+            rt.env
+                .delete("listener", &lname, larn, &["ListenerNotFound"], || async {
+                    rt.elb.delete_listener().listener_arn(larn).send().await.map(|_| ()).aws("DeleteListener", larn)
+                })
+                .await?;
+        }
+        rt.env
+            .delete("load-balancer", &name, &arn, &["LoadBalancerNotFound"], || async {
+                rt.elb.delete_load_balancer().load_balancer_arn(&arn).send().await.aws("DeleteLoadBalancer", &arn)?;
+                rt.elb
+                    .wait_until_load_balancers_deleted()
+                    .load_balancer_arns(&arn)
+                    .wait(Duration::from_secs(600))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| waiter_error(&format!("load balancer {name} deleted"), e))
+            })
+            .await?;
+    }
+    for color in ["blue", "green"] {
+        let tg_name = rt.env.names.target_group(color);
+        if let Some(tg) = find_target_group(rt, &tg_name).await? {
+            let arn = tg.target_group_arn().unwrap_or_default();
+            rt.env
+                .delete("target-group", &tg_name, arn, &["TargetGroupNotFound"], || async {
+                    rt.elb
+                        .delete_target_group()
+                        .target_group_arn(arn)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .aws("DeleteTargetGroup", arn)
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}

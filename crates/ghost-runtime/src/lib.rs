@@ -1,0 +1,148 @@
+//! Run lens: everything Ghost needs to run on ECS Fargate — the load balancer (blue and green target groups,
+//! production and test listeners), the content file system (EFS with a TLS-only policy, mount targets in the
+//! private subnets and a uid-1000 access point), the task's IAM roles, the ECS cluster, log group, task
+//! definition and service, and the service's autoscaling. Every resource follows the ensure contract of
+//! `ghost-core`.
+
+pub mod ecs;
+pub mod efs;
+pub mod iam;
+pub mod lb;
+pub mod policy;
+pub mod spec;
+
+use ghost_core::Env;
+use ghost_net::NetworkOut;
+use serde::Serialize;
+
+pub use spec::RuntimeSpec;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Core(#[from] ghost_core::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An id with a second value that travels with it (an ARN, a DNS name); journals show the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    pub id: String,
+    pub detail: String,
+}
+
+impl Pair {
+    pub fn new(id: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { id: id.into(), detail: detail.into() }
+    }
+}
+
+impl std::fmt::Display for Pair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+/// The lens's handle: one client per service, and the environment.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub env: Env,
+}
+
+impl Runtime {
+    pub fn new(sdk: &aws_types::SdkConfig, env: Env) -> Self {
+        Self {
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(sdk),
+            efs: aws_sdk_efs::Client::new(sdk),
+            iam: aws_sdk_iam::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
+            sts: aws_sdk_sts::Client::new(sdk),
+            env,
+        }
+    }
+}
+
+/// What the build and operate lenses need from the runtime.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuntimeOut {
+    pub load_balancer: lb::LoadBalancerOut,
+    pub file_system: efs::EfsOut,
+    pub execution_role_arn: String,
+    pub task_role_arn: String,
+    pub cluster_arn: String,
+    pub log_group: String,
+    pub task_definition_arn: String,
+    pub service_arn: String,
+}
+
+/// Brings the runtime to the desired state. Independent branches run concurrently: the load balancer, the
+/// file system, the log group and the cluster do not wait for each other; the roles wait for the file system
+/// (the task role is scoped to it); the task definition waits for the roles; the service for everything.
+pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) -> Result<RuntimeOut> {
+    let fs_and_roles = async {
+        let fs = efs::ensure_file_system(rt, spec, net).await?;
+        let (exec_role, task_role) = (ecs::execution_role(spec), ecs::task_role(spec, &fs));
+        let (exec, task) = tokio::try_join!(iam::ensure_role(rt, &exec_role), iam::ensure_role(rt, &task_role))?;
+        let task = task.into_id();
+        // The file-system policy names the task role, so it waits for it.
+        efs::ensure_policy(rt, &fs, &task).await?;
+        Ok::<_, Error>((fs, exec.into_id(), task))
+    };
+    let (load_balancer, (file_system, exec, task), log_group, cluster) = tokio::try_join!(
+        lb::ensure_load_balancer(rt, spec, net),
+        fs_and_roles,
+        ecs::ensure_log_group(rt, spec),
+        ecs::ensure_cluster(rt, spec)
+    )?;
+    let td = ecs::ensure_task_definition(
+        rt,
+        spec,
+        &ecs::TaskRefs { execution_role: &exec, task_role: &task, file_system: &file_system, log_group: &log_group },
+    )
+    .await?;
+    let service = ecs::ensure_service(rt, spec, net, &load_balancer, &td).await?;
+    ecs::ensure_autoscaling(rt, spec).await?;
+    Ok(RuntimeOut {
+        load_balancer,
+        file_system,
+        execution_role_arn: exec,
+        task_role_arn: task,
+        cluster_arn: cluster,
+        log_group,
+        task_definition_arn: td,
+        service_arn: service,
+    })
+}
+
+/// Whether destroy removes data stores too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataPolicy {
+    /// The file system survives (reported as kept), so content is never lost by accident.
+    Keep,
+    Delete,
+}
+
+/// Service (scaled to 0) before the cluster, listeners before target groups before the ALB, mount targets
+/// before the file system (which is kept unless `DataPolicy::Delete`).
+pub async fn destroy_runtime(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy) -> Result<()> {
+    ecs::delete_autoscaling(rt, spec).await?;
+    ecs::delete_service(rt, spec).await?;
+    tokio::try_join!(
+        lb::delete_load_balancer(rt),
+        efs::delete_file_system(rt, spec, data),
+        ecs::delete_cluster_and_logs(rt, spec)
+    )?;
+    let (exec, task) = (ecs::execution_role(spec).name, ecs::task_role_name(spec));
+    tokio::try_join!(iam::delete_role(rt, &exec), iam::delete_role(rt, &task))?;
+    Ok(())
+}
