@@ -30,28 +30,13 @@ pub(crate) async fn run(cmd: EmulatorCmd) -> Result<()> {
     match cmd {
         EmulatorCmd::Up => {
             let how = emu.up().await?;
-            let verb = if how == Started::Started {
-                "started"
-            } else {
-                "already running"
-            };
-            println!(
-                "emulator {verb} on {} (log {})",
-                emu.url(),
-                emu.log_path().display()
-            );
+            let verb = if how == Started::Started { "started" } else { "already running" };
+            println!("emulator {verb} on {} (log {})", emu.url(), emu.log_path().display());
             println!("use it from any AWS tool: AWS_ENDPOINT_URL={}", emu.url());
         }
         EmulatorCmd::Down => {
             let stopped = emu.down().await?;
-            println!(
-                "{}",
-                if stopped {
-                    "emulator stopped"
-                } else {
-                    "no emulator of ours was running"
-                }
-            );
+            println!("{}", if stopped { "emulator stopped" } else { "no emulator of ours was running" });
         }
         EmulatorCmd::Reset => {
             emu.reset().await?;

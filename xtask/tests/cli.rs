@@ -9,10 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// A TCP listener on 127.0.0.1 that accepts and counts every connection.
@@ -47,53 +44,26 @@ fn xtask(args: &[&str], endpoint: &str) -> std::process::Output {
 fn every_invalid_config_exits_2_names_the_key_and_calls_nothing() {
     let (endpoint, hits) = counting_endpoint();
     let dir = workspace().join("fixtures/invalid");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
-    assert!(
-        files.len() >= 30,
-        "fixtures/invalid holds {} configs",
-        files.len()
-    );
+    assert!(files.len() >= 30, "fixtures/invalid holds {} configs", files.len());
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
-        let expect = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# expect: "))
-            .expect("first line: # expect: KEY | TEXT");
+        let expect =
+            text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).expect("first line: # expect: KEY | TEXT");
         let (key, detail) = expect.split_once(" | ").unwrap();
         for cmd in ["deploy", "plan", "destroy"] {
             for target in ["aws", "local"] {
-                let out = xtask(
-                    &[cmd, "--target", target, "--config", f.to_str().unwrap()],
-                    &endpoint,
-                );
+                let out = xtask(&[cmd, "--target", target, "--config", f.to_str().unwrap()], &endpoint);
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 let name = f.file_name().unwrap().to_string_lossy();
-                assert_eq!(
-                    out.status.code(),
-                    Some(2),
-                    "{name} ({cmd} --target {target}): {stderr}"
-                );
-                assert!(
-                    stderr.contains(key),
-                    "{name}: message must name {key}:\n{stderr}"
-                );
-                assert!(
-                    stderr.contains(detail),
-                    "{name}: message must say {detail:?}:\n{stderr}"
-                );
+                assert_eq!(out.status.code(), Some(2), "{name} ({cmd} --target {target}): {stderr}");
+                assert!(stderr.contains(key), "{name}: message must name {key}:\n{stderr}");
+                assert!(stderr.contains(detail), "{name}: message must say {detail:?}:\n{stderr}");
             }
         }
     }
-    assert_eq!(
-        hits.load(Ordering::SeqCst),
-        0,
-        "invalid configs must not reach any endpoint"
-    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "invalid configs must not reach any endpoint");
 }
 
 #[test]
@@ -105,16 +75,8 @@ fn the_sample_config_is_valid() {
 #[test]
 fn a_missing_config_file_exits_2() {
     let (endpoint, hits) = counting_endpoint();
-    let out = xtask(
-        &["plan", "--target", "aws", "--config", "does/not/exist.toml"],
-        &endpoint,
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = xtask(&["plan", "--target", "aws", "--config", "does/not/exist.toml"], &endpoint);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
 
