@@ -78,9 +78,10 @@ impl Report {
 pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> {
     let start = Instant::now();
     let net = Net::new(sdk, env.clone());
-    let network = ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg)).await?;
+    // Boxed: the lenses' futures are large (many concurrent SDK calls), too large for a small thread stack.
+    let network = Box::pin(ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg))).await?;
     let rt = Runtime::new(sdk, env.clone());
-    let runtime = ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network).await?;
+    let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
     let outputs = StackOutputs { stack: cfg.stack.name.clone(), region: cfg.stack.region.clone(), network, runtime };
     let command = if env.mode == Mode::Plan { "plan" } else { "deploy" };
     Ok(Report::new(command, env, Some(outputs), start))
@@ -91,8 +92,8 @@ pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> 
 pub async fn destroy(cfg: &Config, sdk: &SdkConfig, env: &Env, data: DataPolicy) -> Result<Report> {
     let start = Instant::now();
     let rt = Runtime::new(sdk, env.clone());
-    ghost_runtime::destroy_runtime(&rt, &RuntimeSpec::from_config(cfg), data).await?;
+    Box::pin(ghost_runtime::destroy_runtime(&rt, &RuntimeSpec::from_config(cfg), data)).await?;
     let net = Net::new(sdk, env.clone());
-    ghost_net::destroy_network(&net).await?;
+    Box::pin(ghost_net::destroy_network(&net)).await?;
     Ok(Report::new("destroy", env, None, start))
 }

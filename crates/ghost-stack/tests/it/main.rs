@@ -1,0 +1,268 @@
+//! The whole stack (network + run lens) against the local emulator: converge, re-deploy with zero writes, plan
+//! exactly what a config change touches, keep data on destroy, survive a blue/green swap, and converge after
+//! a crash at any mutating call. Tests share one emulator and stay apart by stack name and access key.
+
+use aws_sdk_elasticloadbalancingv2::types::{Action as ElbAction, ActionTypeEnum};
+use ghost_core::aws::{AwsOptions, SdkConfig, sdk_config};
+use ghost_core::{Action, Config, Env, Mode};
+use ghost_emulator::{CallSummary, Emulator};
+use ghost_runtime::DataPolicy;
+use ghost_stack::Report;
+
+const SAMPLE: &str = include_str!("../../../../fixtures/ghost.toml");
+
+struct Harness {
+    emu: Emulator,
+    key: String,
+    sdk: SdkConfig,
+    cfg: Config,
+}
+
+impl Harness {
+    async fn new(tag: &str, edits: &[(&str, &str)]) -> Self {
+        let stack = format!("{tag}-{}", std::process::id() % 100_000);
+        let mut text = SAMPLE.replace("name = \"ghost\"", &format!("name = \"{stack}\""));
+        for (from, to) in edits {
+            assert!(text.contains(from), "sample has {from}");
+            text = text.replace(from, to);
+        }
+        let cfg = Config::parse(&text, "test").expect("valid test config");
+        let emu = Emulator::from_env();
+        emu.up().await.expect("emulator");
+        let key = format!("ST{}", stack.replace('-', "").to_uppercase());
+        let sdk = sdk_config(&AwsOptions::emulator(&emu.url(), "eu-west-2", &key)).await;
+        emu.clear_calls(Some(&key)).await.unwrap();
+        Self { emu, key, sdk, cfg }
+    }
+
+    async fn calls(&self) -> CallSummary {
+        let c = self.emu.calls(Some(&self.key)).await.unwrap();
+        self.emu.clear_calls(Some(&self.key)).await.unwrap();
+        CallSummary::of(&c)
+    }
+
+    async fn run(&self, mode: Mode) -> ghost_stack::Result<Report> {
+        ghost_stack::deploy(&self.cfg, &self.sdk, &Env::new(&self.cfg.stack.name, mode)).await
+    }
+
+    async fn deploy(&self) -> Report {
+        self.run(Mode::Apply).await.expect("deploy")
+    }
+
+    async fn destroy(&self, data: DataPolicy) -> Report {
+        ghost_stack::destroy(&self.cfg, &self.sdk, &Env::new(&self.cfg.stack.name, Mode::Apply), data)
+            .await
+            .expect("destroy")
+    }
+
+    fn elb(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk)
+    }
+
+    async fn file_system_exists(&self) -> bool {
+        let efs = aws_sdk_efs::Client::new(&self.sdk);
+        let out = efs.describe_file_systems().creation_token(&self.cfg.stack.name).send().await.unwrap();
+        !out.file_systems().is_empty()
+    }
+}
+
+/// (kind, name, action) of every resource, sorted: concurrent branches finish in any order.
+fn actions(r: &Report) -> Vec<(String, String, Action)> {
+    let mut v: Vec<_> = r.resources.iter().map(|x| (x.kind.clone(), x.name.clone(), x.action)).collect();
+    v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    v
+}
+
+/// How many resources of each kind, in which state: names differ between stacks, counts must not.
+fn kinds(r: &Report) -> Vec<(String, Action)> {
+    let mut v: Vec<_> = r.resources.iter().map(|x| (x.kind.clone(), x.action)).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[tokio::test]
+async fn the_stack_converges_redeploys_with_zero_writes_and_plans_exactly_a_change() {
+    let h = Harness::new("rt", &[]).await;
+    let first = h.deploy().await;
+    assert!(first.resources.iter().all(|r| r.action == Action::Create), "{:?}", actions(&first));
+    let out = first.outputs.clone().unwrap();
+
+    // Wiring, read back: listener → live target group; service → that group, the public subnets, the task group;
+    // mount targets → the private subnets.
+    let listeners =
+        h.elb().describe_listeners().load_balancer_arn(&out.runtime.load_balancer.alb_arn).send().await.unwrap();
+    let prod = listeners.listeners().iter().find(|l| l.port() == Some(80)).expect("listener 80");
+    assert_eq!(
+        prod.default_actions()[0].target_group_arn(),
+        Some(out.runtime.load_balancer.live_target_group.as_str())
+    );
+    let test = listeners.listeners().iter().find(|l| l.port() == Some(8080)).expect("test listener 8080");
+    assert_eq!(
+        test.default_actions()[0].target_group_arn(),
+        Some(out.runtime.load_balancer.green_target_group.as_str())
+    );
+    let ecs = aws_sdk_ecs::Client::new(&h.sdk);
+    let svc = ecs
+        .describe_services()
+        .cluster(&out.runtime.cluster_arn)
+        .services(&out.runtime.service_arn)
+        .send()
+        .await
+        .unwrap();
+    let svc = &svc.services()[0];
+    assert_eq!(svc.load_balancers()[0].target_group_arn(), Some(out.runtime.load_balancer.blue_target_group.as_str()));
+    let vpc = svc.network_configuration().and_then(|n| n.awsvpc_configuration()).unwrap();
+    let mut subnets = vpc.subnets().to_vec();
+    subnets.sort();
+    let mut public = out.network.public_subnets.clone();
+    public.sort();
+    assert_eq!(subnets, public);
+    assert_eq!(vpc.security_groups(), [out.network.sg_task.clone()]);
+    let efs = aws_sdk_efs::Client::new(&h.sdk);
+    let mts =
+        efs.describe_mount_targets().file_system_id(&out.runtime.file_system.file_system_id).send().await.unwrap();
+    let mut mt_subnets: Vec<String> = mts.mount_targets().iter().map(|m| m.subnet_id().to_string()).collect();
+    mt_subnets.sort();
+    let mut private = out.network.private_subnets.clone();
+    private.sort();
+    assert_eq!(mt_subnets, private);
+    let policy =
+        efs.describe_file_system_policy().file_system_id(&out.runtime.file_system.file_system_id).send().await.unwrap();
+    assert!(policy.policy().unwrap_or_default().contains("aws:SecureTransport"));
+    let cold = h.calls().await;
+
+    let again = h.deploy().await;
+    assert!(again.is_noop(), "{:?}", actions(&again));
+    let warm = h.calls().await;
+    assert_eq!(warm.mutating, 0, "re-deploy wrote: {:?}", warm.writes());
+    println!(
+        "cold deploy: {} calls ({} mutating); re-deploy: {} calls (0 mutating)",
+        cold.total, cold.mutating, warm.total
+    );
+
+    // A config change: plan names exactly the resource it changes, then deploy writes only that.
+    let bigger = Harness {
+        cfg: Config { ghost: ghost_core::config::GhostConfig { memory: 1024, ..h.cfg.ghost.clone() }, ..h.cfg.clone() },
+        ..h
+    };
+    let plan = bigger.run(Mode::Plan).await.unwrap();
+    let changed: Vec<_> = plan.resources.iter().filter(|r| r.action.is_change()).map(|r| r.kind.as_str()).collect();
+    assert_eq!(changed, ["task-definition"]);
+    assert_eq!(bigger.calls().await.mutating, 0, "plan must not write");
+    bigger.deploy().await;
+    let applied = bigger.calls().await;
+    assert_eq!(applied.writes(), ["ecs:RegisterTaskDefinition x1"]);
+
+    // Destroy keeps the content file system (and says so); a second destroy is a no-op; --delete-data empties.
+    let gone = bigger.destroy(DataPolicy::Keep).await;
+    assert!(gone.resources.iter().any(|r| r.kind == "file-system" && r.action == Action::Keep));
+    assert!(bigger.file_system_exists().await);
+    bigger.calls().await;
+    bigger.destroy(DataPolicy::Keep).await;
+    assert_eq!(bigger.calls().await.mutating, 0, "second destroy must not write");
+    bigger.destroy(DataPolicy::Delete).await;
+    assert!(!bigger.file_system_exists().await);
+    bigger.destroy(DataPolicy::Delete).await;
+}
+
+#[tokio::test]
+async fn a_redeploy_after_a_blue_green_swap_keeps_traffic_where_the_swap_put_it() {
+    let h = Harness::new("swap", &[]).await;
+    let out = h.deploy().await.outputs.unwrap().runtime.load_balancer;
+    // What a blue/green release does: production → green, test → blue.
+    let forward = |tg: &str| ElbAction::builder().r#type(ActionTypeEnum::Forward).target_group_arn(tg).build();
+    let elb = h.elb();
+    elb.modify_listener()
+        .listener_arn(&out.production_listener)
+        .default_actions(forward(&out.green_target_group))
+        .send()
+        .await
+        .unwrap();
+    elb.modify_listener()
+        .listener_arn(&out.test_listener)
+        .default_actions(forward(&out.blue_target_group))
+        .send()
+        .await
+        .unwrap();
+    h.calls().await;
+
+    let report = h.deploy().await;
+    assert!(report.is_noop(), "{:?}", actions(&report));
+    assert_eq!(h.calls().await.mutating, 0);
+    assert_eq!(report.outputs.unwrap().runtime.load_balancer.live_target_group, out.green_target_group);
+    h.destroy(DataPolicy::Delete).await;
+}
+
+#[tokio::test]
+async fn ecs_native_deployments_with_https_private_tasks_deploy_and_redeploy_cleanly() {
+    // The load balancer checks that the certificate exists, as AWS does: request one first.
+    let emu = Emulator::from_env();
+    emu.up().await.unwrap();
+    let acm = aws_sdk_acm::Client::new(&sdk_config(&AwsOptions::emulator(&emu.url(), "eu-west-2", "STACM")).await);
+    let cert = acm.request_certificate().domain_name("blog.example.com").send().await.unwrap();
+    let cert = cert.certificate_arn().unwrap().to_string();
+    let h = Harness::new(
+        "ecs",
+        &[
+            ("deployment = \"codedeploy\"", "deployment = \"ecs\""),
+            ("certificate_arn = \"\"", &format!("certificate_arn = \"{cert}\"")),
+            ("task_subnets = \"public\"", "task_subnets = \"private\""),
+            ("admin_cidrs = []", "admin_cidrs = [\"203.0.113.0/24\"]"),
+        ],
+    )
+    .await;
+    let out = h.deploy().await.outputs.unwrap();
+    let listeners =
+        h.elb().describe_listeners().load_balancer_arn(&out.runtime.load_balancer.alb_arn).send().await.unwrap();
+    let mut ports: Vec<i32> = listeners.listeners().iter().filter_map(|l| l.port()).collect();
+    ports.sort();
+    assert_eq!(ports, [80, 443, 8080]);
+    let http = listeners.listeners().iter().find(|l| l.port() == Some(80)).unwrap();
+    assert_eq!(http.default_actions()[0].r#type(), Some(&ActionTypeEnum::Redirect));
+    let ecs = aws_sdk_ecs::Client::new(&h.sdk);
+    let svc = ecs
+        .describe_services()
+        .cluster(&out.runtime.cluster_arn)
+        .services(&out.runtime.service_arn)
+        .send()
+        .await
+        .unwrap();
+    let svc = &svc.services()[0];
+    assert_eq!(svc.deployment_controller().map(|d| d.r#type().as_str()), Some("ECS"));
+    let vpc = svc.network_configuration().and_then(|n| n.awsvpc_configuration()).unwrap();
+    assert_eq!(vpc.assign_public_ip().map(|a| a.as_str()), Some("DISABLED"));
+    h.calls().await;
+    assert!(h.deploy().await.is_noop());
+    assert_eq!(h.calls().await.mutating, 0);
+    h.destroy(DataPolicy::Delete).await;
+}
+
+#[tokio::test]
+async fn a_deploy_interrupted_after_any_mutating_call_converges_on_rerun() {
+    let reference = Harness::new("sref", &[]).await;
+    reference.deploy().await;
+    let cold = reference.calls().await.mutating;
+    let want = kinds(&reference.run(Mode::Plan).await.unwrap());
+    reference.destroy(DataPolicy::Delete).await;
+
+    let mut converged = 0;
+    for k in 1..=cold {
+        let h = Harness::new(&format!("s{k}"), &[]).await;
+        h.emu.crash_after(&h.key, k).await.unwrap();
+        let crashed = h.run(Mode::Apply).await;
+        if k < cold {
+            let err = crashed.expect_err("crashed before its last write");
+            assert!(format!("{err}").contains("InjectedCrash"), "k={k}: {err}");
+        }
+        h.emu.clear_faults(&h.key).await.unwrap();
+        h.deploy().await;
+        h.calls().await;
+        let again = h.deploy().await;
+        assert!(again.is_noop(), "k={k}: {:?}", actions(&again));
+        assert_eq!(kinds(&again), want, "k={k}: the same resources as a clean deploy");
+        assert_eq!(h.calls().await.mutating, 0, "k={k}: converged state re-deploys with zero writes");
+        h.destroy(DataPolicy::Delete).await;
+        converged += 1;
+    }
+    println!("network + runtime: {cold} k tried / {converged} converged ({cold} mutating calls in a cold deploy)");
+}
