@@ -117,7 +117,7 @@ async fn the_stack_converges_redeploys_with_zero_writes_and_plans_exactly_a_chan
     let mut public = out.network.public_subnets.clone();
     public.sort();
     assert_eq!(subnets, public);
-    assert_eq!(vpc.security_groups(), [out.network.sg_task.clone()]);
+    assert_eq!(vpc.security_groups(), std::slice::from_ref(&out.network.sg_task));
     let efs = aws_sdk_efs::Client::new(&h.sdk);
     let mts =
         efs.describe_mount_targets().file_system_id(&out.runtime.file_system.file_system_id).send().await.unwrap();
