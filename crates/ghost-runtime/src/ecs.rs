@@ -339,7 +339,7 @@ pub fn task_def(spec: &RuntimeSpec, refs: &TaskRefs<'_>) -> Result<TaskDef> {
     })
 }
 
-fn content_hash(td: &TaskDef) -> String {
+pub(crate) fn content_hash(td: &TaskDef) -> String {
     let text = serde_json::to_string(td).expect("task definition serializes");
     let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     format!("{h:016x}")

@@ -11,6 +11,9 @@ pub mod lb;
 pub mod policy;
 pub mod spec;
 
+#[cfg(test)]
+mod mock_tests;
+
 use ghost_core::Env;
 use ghost_net::NetworkOut;
 use serde::Serialize;

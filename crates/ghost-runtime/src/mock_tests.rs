@@ -1,0 +1,287 @@
+//! Run-lens resources against mocked AWS responses (no network): absent → create; present and equal → zero
+//! writes; drifted → the update. Clients other than the one under test have no rules: any call to them panics.
+
+use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
+use aws_sdk_cloudwatchlogs::types::LogGroup;
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionOutput;
+use aws_sdk_ecs::types::{Tag as EcsTag, TaskDefinition, TaskDefinitionStatus};
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_group_attributes::DescribeTargetGroupAttributesOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
+use aws_sdk_elasticloadbalancingv2::types::{Matcher, TargetGroup, TargetGroupAttribute};
+use aws_sdk_iam::operation::get_role::GetRoleOutput;
+use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
+use aws_sdk_iam::types::{AttachedPolicy, Role};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use ghost_core::{Action, Config, Env, Mode};
+
+use crate::efs::EfsOut;
+use crate::spec::RuntimeSpec;
+use crate::{Runtime, ecs, iam, lb};
+
+macro_rules! always {
+    ($op:expr, $out:expr) => {
+        mock!($op).sequence().output($out).repeatedly().build()
+    };
+}
+
+#[derive(Default)]
+struct Rules<'a> {
+    iam: Vec<&'a Rule>,
+    elb: Vec<&'a Rule>,
+    ecs: Vec<&'a Rule>,
+    logs: Vec<&'a Rule>,
+}
+
+fn rt(r: Rules<'_>) -> Runtime {
+    Runtime {
+        elb: mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, &r.elb),
+        efs: mock_client!(aws_sdk_efs, RuleMode::MatchAny, &[]),
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &r.iam),
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &r.ecs),
+        logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &r.logs),
+        autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, &[]),
+        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[]),
+        env: Env::new("ghost", Mode::Apply),
+    }
+}
+
+fn spec() -> RuntimeSpec {
+    let cfg = Config::parse(include_str!("../../../fixtures/ghost.toml"), "sample").unwrap();
+    RuntimeSpec::from_config(&cfg)
+}
+
+// --- IAM ----------------------------------------------------------------------------------------------------
+
+fn role(trust: &str) -> Role {
+    Role::builder()
+        .role_name("ghost-exec")
+        .path("/")
+        .role_id("AROA1")
+        .arn("arn:aws:iam::123456789012:role/ghost-exec")
+        .create_date(aws_smithy_types::DateTime::from_secs(0))
+        .assume_role_policy_document(trust)
+        .build()
+        .unwrap()
+}
+
+fn attached(arns: &[&str]) -> ListAttachedRolePoliciesOutput {
+    ListAttachedRolePoliciesOutput::builder()
+        .set_attached_policies(Some(arns.iter().map(|a| AttachedPolicy::builder().policy_arn(*a).build()).collect()))
+        .build()
+}
+
+fn iam_writes() -> [Rule; 3] {
+    use aws_sdk_iam::operation::*;
+    [
+        always!(aws_sdk_iam::Client::create_role, || create_role::CreateRoleOutput::builder().role(role("{}")).build()),
+        always!(aws_sdk_iam::Client::attach_role_policy, || attach_role_policy::AttachRolePolicyOutput::builder()
+            .build()),
+        always!(aws_sdk_iam::Client::update_assume_role_policy, || {
+            update_assume_role_policy::UpdateAssumeRolePolicyOutput::builder().build()
+        }),
+    ]
+}
+
+#[tokio::test]
+async fn role_absent_is_created_with_its_managed_policy() {
+    let get = mock!(aws_sdk_iam::Client::get_role).then_error(|| {
+        aws_sdk_iam::operation::get_role::GetRoleError::NoSuchEntityException(
+            // As IAM sends it: the modeled error carries the wire code the lens tolerates.
+            aws_sdk_iam::types::error::NoSuchEntityException::builder()
+                .meta(aws_smithy_types::error::ErrorMetadata::builder().code("NoSuchEntity").build())
+                .build(),
+        )
+    });
+    let [create, attach, update] = iam_writes();
+    let r = rt(Rules { iam: vec![&get, &create, &attach, &update], ..Default::default() });
+    let out = iam::ensure_role(&r, &ecs::execution_role(&spec())).await.unwrap();
+    assert_eq!(out.action(), Action::Create);
+    assert_eq!((create.num_calls(), attach.num_calls(), update.num_calls()), (1, 1, 0));
+}
+
+#[tokio::test]
+async fn role_equal_makes_zero_writes_and_a_changed_trust_is_updated() {
+    let want = ecs::execution_role(&spec());
+    for (trust, action, updates) in
+        [(want.trust.to_json(), Action::Unchanged, 0), (iam_trust("ec2.amazonaws.com"), Action::Update, 1)]
+    {
+        let get = mock!(aws_sdk_iam::Client::get_role)
+            .sequence()
+            .output(move || GetRoleOutput::builder().role(role(&trust)).build())
+            .repeatedly()
+            .build();
+        let list = always!(aws_sdk_iam::Client::list_attached_role_policies, || attached(&[iam::ECS_EXECUTION_POLICY]));
+        let [create, attach, update] = iam_writes();
+        let r = rt(Rules { iam: vec![&get, &list, &create, &attach, &update], ..Default::default() });
+        let out = iam::ensure_role(&r, &want).await.unwrap();
+        assert_eq!(out.action(), action);
+        assert_eq!((create.num_calls(), attach.num_calls(), update.num_calls()), (0, 0, updates));
+    }
+}
+
+fn iam_trust(service: &str) -> String {
+    crate::policy::PolicyDocument::trust(service).to_json()
+}
+
+// --- target group -------------------------------------------------------------------------------------------
+
+fn target_group(path: &str) -> TargetGroup {
+    TargetGroup::builder()
+        .target_group_arn("arn:tg/blue")
+        .health_check_path(path)
+        .matcher(Matcher::builder().http_code(lb::HEALTH_MATCHER).build())
+        .healthy_threshold_count(2)
+        .unhealthy_threshold_count(3)
+        .health_check_interval_seconds(15)
+        .build()
+}
+
+fn tg_rules(found: Option<TargetGroup>) -> [Rule; 5] {
+    use aws_sdk_elasticloadbalancingv2::operation::*;
+    [
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups)
+            .sequence()
+            .output(move || {
+                DescribeTargetGroupsOutput::builder().set_target_groups(found.clone().map(|t| vec![t])).build()
+            })
+            .repeatedly()
+            .build(),
+        always!(aws_sdk_elasticloadbalancingv2::Client::describe_target_group_attributes, || {
+            DescribeTargetGroupAttributesOutput::builder()
+                .attributes(
+                    TargetGroupAttribute::builder().key("deregistration_delay.timeout_seconds").value("30").build(),
+                )
+                .build()
+        }),
+        always!(aws_sdk_elasticloadbalancingv2::Client::create_target_group, || {
+            create_target_group::CreateTargetGroupOutput::builder().target_groups(target_group(lb::HEALTH_PATH)).build()
+        }),
+        always!(aws_sdk_elasticloadbalancingv2::Client::modify_target_group, || {
+            modify_target_group::ModifyTargetGroupOutput::builder().build()
+        }),
+        always!(aws_sdk_elasticloadbalancingv2::Client::modify_target_group_attributes, || {
+            modify_target_group_attributes::ModifyTargetGroupAttributesOutput::builder().build()
+        }),
+    ]
+}
+
+#[tokio::test]
+async fn target_group_absent_equal_and_drifted() {
+    let cases = [
+        (None, Action::Create, (1, 0, 1)),
+        (Some(target_group(lb::HEALTH_PATH)), Action::Unchanged, (0, 0, 0)),
+        (Some(target_group("/")), Action::Update, (0, 1, 0)),
+    ];
+    for (found, action, (creates, modifies, attrs)) in cases {
+        let [describe, attributes, create, modify, set_attrs] = tg_rules(found);
+        let r = rt(Rules { elb: vec![&describe, &attributes, &create, &modify, &set_attrs], ..Default::default() });
+        let out = lb::ensure_target_group(&r, "blue", "vpc-1").await.unwrap();
+        assert_eq!(out.action(), action);
+        assert_eq!((create.num_calls(), modify.num_calls(), set_attrs.num_calls()), (creates, modifies, attrs));
+    }
+}
+
+// --- log group ----------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn log_group_with_other_retention_is_updated_equal_is_left_alone() {
+    for (days, writes) in [(30, 0), (7, 1)] {
+        let describe = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+            .sequence()
+            .output(move || {
+                DescribeLogGroupsOutput::builder()
+                    .log_groups(LogGroup::builder().log_group_name("/ecs/ghost").retention_in_days(days).build())
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let put = always!(aws_sdk_cloudwatchlogs::Client::put_retention_policy, || {
+            aws_sdk_cloudwatchlogs::operation::put_retention_policy::PutRetentionPolicyOutput::builder().build()
+        });
+        let r = rt(Rules { logs: vec![&describe, &put], ..Default::default() });
+        ecs::ensure_log_group(&r, &spec()).await.unwrap();
+        assert_eq!(put.num_calls(), writes, "retention {days}");
+    }
+}
+
+// --- task definition ----------------------------------------------------------------------------------------
+
+fn refs_fs() -> EfsOut {
+    EfsOut {
+        file_system_id: "fs-1".into(),
+        file_system_arn: "arn:efs/fs-1".into(),
+        access_point_id: "fsap-1".into(),
+        access_point_arn: "arn:efs/fsap-1".into(),
+        mount_targets: vec![],
+    }
+}
+
+#[tokio::test]
+async fn task_definition_registers_a_revision_only_when_its_content_changes() {
+    let fs = refs_fs();
+    let refs =
+        ecs::TaskRefs { execution_role: "arn:exec", task_role: "arn:task", file_system: &fs, log_group: "/ecs/ghost" };
+    let hash = ecs::content_hash(&ecs::task_def(&spec(), &refs).unwrap());
+    for (tag, registers) in [(hash.clone(), 0), ("0000000000000000".to_string(), 1)] {
+        let describe = mock!(aws_sdk_ecs::Client::describe_task_definition)
+            .sequence()
+            .output(move || {
+                DescribeTaskDefinitionOutput::builder()
+                    .task_definition(
+                        TaskDefinition::builder()
+                            .task_definition_arn("arn:td/ghost-blog:1")
+                            .status(TaskDefinitionStatus::Active)
+                            .build(),
+                    )
+                    .tags(EcsTag::builder().key("ghost:spec-hash").value(tag.clone()).build())
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let register = always!(aws_sdk_ecs::Client::register_task_definition, || {
+            RegisterTaskDefinitionOutput::builder()
+                .task_definition(TaskDefinition::builder().task_definition_arn("arn:td/ghost-blog:2").build())
+                .build()
+        });
+        let r = rt(Rules { ecs: vec![&describe, &register], ..Default::default() });
+        let arn = ecs::ensure_task_definition(&r, &spec(), &refs).await.unwrap();
+        assert_eq!(register.num_calls(), registers);
+        assert_eq!(arn, if registers == 0 { "arn:td/ghost-blog:1" } else { "arn:td/ghost-blog:2" });
+    }
+}
+
+#[test]
+fn the_task_definition_mounts_efs_with_tls_and_iam_through_the_access_point() {
+    let fs = refs_fs();
+    let refs =
+        ecs::TaskRefs { execution_role: "arn:exec", task_role: "arn:task", file_system: &fs, log_group: "/ecs/ghost" };
+    let td = serde_json::to_value(ecs::task_def(&spec(), &refs).unwrap()).unwrap();
+    let efs = &td["volumes"][0]["efsVolumeConfiguration"];
+    assert_eq!(efs["transitEncryption"], "ENABLED");
+    assert_eq!(efs["authorizationConfig"]["iam"], "ENABLED");
+    assert_eq!(efs["authorizationConfig"]["accessPointId"], "fsap-1");
+    assert_eq!(td["containerDefinitions"][0]["mountPoints"][0]["containerPath"], "/var/lib/ghost/content");
+    assert_eq!(td["networkMode"], "awsvpc");
+}
+
+#[test]
+fn policies_never_allow_a_wildcard_action_on_a_wildcard_resource_and_efs_denies_plain_nfs() {
+    let spec = spec();
+    let fs = refs_fs();
+    let docs = [
+        Some(ecs::execution_role(&spec).trust),
+        ecs::task_role(&spec, &fs).inline.map(|(_, d)| d),
+        Some(crate::efs::file_system_policy(&fs, "arn:aws:iam::123456789012:role/ghost-task")),
+    ];
+    for doc in docs.into_iter().flatten() {
+        for s in &doc.statement {
+            let wildcard_action = s.action.iter().any(|a| a == "*" || a.ends_with(":*"));
+            let wildcard_resource = s.resource.as_ref().is_some_and(|r| r.iter().any(|x| x == "*"));
+            let allow = s.effect == crate::policy::Effect::Allow;
+            assert!(!(allow && wildcard_action && wildcard_resource), "{}", doc.to_json());
+        }
+    }
+    let efs = crate::efs::file_system_policy(&fs, "arn:role").to_json();
+    assert!(efs.contains(r#""Effect":"Deny""#) && efs.contains(r#""aws:SecureTransport":"false""#), "{efs}");
+}
