@@ -74,6 +74,8 @@ pub struct GhostConfig {
     pub database: Database,
     /// The cluster's default capacity provider for the service.
     pub capacity_provider: CapacityProvider,
+    /// RDS instance class with database = "mysql".
+    pub db_instance_class: String,
 }
 
 impl Default for GhostConfig {
@@ -87,6 +89,7 @@ impl Default for GhostConfig {
             allow_multiple_writers: false,
             database: Database::Sqlite,
             capacity_provider: CapacityProvider::Fargate,
+            db_instance_class: "db.t4g.micro".into(),
         }
     }
 }
@@ -397,6 +400,19 @@ impl Config {
                 "ghost.desired_count",
                 &g.desired_count,
                 "1: Ghost supports one instance per site; set ghost.allow_multiple_writers = true to opt in anyway",
+            );
+        }
+
+        let class = &g.db_instance_class;
+        let class_ok = class.strip_prefix("db.").is_some_and(|rest| {
+            rest.split('.').count() == 2
+                && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.')
+        });
+        if !class_ok {
+            bad(
+                "ghost.db_instance_class",
+                &q(class),
+                "an RDS instance class such as \"db.t4g.micro\" or \"db.m7g.large\"",
             );
         }
 

@@ -12,7 +12,7 @@ use aws_sdk_ecs::types::{
     ClusterSettingName, Compatibility, ContainerDefinition, DeploymentController, DeploymentControllerType,
     EfsAuthorizationConfig, EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, HealthCheck,
     KeyValuePair, LoadBalancer, LogConfiguration, LogDriver, MountPoint, NetworkConfiguration, NetworkMode,
-    PortMapping, PropagateTags, Tag as EcsTag, TaskDefinitionField, TransportProtocol, Volume,
+    PortMapping, PropagateTags, Secret, Tag as EcsTag, TaskDefinitionField, TransportProtocol, Volume,
 };
 use ghost_core::config::{CapacityProvider, Database};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
@@ -24,6 +24,7 @@ use crate::efs::EfsOut;
 use crate::iam::{ECS_EXECUTION_POLICY, RoleSpec};
 use crate::lb::{GHOST_PORT, HEALTH_PATH, LoadBalancerOut};
 use crate::policy::{PolicyDocument, Statement};
+use crate::rds::DbOut;
 use crate::spec::RuntimeSpec;
 use crate::{Result, Runtime};
 
@@ -46,13 +47,19 @@ fn ecs_tags(rt: &Runtime, component: &str, name: &str) -> Vec<EcsTag> {
         .collect()
 }
 
-pub fn execution_role(spec: &RuntimeSpec) -> RoleSpec {
+/// Pull and log (the managed policy) and, with a database, read exactly its secret.
+pub fn execution_role(spec: &RuntimeSpec, db: Option<&DbOut>) -> RoleSpec {
+    let inline = db.map(|d| {
+        let read =
+            Statement::allow(&["secretsmanager:GetSecretValue"], vec![d.secret_arn.clone()]).sid("DatabaseSecret");
+        ("database-secret".to_string(), PolicyDocument::new(vec![read]))
+    });
     RoleSpec {
         name: spec.names.of("exec"),
         component: "execution-role",
         trust: PolicyDocument::trust("ecs-tasks.amazonaws.com"),
         managed: vec![ECS_EXECUTION_POLICY.into()],
-        inline: None,
+        inline,
     }
 }
 
@@ -234,6 +241,7 @@ pub struct TaskRefs<'a> {
     pub task_role: &'a str,
     pub file_system: &'a EfsOut,
     pub log_group: &'a str,
+    pub database: Option<&'a DbOut>,
 }
 
 /// The task definition in the ECS API's JSON shape (what `register-task-definition --cli-input-json` takes):
@@ -261,6 +269,8 @@ pub struct ContainerDef {
     pub port_mappings: Vec<serde_json::Value>,
     /// Sorted by name, so the hash is stable.
     pub environment: BTreeMap<String, String>,
+    /// name → valueFrom (a Secrets Manager ARN with a JSON key): resolved by ECS at start, never in the env.
+    pub secrets: BTreeMap<String, String>,
     pub mount_points: Vec<serde_json::Value>,
     pub log_configuration: serde_json::Value,
     pub health_check: HealthCheckDef,
@@ -286,18 +296,28 @@ fn health_command() -> Vec<String> {
 }
 
 pub fn task_def(spec: &RuntimeSpec, refs: &TaskRefs<'_>) -> Result<TaskDef> {
-    if spec.database == Database::Mysql {
-        return Err(CoreError::Conflict {
-            resource: spec.family(),
-            message: "database = \"mysql\" needs the RDS part of the run lens, which is not built yet; use \"sqlite\""
-                .into(),
-        }
-        .into());
-    }
     let mut env = BTreeMap::new();
+    let mut secrets = BTreeMap::new();
     env.insert("url".to_string(), spec.url.clone());
-    env.insert("database__client".into(), "sqlite3".into());
-    env.insert("database__connection__filename".into(), format!("{CONTENT_PATH}/data/ghost.db"));
+    match (spec.database, refs.database) {
+        (Database::Mysql, Some(db)) => {
+            env.insert("database__client".into(), "mysql".into());
+            env.insert("database__connection__host".into(), db.endpoint.clone());
+            env.insert("database__connection__port".into(), db.port.to_string());
+            env.insert("database__connection__user".into(), db.user.clone());
+            env.insert("database__connection__database".into(), db.database.clone());
+            secrets.insert("database__connection__password".into(), format!("{}:password::", db.secret_arn));
+        }
+        (Database::Mysql, None) => {
+            return Err(
+                CoreError::Conflict { resource: spec.family(), message: "mysql without a database".into() }.into()
+            );
+        }
+        (Database::Sqlite, _) => {
+            env.insert("database__client".into(), "sqlite3".into());
+            env.insert("database__connection__filename".into(), format!("{CONTENT_PATH}/data/ghost.db"));
+        }
+    }
     // No outbound mail is configured; staff logins from a new device would wait for an emailed code forever.
     env.insert("security__staffDeviceVerification".into(), "false".into());
     Ok(TaskDef {
@@ -314,6 +334,7 @@ pub fn task_def(spec: &RuntimeSpec, refs: &TaskRefs<'_>) -> Result<TaskDef> {
             essential: true,
             port_mappings: vec![json!({ "containerPort": GHOST_PORT, "protocol": "tcp" })],
             environment: env,
+            secrets,
             mount_points: vec![json!({ "sourceVolume": VOLUME, "containerPath": CONTENT_PATH, "readOnly": false })],
             log_configuration: json!({
                 "logDriver": "awslogs",
@@ -392,6 +413,12 @@ async fn register(rt: &Runtime, td: &TaskDef, hash: &str) -> Result<String> {
         .port_mappings(PortMapping::builder().container_port(GHOST_PORT).protocol(TransportProtocol::Tcp).build())
         .set_environment(Some(
             c.environment.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build()).collect(),
+        ))
+        .set_secrets(Some(
+            c.secrets
+                .iter()
+                .map(|(k, v)| Secret::builder().name(k).value_from(v).build().expect("name and value"))
+                .collect(),
         ))
         .mount_points(MountPoint::builder().source_volume(VOLUME).container_path(CONTENT_PATH).read_only(false).build())
         .log_configuration(

@@ -9,6 +9,7 @@ pub mod efs;
 pub mod iam;
 pub mod lb;
 pub mod policy;
+pub mod rds;
 pub mod spec;
 
 #[cfg(test)]
@@ -56,6 +57,7 @@ pub struct Runtime {
     pub ecs: aws_sdk_ecs::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub rds: aws_sdk_rds::Client,
     pub sts: aws_sdk_sts::Client,
     pub env: Env,
 }
@@ -69,6 +71,7 @@ impl Runtime {
             ecs: aws_sdk_ecs::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
+            rds: aws_sdk_rds::Client::new(sdk),
             sts: aws_sdk_sts::Client::new(sdk),
             env,
         }
@@ -80,6 +83,8 @@ impl Runtime {
 pub struct RuntimeOut {
     pub load_balancer: lb::LoadBalancerOut,
     pub file_system: efs::EfsOut,
+    /// With database = "mysql".
+    pub database: Option<rds::DbOut>,
     pub execution_role_arn: String,
     pub task_role_arn: String,
     pub cluster_arn: String,
@@ -89,35 +94,36 @@ pub struct RuntimeOut {
 }
 
 /// Brings the runtime to the desired state. Independent branches run concurrently: the load balancer, the
-/// file system, the log group and the cluster do not wait for each other; the roles wait for the file system
-/// (the task role is scoped to it); the task definition waits for the roles; the service for everything.
+/// file system, the database, the log group and the cluster do not wait for each other; the roles wait for the
+/// file system and the database (they are scoped to them); the task definition waits for the roles; the
+/// service for everything.
 pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) -> Result<RuntimeOut> {
-    let fs_and_roles = async {
-        let fs = efs::ensure_file_system(rt, spec, net).await?;
-        let (exec_role, task_role) = (ecs::execution_role(spec), ecs::task_role(spec, &fs));
-        let (exec, task) = tokio::try_join!(iam::ensure_role(rt, &exec_role), iam::ensure_role(rt, &task_role))?;
-        let task = task.into_id();
-        // The file-system policy names the task role, so it waits for it.
-        efs::ensure_policy(rt, &fs, &task).await?;
-        Ok::<_, Error>((fs, exec.into_id(), task))
-    };
-    let (load_balancer, (file_system, exec, task), log_group, cluster) = tokio::try_join!(
+    let (load_balancer, file_system, database, log_group, cluster) = tokio::try_join!(
         lb::ensure_load_balancer(rt, spec, net),
-        fs_and_roles,
+        efs::ensure_file_system(rt, spec, net),
+        rds::ensure_database(rt, spec, net),
         ecs::ensure_log_group(rt, spec),
         ecs::ensure_cluster(rt, spec)
     )?;
-    let td = ecs::ensure_task_definition(
-        rt,
-        spec,
-        &ecs::TaskRefs { execution_role: &exec, task_role: &task, file_system: &file_system, log_group: &log_group },
-    )
-    .await?;
+    let (exec_role, task_role) = (ecs::execution_role(spec, database.as_ref()), ecs::task_role(spec, &file_system));
+    let (exec, task) = tokio::try_join!(iam::ensure_role(rt, &exec_role), iam::ensure_role(rt, &task_role))?;
+    let (exec, task) = (exec.into_id(), task.into_id());
+    // The file-system policy names the task role, so it waits for it.
+    efs::ensure_policy(rt, &file_system, &task).await?;
+    let refs = ecs::TaskRefs {
+        execution_role: &exec,
+        task_role: &task,
+        file_system: &file_system,
+        log_group: &log_group,
+        database: database.as_ref(),
+    };
+    let td = ecs::ensure_task_definition(rt, spec, &refs).await?;
     let service = ecs::ensure_service(rt, spec, net, &load_balancer, &td).await?;
     ecs::ensure_autoscaling(rt, spec).await?;
     Ok(RuntimeOut {
         load_balancer,
         file_system,
+        database,
         execution_role_arn: exec,
         task_role_arn: task,
         cluster_arn: cluster,
@@ -130,22 +136,25 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
 /// Whether destroy removes data stores too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataPolicy {
-    /// The file system survives (reported as kept), so content is never lost by accident.
+    /// The file system survives and the database leaves a final snapshot (both reported as kept), so content
+    /// is never lost by accident.
     Keep,
     Delete,
 }
 
 /// Service (scaled to 0) before the cluster, listeners before target groups before the ALB, mount targets
-/// before the file system (which is kept unless `DataPolicy::Delete`).
+/// before the file system (which is kept unless `DataPolicy::Delete`); the database goes after a final
+/// snapshot (none with `DataPolicy::Delete`).
 pub async fn destroy_runtime(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy) -> Result<()> {
     ecs::delete_autoscaling(rt, spec).await?;
     ecs::delete_service(rt, spec).await?;
     tokio::try_join!(
         lb::delete_load_balancer(rt),
         efs::delete_file_system(rt, spec, data),
+        rds::delete_database(rt, spec, data),
         ecs::delete_cluster_and_logs(rt, spec)
     )?;
-    let (exec, task) = (ecs::execution_role(spec).name, ecs::task_role_name(spec));
+    let (exec, task) = (ecs::execution_role(spec, None).name, ecs::task_role_name(spec));
     tokio::try_join!(iam::delete_role(rt, &exec), iam::delete_role(rt, &task))?;
     Ok(())
 }

@@ -41,6 +41,7 @@ fn rt(r: Rules<'_>) -> Runtime {
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &r.ecs),
         logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &r.logs),
         autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, &[]),
+        rds: mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[]),
         sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[]),
         env: Env::new("ghost", Mode::Apply),
     }
@@ -95,14 +96,14 @@ async fn role_absent_is_created_with_its_managed_policy() {
     });
     let [create, attach, update] = iam_writes();
     let r = rt(Rules { iam: vec![&get, &create, &attach, &update], ..Default::default() });
-    let out = iam::ensure_role(&r, &ecs::execution_role(&spec())).await.unwrap();
+    let out = iam::ensure_role(&r, &ecs::execution_role(&spec(), None)).await.unwrap();
     assert_eq!(out.action(), Action::Create);
     assert_eq!((create.num_calls(), attach.num_calls(), update.num_calls()), (1, 1, 0));
 }
 
 #[tokio::test]
 async fn role_equal_makes_zero_writes_and_a_changed_trust_is_updated() {
-    let want = ecs::execution_role(&spec());
+    let want = ecs::execution_role(&spec(), None);
     for (trust, action, updates) in
         [(want.trust.to_json(), Action::Unchanged, 0), (iam_trust("ec2.amazonaws.com"), Action::Update, 1)]
     {
@@ -220,8 +221,13 @@ fn refs_fs() -> EfsOut {
 #[tokio::test]
 async fn task_definition_registers_a_revision_only_when_its_content_changes() {
     let fs = refs_fs();
-    let refs =
-        ecs::TaskRefs { execution_role: "arn:exec", task_role: "arn:task", file_system: &fs, log_group: "/ecs/ghost" };
+    let refs = ecs::TaskRefs {
+        execution_role: "arn:exec",
+        task_role: "arn:task",
+        file_system: &fs,
+        log_group: "/ecs/ghost",
+        database: None,
+    };
     let hash = ecs::content_hash(&ecs::task_def(&spec(), &refs).unwrap());
     for (tag, registers) in [(hash.clone(), 0), ("0000000000000000".to_string(), 1)] {
         let describe = mock!(aws_sdk_ecs::Client::describe_task_definition)
@@ -254,8 +260,13 @@ async fn task_definition_registers_a_revision_only_when_its_content_changes() {
 #[test]
 fn the_task_definition_mounts_efs_with_tls_and_iam_through_the_access_point() {
     let fs = refs_fs();
-    let refs =
-        ecs::TaskRefs { execution_role: "arn:exec", task_role: "arn:task", file_system: &fs, log_group: "/ecs/ghost" };
+    let refs = ecs::TaskRefs {
+        execution_role: "arn:exec",
+        task_role: "arn:task",
+        file_system: &fs,
+        log_group: "/ecs/ghost",
+        database: None,
+    };
     let td = serde_json::to_value(ecs::task_def(&spec(), &refs).unwrap()).unwrap();
     let efs = &td["volumes"][0]["efsVolumeConfiguration"];
     assert_eq!(efs["transitEncryption"], "ENABLED");
@@ -270,7 +281,7 @@ fn policies_never_allow_a_wildcard_action_on_a_wildcard_resource_and_efs_denies_
     let spec = spec();
     let fs = refs_fs();
     let docs = [
-        Some(ecs::execution_role(&spec).trust),
+        Some(ecs::execution_role(&spec, None).trust),
         ecs::task_role(&spec, &fs).inline.map(|(_, d)| d),
         Some(crate::efs::file_system_policy(&fs, "arn:aws:iam::123456789012:role/ghost-task")),
     ];

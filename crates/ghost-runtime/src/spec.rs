@@ -25,6 +25,7 @@ pub struct RuntimeSpec {
     pub capacity_provider: CapacityProvider,
     pub throughput_mode: ThroughputMode,
     pub performance_mode: PerformanceMode,
+    pub db_instance_class: String,
 }
 
 /// With allow_multiple_writers, the seed's scale-out is possible up to this many tasks.
@@ -52,6 +53,7 @@ impl RuntimeSpec {
             capacity_provider: g.capacity_provider,
             throughput_mode: cfg.efs.throughput_mode,
             performance_mode: cfg.efs.performance_mode,
+            db_instance_class: g.db_instance_class.clone(),
         }
     }
 

@@ -266,3 +266,29 @@ async fn a_deploy_interrupted_after_any_mutating_call_converges_on_rerun() {
     }
     println!("network + runtime: {cold} k tried / {converged} converged ({cold} mutating calls in a cold deploy)");
 }
+
+#[tokio::test]
+async fn mysql_mode_keeps_the_password_in_secrets_manager_and_leaves_a_final_snapshot() {
+    let h = Harness::new("sql", &[("database = \"sqlite\"", "database = \"mysql\"")]).await;
+    let out = h.deploy().await.outputs.unwrap().runtime;
+    let db = out.database.clone().expect("a database");
+    assert!(db.secret_arn.starts_with("arn:aws:secretsmanager:"), "{db:?}");
+    let ecs = aws_sdk_ecs::Client::new(&h.sdk);
+    let td = ecs.describe_task_definition().task_definition(&out.task_definition_arn).send().await.unwrap();
+    let c = &td.task_definition().unwrap().container_definitions()[0];
+    let env: Vec<(&str, &str)> = c.environment().iter().map(|kv| (kv.name().unwrap(), kv.value().unwrap())).collect();
+    assert!(env.contains(&("database__client", "mysql")));
+    assert!(env.contains(&("database__connection__host", db.endpoint.as_str())));
+    assert!(!env.iter().any(|(k, _)| k.contains("password")), "no password in the environment: {env:?}");
+    let secret = &c.secrets()[0];
+    assert_eq!(secret.name(), "database__connection__password");
+    assert_eq!(secret.value_from(), format!("{}:password::", db.secret_arn));
+    h.calls().await;
+    assert!(h.deploy().await.is_noop());
+    assert_eq!(h.calls().await.mutating, 0);
+
+    let gone = h.destroy(DataPolicy::Keep).await;
+    assert!(gone.resources.iter().any(|r| r.kind == "db-snapshot" && r.action == Action::Keep), "{:?}", actions(&gone));
+    h.destroy(DataPolicy::Keep).await;
+    h.destroy(DataPolicy::Delete).await;
+}
