@@ -3,6 +3,7 @@
 //! Exit codes: 0 done, 1 failed while applying, 2 invalid input (nothing was called).
 
 mod emulator;
+mod local;
 mod output;
 mod stack;
 mod test;
@@ -76,6 +77,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: emulator::EmulatorCmd,
     },
+    /// Ghost on this machine as a real container: up, down, status.
+    Local {
+        #[command(subcommand)]
+        cmd: local::LocalCmd,
+    },
     /// Run the test layers (unit, then emulator integration), setting up what they need.
     Test(test::TestArgs),
 }
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
             Cmd::Plan(args) => stack::deploy(&args, ghost_core::Mode::Plan).await,
             Cmd::Destroy { args, dry_run, delete_data } => stack::destroy(&args, dry_run, delete_data).await,
             Cmd::Emulator { cmd } => emulator::run(cmd).await,
+            Cmd::Local { cmd } => local::run(cmd).await,
             Cmd::Test(args) => test::run(args).await,
         }
     });

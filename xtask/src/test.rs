@@ -22,34 +22,30 @@ enum Layer {
     Unit,
     /// Integration tests against the local emulator (and the CLI contract tests).
     Integration,
+    /// A real Ghost container (Docker engine and image set up by the tests; the first image build takes minutes).
+    Local,
     All,
 }
 
 pub(crate) async fn run(args: TestArgs) -> Result<()> {
     let mut results = Vec::new();
     if matches!(args.layer, Layer::Unit | Layer::All) {
-        results.push(layer(
-            "layer 1: unit (no network)",
-            &["--lib", "--bins"],
-            &args.filter,
-        )?);
+        results.push(layer("layer 1: unit (no network)", &["--workspace", "--lib", "--bins"], &args.filter)?);
     }
     if matches!(args.layer, Layer::Integration | Layer::All) {
         let emu = Emulator::from_env();
         let t = Instant::now();
-        emu.up()
-            .await
-            .context("starting the emulator for the integration layer")?;
-        println!(
-            "emulator ready on {} ({:.1} s)",
-            emu.url(),
-            t.elapsed().as_secs_f64()
-        );
+        emu.up().await.context("starting the emulator for the integration layer")?;
+        println!("emulator ready on {} ({:.1} s)", emu.url(), t.elapsed().as_secs_f64());
         results.push(layer(
             "layer 2: emulator integration",
-            &["--test", "*"],
+            // ghost-local's tests need Docker, not the emulator: they are layer 3.
+            &["--workspace", "--exclude", "ghost-local", "--test", "*"],
             &args.filter,
         )?);
+    }
+    if matches!(args.layer, Layer::Local | Layer::All) {
+        results.push(local_layer(&args.filter).await?);
     }
     println!("\n== summary ==");
     for (name, secs) in &results {
@@ -64,13 +60,31 @@ fn layer(name: &str, selection: &[&str], filter: &[String]) -> Result<(String, f
     let t = Instant::now();
     let mut cmd = Command::new(cargo);
     // --show-output: the crash-anywhere tests print their "k tried / k converged" figures.
-    cmd.args(["test", "--workspace"])
-        .args(selection)
-        .args(["--", "--show-output"])
-        .args(filter);
+    cmd.arg("test").args(selection).args(["--", "--show-output"]).args(filter);
     let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
     if !status.success() {
         bail!("{name} failed ({status})");
     }
     Ok((name.to_string(), t.elapsed().as_secs_f64()))
+}
+
+/// Layer 3: ghost-local's tests against a real engine. Starts the engine first (so its start is timed and
+/// reported here), and stops it again by its recorded pid when this run started it.
+async fn local_layer(filter: &[String]) -> Result<(String, f64)> {
+    let home = ghost_local::ghost_home();
+    let t = Instant::now();
+    let engine =
+        ghost_local::Engine::connect_or_start(&home).await.context("starting the Docker engine for the local layer")?;
+    println!(
+        "docker engine {} on {} (API {}, {:.1} s)",
+        if engine.started { "started" } else { "found" },
+        engine.endpoint,
+        engine.api_version,
+        t.elapsed().as_secs_f64()
+    );
+    let res = layer("layer 3: local Ghost (docker)", &["-p", "ghost-local", "--test", "it"], filter);
+    if engine.started && ghost_local::engine::stop_our_engine(&home).await {
+        println!("docker engine stopped (this run started it)");
+    }
+    res
 }

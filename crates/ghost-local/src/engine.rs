@@ -48,10 +48,7 @@ impl Engine {
     /// Connects to a running engine, or starts one where we may (Debian, root). See the module docs.
     pub async fn connect_or_start(home: &Path) -> Result<Self> {
         if let Ok(host) = std::env::var("DOCKER_HOST") {
-            return connect_host(&host).await.map_err(|e| Error::NoEngine {
-                tried: format!("DOCKER_HOST={host}: {e}"),
-                hint: "start that engine or unset DOCKER_HOST".into(),
-            });
+            return Self::connect_to(&host).await;
         }
         if let Ok(engine) = connect_socket(DEFAULT_SOCKET).await {
             return Ok(engine);
@@ -78,6 +75,15 @@ impl Engine {
         .await;
         drop(lock);
         res
+    }
+
+    /// Connects to the engine at `host` (`unix:///path` or `tcp://host:port`), starting nothing: used as given
+    /// for `DOCKER_HOST`.
+    pub async fn connect_to(host: &str) -> Result<Self> {
+        connect_host(host).await.map_err(|e| Error::NoEngine {
+            tried: format!("DOCKER_HOST={host}: {e}"),
+            hint: "start that engine or unset DOCKER_HOST".into(),
+        })
     }
 
     /// True when the engine answers a ping.

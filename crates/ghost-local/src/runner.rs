@@ -355,8 +355,18 @@ pub async fn wait_ready(engine: &Engine, run: &Running, max: Duration) -> Result
     }
 }
 
-/// Names of the containers this harness made (by label), for status and teardown.
-pub async fn list_ours(engine: &Engine) -> Result<Vec<(String, bool)>> {
+/// A container this harness made, as listed by the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub id: String,
+    pub running: bool,
+    pub port: Option<u16>,
+    pub family: Option<String>,
+}
+
+/// The containers this harness made (found by label), for status and teardown.
+pub async fn list_ours(engine: &Engine) -> Result<Vec<Listed>> {
     use bollard::query_parameters::ListContainersOptionsBuilder;
     let filters = HashMap::from([("label".to_string(), vec![LABEL_SPEC.to_string()])]);
     let opts = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
@@ -364,10 +374,19 @@ pub async fn list_ours(engine: &Engine) -> Result<Vec<(String, bool)>> {
     Ok(list
         .into_iter()
         .map(|c| {
-            let name =
-                c.names.and_then(|n| n.into_iter().next()).unwrap_or_default().trim_start_matches('/').to_string();
-            let running = c.state.is_some_and(|s| s.to_string() == "running");
-            (name, running)
+            let labels = c.labels.unwrap_or_default();
+            Listed {
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string(),
+                id: c.id.unwrap_or_default(),
+                running: c.state.is_some_and(|s| s.to_string() == "running"),
+                port: labels.get(LABEL_PORT).and_then(|p| p.parse().ok()),
+                family: labels.get(LABEL_FAMILY).cloned(),
+            }
         })
         .collect())
 }

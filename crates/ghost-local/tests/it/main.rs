@@ -78,6 +78,14 @@ fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(20)).build().unwrap()
 }
 
+#[tokio::test]
+async fn a_missing_engine_is_a_clear_error() {
+    let err = Engine::connect_to("unix:///nonexistent/docker.sock").await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, ghost_local::Error::NoEngine { .. }), "{msg}");
+    assert!(msg.contains("/nonexistent/docker.sock") && msg.contains("docker.io"), "{msg}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_image_build_takes_seconds() {
     let (engine, tag) = engine_and_image().await;
