@@ -11,6 +11,9 @@ This is the one place for every emulator extension. Each is documented against w
   never make them. The failure is a non-retryable AWS error (code `InjectedCrash`) in the protocol the caller
   speaks, so the SDK surfaces it at once. `DELETE /_ghost/faults?key=AKID` turns it off.
 * `GET /_ghost/health`: readiness probe (moto version, pid).
+* ECS CreateService keeps `deploymentConfiguration` (moto 5.2.5 drops it on create and only stores it on
+  UpdateService; AWS stores it on create): after a successful CreateService that carried one, the same
+  `deploymentConfiguration` and `loadBalancers` are applied through moto's UpdateService.
 * EFS backup policy (moto 5.2.5 lacks it): `PUT|GET /2015-02-01/file-systems/{id}/backup-policy` as in the EFS
   API reference (PutBackupPolicy / DescribeBackupPolicy: body `{"BackupPolicy": {"Status": "ENABLED"}}`;
   `PolicyNotFound` (404) until one is put).
@@ -177,6 +180,37 @@ class GhostMiddleware:
         record["status"] = 200
         return self.json(start_response, 200, {"BackupPolicy": {"Status": status}})
 
+    def ecs_create_service(self, environ, start_response, record):
+        body = self.read_body(environ)
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            record["status"] = int(status.split(" ", 1)[0])
+            return lambda data: None
+
+        result = b"".join(self.app(environ, capture))
+        request = json.loads(body or b"{}")
+        if record["status"] == 200 and request.get("deploymentConfiguration"):
+            update = {"cluster": request.get("cluster", "default"), "service": request["serviceName"],
+                      "deploymentConfiguration": request["deploymentConfiguration"]}
+            if request.get("loadBalancers"):
+                update["loadBalancers"] = request["loadBalancers"]
+            data = json.dumps(update).encode()
+            inner = dict(environ)
+            inner["HTTP_X_AMZ_TARGET"] = "AmazonEC2ContainerServiceV20141113.UpdateService"
+            inner["CONTENT_LENGTH"] = str(len(data))
+            inner["wsgi.input"] = io.BytesIO(data)
+            updated = b"".join(self.app(inner, lambda status, headers, exc_info=None: (lambda d: None)))
+            try:
+                result = json.dumps({"service": json.loads(updated)["service"]}).encode()
+                captured["headers"] = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+                captured["headers"].append(("Content-Length", str(len(result))))
+            except (ValueError, KeyError):
+                pass  # keep moto's own answer
+        start_response(captured["status"], captured["headers"])
+        return [result]
+
     # --- WSGI --------------------------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -207,6 +241,9 @@ class GhostMiddleware:
             record["action"] = "PutBackupPolicy" if environ["REQUEST_METHOD"] == "PUT" else "DescribeBackupPolicy"
             record["mutating"] = environ["REQUEST_METHOD"] == "PUT"
             return self.efs_backup_policy(environ, start_response, m.group(1), record)
+
+        if protocol == "json" and action == "CreateService" and service == "ecs":
+            return self.ecs_create_service(environ, start_response, record)
 
         def recording_start_response(status, headers, exc_info=None):
             record["status"] = int(status.split(" ", 1)[0])

@@ -8,11 +8,12 @@ use aws_sdk_applicationautoscaling::types::{
     TargetTrackingScalingPolicyConfiguration,
 };
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ClusterField, ClusterSetting,
-    ClusterSettingName, Compatibility, ContainerDefinition, DeploymentController, DeploymentControllerType,
-    EfsAuthorizationConfig, EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, HealthCheck,
-    KeyValuePair, LoadBalancer, LogConfiguration, LogDriver, MountPoint, NetworkConfiguration, NetworkMode,
-    PortMapping, PropagateTags, Secret, Tag as EcsTag, TaskDefinitionField, TransportProtocol, Volume,
+    AdvancedConfiguration, AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ClusterField,
+    ClusterSetting, ClusterSettingName, Compatibility, ContainerDefinition, DeploymentConfiguration,
+    DeploymentController, DeploymentControllerType, DeploymentStrategy, EfsAuthorizationConfig,
+    EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, HealthCheck, KeyValuePair, LoadBalancer,
+    LogConfiguration, LogDriver, MountPoint, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags, Secret,
+    Tag as EcsTag, TaskDefinitionField, TransportProtocol, Volume,
 };
 use ghost_core::config::{CapacityProvider, Database};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
@@ -62,6 +63,56 @@ pub fn execution_role(spec: &RuntimeSpec, db: Option<&DbOut>) -> RoleSpec {
         inline,
     }
 }
+
+pub fn ecs_lb_role_name(spec: &RuntimeSpec) -> String {
+    spec.names.of("ecs-lb")
+}
+
+/// With deployment = "ecs": the role ECS assumes to shift the listener rules and (de)register targets during a
+/// blue/green deployment, scoped to this stack's listeners, rules and target groups. Describe* calls support no
+/// resource-level permissions in IAM, so they are the only `*` resource.
+pub fn ecs_lb_role(spec: &RuntimeSpec, lb: &LoadBalancerOut) -> RoleSpec {
+    let mut rules: Vec<String> = vec![lb.production_listener.clone(), lb.test_listener.clone()];
+    rules.extend(lb.production_rule.iter().chain(&lb.test_rule).cloned());
+    let statements = vec![
+        Statement::allow(&["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"], rules)
+            .sid("ShiftTraffic"),
+        Statement::allow(
+            &["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+            vec![lb.blue_target_group.clone(), lb.green_target_group.clone()],
+        )
+        .sid("Targets"),
+        Statement::allow(
+            &[
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ],
+            vec!["*".into()],
+        )
+        .sid("Read"),
+    ];
+    RoleSpec {
+        name: ecs_lb_role_name(spec),
+        component: "ecs-lb-role",
+        trust: PolicyDocument::trust("ecs.amazonaws.com"),
+        managed: vec![],
+        inline: Some(("blue-green".into(), PolicyDocument::new(statements))),
+    }
+}
+
+/// ECS-native blue/green settings for the service (deployment = "ecs").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeBlueGreen {
+    pub alternate_target_group: String,
+    pub production_rule: String,
+    pub test_rule: String,
+    pub role_arn: String,
+}
+
+/// Minutes green runs with production traffic before blue is retired (the rollback window).
+pub const BAKE_MINUTES: i32 = 5;
 
 pub fn task_role_name(spec: &RuntimeSpec) -> String {
     spec.names.of("task")
@@ -490,12 +541,38 @@ fn controller(spec: &RuntimeSpec) -> DeploymentControllerType {
     }
 }
 
+fn service_lb(lb: &LoadBalancerOut, native: Option<&NativeBlueGreen>) -> LoadBalancer {
+    let mut b = LoadBalancer::builder()
+        .target_group_arn(&lb.live_target_group)
+        .container_name(CONTAINER)
+        .container_port(GHOST_PORT);
+    if let Some(n) = native {
+        b = b.advanced_configuration(
+            AdvancedConfiguration::builder()
+                .alternate_target_group_arn(&n.alternate_target_group)
+                .production_listener_rule(&n.production_rule)
+                .test_listener_rule(&n.test_rule)
+                .role_arn(&n.role_arn)
+                .build(),
+        );
+    }
+    b.build()
+}
+
+fn blue_green() -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .strategy(DeploymentStrategy::BlueGreen)
+        .bake_time_in_minutes(BAKE_MINUTES)
+        .build()
+}
+
 pub async fn ensure_service(
     rt: &Runtime,
     spec: &RuntimeSpec,
     net: &NetworkOut,
     lb: &LoadBalancerOut,
     task_definition: &str,
+    native: Option<&NativeBlueGreen>,
 ) -> Result<String> {
     let name = spec.service();
     let cluster = spec.cluster();
@@ -530,13 +607,8 @@ pub async fn ensure_service(
                     .service_name(&name)
                     .task_definition(task_definition)
                     .desired_count(i32::try_from(spec.desired_count).unwrap_or(1))
-                    .load_balancers(
-                        LoadBalancer::builder()
-                            .target_group_arn(&lb.live_target_group)
-                            .container_name(CONTAINER)
-                            .container_port(GHOST_PORT)
-                            .build(),
-                    )
+                    .load_balancers(service_lb(lb, native))
+                    .set_deployment_configuration(native.map(|_| blue_green()))
                     .network_configuration(network)
                     .health_check_grace_period_seconds(HEALTH_GRACE_S)
                     .deployment_controller(DeploymentController::builder().r#type(controller(spec)).build().expect("type set"))
@@ -575,10 +647,24 @@ pub async fn ensure_service(
             } else if td_differs {
                 changes.push(Change::new("task_definition", svc.task_definition().unwrap_or("?"), task_definition));
             }
+            let native_ok = native.is_none_or(|n| {
+                let strategy = svc.deployment_configuration().and_then(|d| d.strategy());
+                let advanced = svc.load_balancers().first().and_then(|l| l.advanced_configuration());
+                strategy == Some(&DeploymentStrategy::BlueGreen)
+                    && advanced.is_some_and(|a| {
+                        a.production_listener_rule() == Some(n.production_rule.as_str()) && a.role_arn() == Some(n.role_arn.as_str())
+                    })
+            });
+            if !native_ok {
+                changes.push(Change::new("deployment", "rolling", format!("blue/green, bake {BAKE_MINUTES} min")));
+            }
             if !changes.is_empty() && !rt.env.is_plan() {
                 let mut req = rt.ecs.update_service().cluster(&cluster).service(&name).desired_count(want_count);
                 if td_differs && !codedeploy {
                     req = req.task_definition(task_definition);
+                }
+                if !native_ok {
+                    req = req.deployment_configuration(blue_green()).load_balancers(service_lb(lb, native));
                 }
                 req.send().await.aws("UpdateService", &name)?;
             }

@@ -40,6 +40,9 @@ pub struct LoadBalancerOut {
     pub live_target_group: String,
     pub production_listener: String,
     pub test_listener: String,
+    /// With deployment = "ecs": the listener rules ECS shifts between blue and green.
+    pub production_rule: Option<String>,
+    pub test_rule: Option<String>,
 }
 
 fn tags(rt: &Runtime, component: &str, name: &str) -> Vec<Tag> {
@@ -412,7 +415,7 @@ pub async fn ensure_load_balancer(rt: &Runtime, spec: &RuntimeSpec, net: &Networ
     let Pair { id: alb_arn, detail: alb_dns } = alb.into_id();
     let (blue, green) = (blue.into_id(), green.into_id());
     let existing = list_listeners(rt, &alb_arn).await?;
-    let live = live_target_group(spec, &existing, &blue, &green);
+    let mut live = live_target_group(spec, &existing, &blue, &green);
     let alternate = if live == blue { green.clone() } else { blue.clone() };
     let wanted = listener_specs(spec, &live, &alternate);
     let mut arns = Vec::new();
@@ -428,15 +431,87 @@ pub async fn ensure_load_balancer(rt: &Runtime, spec: &RuntimeSpec, net: &Networ
             })
             .await?;
     }
+    let (production_listener, test_listener) = (arns[0].clone(), arns.last().cloned().unwrap_or_default());
+    let (mut production_rule, mut test_rule) = (None, None);
+    if spec.deployment == ghost_core::config::Deployment::Ecs {
+        let prod = ensure_rule(rt, &production_listener, "production", &live).await?;
+        let test = ensure_rule(rt, &test_listener, "test", &alternate).await?;
+        (production_rule, test_rule) = (Some(prod.id), Some(test.id));
+        // ECS shifts the rules, not the listeners' default actions: the production rule says what is live.
+        if !prod.detail.is_empty() && prod.detail != live {
+            live = prod.detail;
+        }
+    }
     Ok(LoadBalancerOut {
         alb_arn,
         alb_dns,
         blue_target_group: blue,
         green_target_group: green,
         live_target_group: live,
-        production_listener: arns[0].clone(),
-        test_listener: arns.last().cloned().unwrap_or_default(),
+        production_listener,
+        test_listener,
+        production_rule,
+        test_rule,
     })
+}
+
+/// The catch-all rule (priority 1, every path) that ECS-native blue/green moves between the target groups. Once
+/// it exists it is ECS's to shift: we create it, never point it back. Returns the rule ARN and where it forwards.
+pub async fn ensure_rule(rt: &Runtime, listener: &str, role: &str, target_group: &str) -> Result<Pair> {
+    let name = format!("{}:{role}-rule", rt.env.names.alb());
+    let out = rt
+        .env
+        .track("listener-rule", &name, async {
+            let rules = if is_planned(listener) {
+                vec![]
+            } else {
+                rt.elb
+                    .describe_rules()
+                    .listener_arn(listener)
+                    .send()
+                    .await
+                    .aws("DescribeRules", listener)?
+                    .rules
+                    .unwrap_or_default()
+            };
+            if let Some(rule) = rules.iter().find(|r| !r.is_default().unwrap_or(false) && r.priority() == Some("1")) {
+                let a = rule.actions().first();
+                let to = a
+                    .and_then(|a| a.target_group_arn().map(str::to_string))
+                    .or_else(|| {
+                        let groups = a?.forward_config()?.target_groups();
+                        groups
+                            .iter()
+                            .max_by_key(|t| t.weight().unwrap_or(0))
+                            .and_then(|t| t.target_group_arn().map(str::to_string))
+                    })
+                    .unwrap_or_default();
+                return Ok::<_, crate::Error>(Outcome::Unchanged(Pair::new(rule.rule_arn().unwrap_or_default(), to)));
+            }
+            if rt.env.is_plan() {
+                return Ok(Outcome::Created(Pair::new(planned_id("listener-rule"), "")));
+            }
+            let out = rt
+                .elb
+                .create_rule()
+                .listener_arn(listener)
+                .priority(1)
+                .conditions(
+                    aws_sdk_elasticloadbalancingv2::types::RuleCondition::builder()
+                        .field("path-pattern")
+                        .values("/*")
+                        .build(),
+                )
+                .actions(to_action(&ListenerAction::Forward(target_group.into())))
+                .set_tags(Some(tags(rt, "listener-rule", &name)))
+                .send()
+                .await
+                .aws("CreateRule", &name)?;
+            let arn = out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default().to_string();
+            Ok(Outcome::Created(Pair::new(arn, "")))
+        })
+        .await?;
+    Ok(out.into_id())
 }
 
 /// Listeners, then the ALB (waited until deleted), then the target groups (in use until the ALB is gone).

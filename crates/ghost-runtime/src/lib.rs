@@ -118,7 +118,24 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
         database: database.as_ref(),
     };
     let td = ecs::ensure_task_definition(rt, spec, &refs).await?;
-    let service = ecs::ensure_service(rt, spec, net, &load_balancer, &td).await?;
+    let native = match (&load_balancer.production_rule, &load_balancer.test_rule) {
+        (Some(prod), Some(test)) => {
+            let role = iam::ensure_role(rt, &ecs::ecs_lb_role(spec, &load_balancer)).await?.into_id();
+            let alternate = if load_balancer.live_target_group == load_balancer.blue_target_group {
+                &load_balancer.green_target_group
+            } else {
+                &load_balancer.blue_target_group
+            };
+            Some(ecs::NativeBlueGreen {
+                alternate_target_group: alternate.clone(),
+                production_rule: prod.clone(),
+                test_rule: test.clone(),
+                role_arn: role,
+            })
+        }
+        _ => None,
+    };
+    let service = ecs::ensure_service(rt, spec, net, &load_balancer, &td, native.as_ref()).await?;
     ecs::ensure_autoscaling(rt, spec).await?;
     Ok(RuntimeOut {
         load_balancer,
@@ -154,7 +171,8 @@ pub async fn destroy_runtime(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy)
         rds::delete_database(rt, spec, data),
         ecs::delete_cluster_and_logs(rt, spec)
     )?;
-    let (exec, task) = (ecs::execution_role(spec, None).name, ecs::task_role_name(spec));
-    tokio::try_join!(iam::delete_role(rt, &exec), iam::delete_role(rt, &task))?;
+    let (exec, task, ecs_lb) =
+        (ecs::execution_role(spec, None).name, ecs::task_role_name(spec), ecs::ecs_lb_role_name(spec));
+    tokio::try_join!(iam::delete_role(rt, &exec), iam::delete_role(rt, &task), iam::delete_role(rt, &ecs_lb))?;
     Ok(())
 }

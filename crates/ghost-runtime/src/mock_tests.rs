@@ -296,3 +296,102 @@ fn policies_never_allow_a_wildcard_action_on_a_wildcard_resource_and_efs_denies_
     let efs = crate::efs::file_system_policy(&fs, "arn:role").to_json();
     assert!(efs.contains(r#""Effect":"Deny""#) && efs.contains(r#""aws:SecureTransport":"false""#), "{efs}");
 }
+
+// --- listener -----------------------------------------------------------------------------------------------
+
+fn listener(port: i32, tg: &str) -> aws_sdk_elasticloadbalancingv2::types::Listener {
+    use aws_sdk_elasticloadbalancingv2::types::{Action as ElbAction, ActionTypeEnum, Listener, ProtocolEnum};
+    Listener::builder()
+        .listener_arn(format!("arn:listener/{port}"))
+        .port(port)
+        .protocol(ProtocolEnum::Http)
+        .default_actions(ElbAction::builder().r#type(ActionTypeEnum::Forward).target_group_arn(tg).build())
+        .build()
+}
+
+#[tokio::test]
+async fn listener_absent_equal_and_pointing_elsewhere() {
+    use aws_sdk_elasticloadbalancingv2::operation::{
+        create_listener::CreateListenerOutput, modify_listener::ModifyListenerOutput,
+    };
+    let want = lb::ListenerSpec {
+        port: 80,
+        https_certificate: None,
+        action: lb::ListenerAction::Forward("arn:tg/blue".into()),
+    };
+    let cases = [
+        (vec![], Action::Create, (1, 0)),
+        (vec![listener(80, "arn:tg/blue")], Action::Unchanged, (0, 0)),
+        (vec![listener(80, "arn:tg/other")], Action::Update, (0, 1)),
+    ];
+    for (existing, action, (creates, modifies)) in cases {
+        let create =
+            always!(aws_sdk_elasticloadbalancingv2::Client::create_listener, || CreateListenerOutput::builder()
+                .listeners(listener(80, "arn:tg/blue"))
+                .build());
+        let modify =
+            always!(aws_sdk_elasticloadbalancingv2::Client::modify_listener, || ModifyListenerOutput::builder()
+                .build());
+        let r = rt(Rules { elb: vec![&create, &modify], ..Default::default() });
+        let out = lb::ensure_listener(&r, "arn:alb", &existing, &want).await.unwrap();
+        assert_eq!((out.action(), create.num_calls(), modify.num_calls()), (action, creates, modifies));
+    }
+}
+
+#[test]
+fn the_live_target_group_follows_the_production_listener() {
+    let s = spec();
+    assert_eq!(lb::live_target_group(&s, &[], "blue", "green"), "blue");
+    assert_eq!(lb::live_target_group(&s, &[listener(80, "green"), listener(8080, "blue")], "blue", "green"), "green");
+    let specs = lb::listener_specs(&s, "green", "blue");
+    assert_eq!(specs[0].action, lb::ListenerAction::Forward("green".into()));
+    assert_eq!(specs.last().unwrap().action, lb::ListenerAction::Forward("blue".into()));
+}
+
+// --- cluster ------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn cluster_equal_makes_zero_writes_and_insights_off_is_turned_on() {
+    use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
+    use aws_sdk_ecs::types::{CapacityProviderStrategyItem, Cluster, ClusterSetting, ClusterSettingName};
+    for (insights, updates) in [("enabled", 0), ("disabled", 1)] {
+        let describe = mock!(aws_sdk_ecs::Client::describe_clusters)
+            .sequence()
+            .output(move || {
+                DescribeClustersOutput::builder()
+                    .clusters(
+                        Cluster::builder()
+                            .cluster_arn("arn:cluster/ghost")
+                            .status("ACTIVE")
+                            .settings(
+                                ClusterSetting::builder()
+                                    .name(ClusterSettingName::ContainerInsights)
+                                    .value(insights)
+                                    .build(),
+                            )
+                            .capacity_providers("FARGATE")
+                            .capacity_providers("FARGATE_SPOT")
+                            .default_capacity_provider_strategy(
+                                CapacityProviderStrategyItem::builder()
+                                    .capacity_provider("FARGATE")
+                                    .weight(1)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let update = always!(aws_sdk_ecs::Client::update_cluster, || {
+            aws_sdk_ecs::operation::update_cluster::UpdateClusterOutput::builder().build()
+        });
+        let create = always!(aws_sdk_ecs::Client::create_cluster, || {
+            aws_sdk_ecs::operation::create_cluster::CreateClusterOutput::builder().build()
+        });
+        let r = rt(Rules { ecs: vec![&describe, &update, &create], ..Default::default() });
+        ecs::ensure_cluster(&r, &spec()).await.unwrap();
+        assert_eq!((update.num_calls(), create.num_calls()), (updates, 0), "insights {insights}");
+    }
+}

@@ -229,6 +229,13 @@ async fn ecs_native_deployments_with_https_private_tasks_deploy_and_redeploy_cle
         .unwrap();
     let svc = &svc.services()[0];
     assert_eq!(svc.deployment_controller().map(|d| d.r#type().as_str()), Some("ECS"));
+    let strategy = svc.deployment_configuration().and_then(|d| d.strategy()).map(|s| s.as_str());
+    assert_eq!(strategy, Some("BLUE_GREEN"));
+    let advanced = svc.load_balancers()[0].advanced_configuration().expect("advancedConfiguration");
+    let lb = &out.runtime.load_balancer;
+    assert_eq!(advanced.alternate_target_group_arn(), Some(lb.green_target_group.as_str()));
+    assert_eq!(advanced.production_listener_rule(), lb.production_rule.as_deref());
+    assert!(advanced.role_arn().is_some_and(|r| r.ends_with("-ecs-lb")), "{:?}", advanced.role_arn());
     let vpc = svc.network_configuration().and_then(|n| n.awsvpc_configuration()).unwrap();
     assert_eq!(vpc.assign_public_ip().map(|a| a.as_str()), Some("DISABLED"));
     h.calls().await;
