@@ -578,13 +578,8 @@ pub async fn ensure_service(
     let cluster = spec.cluster();
     rt.env
         .track("ecs-service", &name, async {
-            let found = if is_planned(task_definition) && is_planned(&lb.alb_arn) {
-                None
-            } else {
-                let out = rt.ecs.describe_services().cluster(&cluster).services(&name).send().await;
-                let out = ghost_core::error::absent_if(out.aws("DescribeServices", &name), &["ClusterNotFoundException"])?;
-                out.and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE")))
-            };
+            let found =
+                if is_planned(task_definition) && is_planned(&lb.alb_arn) { None } else { find_service(rt, spec).await? };
             let Some(svc) = found else {
                 if rt.env.is_plan() {
                     return Ok(Outcome::Created(planned_id("ecs-service")));
@@ -672,6 +667,14 @@ pub async fn ensure_service(
         })
         .await
         .map(Outcome::into_id)
+}
+
+/// The service, if it exists and is ACTIVE (deleted services stay listed as INACTIVE for a while).
+pub async fn find_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<Option<aws_sdk_ecs::types::Service>> {
+    let (cluster, name) = (spec.cluster(), spec.service());
+    let out = rt.ecs.describe_services().cluster(&cluster).services(&name).send().await.aws("DescribeServices", &name);
+    let out = ghost_core::error::absent_if(out, &["ClusterNotFoundException"])?;
+    Ok(out.and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE"))))
 }
 
 fn resource_id(spec: &RuntimeSpec) -> String {
@@ -833,12 +836,7 @@ pub async fn delete_autoscaling(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> 
 /// Scales to 0 first so tasks drain from the target group, then deletes.
 pub async fn delete_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
     let (cluster, name) = (spec.cluster(), spec.service());
-    let out = rt.ecs.describe_services().cluster(&cluster).services(&name).send().await.aws("DescribeServices", &name);
-    let out = ghost_core::error::absent_if(out, &["ClusterNotFoundException"])?;
-    let Some(svc) = out.and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE")))
-    else {
-        return Ok(());
-    };
+    let Some(svc) = find_service(rt, spec).await? else { return Ok(()) };
     let arn = svc.service_arn().unwrap_or_default().to_string();
     rt.env
         .delete("ecs-service", &name, &arn, &["ServiceNotFoundException"], || async {
