@@ -159,7 +159,16 @@ async fn ensure_base(engine: &Engine, recipe: &Recipe, work: &Path) -> Result<()
         progress("installing debootstrap with apt-get");
         let mut cmd = Command::new("apt-get");
         cmd.args(["install", "-y", "--no-install-recommends", "debootstrap"]).env("DEBIAN_FRONTEND", "noninteractive");
-        run_logged("apt-get install debootstrap", cmd, &log).await?;
+        if run_logged("apt-get install debootstrap", cmd, &log).await.is_err() {
+            // A fresh machine may have no package lists yet.
+            let mut update = Command::new("apt-get");
+            update.arg("update").env("DEBIAN_FRONTEND", "noninteractive");
+            run_logged("apt-get update", update, &log).await?;
+            let mut cmd = Command::new("apt-get");
+            cmd.args(["install", "-y", "--no-install-recommends", "debootstrap"])
+                .env("DEBIAN_FRONTEND", "noninteractive");
+            run_logged("apt-get install debootstrap", cmd, &log).await?;
+        }
     }
     let rootfs = work.join(format!("rootfs-{}", recipe.suite));
     if rootfs.exists() {
@@ -326,8 +335,22 @@ async fn build(engine: &Engine, recipe: &Recipe, work: &Path, prep: &Path) -> Re
     let mut logf = File::create(&log).map_err(io(format!("creating {}", log.display())))?;
     let mut s = engine.docker.build_image(opts, None, Some(bollard::body_stream(body)));
     let t = Instant::now();
-    while let Some(item) = s.next().await {
+    let mut step = String::from("sending the context");
+    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    tick.tick().await;
+    loop {
         use std::io::Write;
+        // A heartbeat while one step (the COPY of ~660 MB of node_modules) runs for a minute or more.
+        let item = tokio::select! {
+            item = s.next() => match item {
+                Some(item) => item,
+                None => break,
+            },
+            _ = tick.tick() => {
+                progress(&format!("build: still at {step} ({:.0} s)", t.elapsed().as_secs_f64()));
+                continue;
+            }
+        };
         let fail =
             |message: String| Error::Build { step: "docker build", message, log: log.clone(), tail: tail(&log, 15) };
         let info = match item {
@@ -340,6 +363,7 @@ async fn build(engine: &Engine, recipe: &Recipe, work: &Path, prep: &Path) -> Re
         if let Some(line) = info.stream.as_deref() {
             let _ = logf.write_all(line.as_bytes());
             if line.starts_with("Step ") {
+                step = line.split(" : ").next().unwrap_or(line).trim().to_string();
                 progress(&format!("build: {} ({:.0} s)", line.trim_end(), t.elapsed().as_secs_f64()));
             }
         }
@@ -430,6 +454,23 @@ fn which(bin: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_failed_step_names_itself_and_its_log() {
+        let dir = std::env::temp_dir().join(format!("ghost-local-step-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("step.log");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo compiling better-sqlite3; echo 'gyp ERR! build error' >&2; exit 3"]);
+        let err = run_logged("prepare: pnpm install --prod", cmd, &log).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::Build { step: "prepare: pnpm install --prod", .. }), "{msg}");
+        assert!(msg.contains(&log.display().to_string()), "names the log: {msg}");
+        assert!(msg.contains("gyp ERR! build error") && msg.contains("exit status: 3"), "{msg}");
+        let err = run_logged("base: debootstrap", Command::new("/nonexistent/debootstrap"), &log).await.unwrap_err();
+        assert!(err.to_string().contains("base: debootstrap"), "{err}");
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn tag_carries_the_recipe_hash() {
