@@ -59,8 +59,14 @@ fn settings(name: &str, image: &str, content: &std::path::Path) -> LocalSettings
     }
 }
 
+/// Deterministic within one test run, distinct between runs: two runs of this suite at once (two people, one
+/// engine) must not replace each other's containers.
+fn it_name(test: &str) -> String {
+    format!("ghost-local-it-{}-{test}", std::process::id())
+}
+
 fn content_dir(test: &str) -> PathBuf {
-    let d = ghost_home().join("it").join(test);
+    let d = ghost_home().join("it").join(format!("{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
 }
@@ -103,7 +109,7 @@ async fn ghost_from_task_definition_keeps_its_post_across_a_replacement() {
     let (engine, tag) = engine_and_image().await;
     let td = TaskDefinition::from_json(SAMPLE_TASK_DEFINITION).unwrap();
     let dir = content_dir("persist");
-    let name = "ghost-local-it-persist";
+    let name = &it_name("persist");
     let _cleanup = Cleanup { names: vec![name.into()], dir: dir.clone() };
     let _ = runner::remove_container(&engine, name).await;
     let s = settings(name, &tag, &dir);
@@ -162,7 +168,7 @@ async fn ghost_failing_to_start_is_a_clear_error() {
         .environment
         .push(ghost_local::taskdef::KeyValuePair { name: "NODE_OPTIONS".into(), value: "--no-such-node-flag".into() });
     let dir = content_dir("broken");
-    let name = "ghost-local-it-broken";
+    let name = &it_name("broken");
     let _cleanup = Cleanup { names: vec![name.into()], dir: dir.clone() };
     let _ = runner::remove_container(&engine, name).await;
     let run = runner::ensure_container(&engine, &td, &settings(name, &tag, &dir)).await.unwrap().into_id();
@@ -181,7 +187,7 @@ async fn blue_green_swap_drops_no_request() {
     let (engine, tag) = engine_and_image().await;
     let td = TaskDefinition::from_json(SAMPLE_TASK_DEFINITION).unwrap();
     let dir = content_dir("swap");
-    let (blue_name, green_name) = ("ghost-local-it-blue", "ghost-local-it-green");
+    let (blue_name, green_name) = (&it_name("blue"), &it_name("green"));
     let _cleanup = Cleanup { names: vec![blue_name.into(), green_name.into()], dir: dir.clone() };
     for n in [blue_name, green_name] {
         let _ = runner::remove_container(&engine, n).await;
