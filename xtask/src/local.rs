@@ -53,64 +53,70 @@ fn content_root(stack: &str) -> PathBuf {
     ghost_home().join("local").join(stack)
 }
 
+/// Runs a task definition (ECS API JSON) as Ghost on this machine and prints where to look.
+pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &str) -> Result<()> {
+    let home = ghost_home();
+    let t = Instant::now();
+    let engine = Engine::connect_or_start(&home).await?;
+    eprintln!(
+        "engine: {} (API {}{})",
+        engine.endpoint,
+        engine.api_version,
+        if engine.started { ", started now" } else { "" }
+    );
+    let img = image::ensure_image(&engine, &Recipe::default(), &home).await?;
+    let verb = if matches!(img, Outcome::Created(_)) { "built" } else { "present" };
+    eprintln!("image: {} ({verb})", img.id());
+    let td = TaskDefinition::from_json(task_definition_json)?;
+    let root = content_root(stack);
+    let volumes: BTreeMap<String, PathBuf> = td.volumes.iter().map(|v| (v.name.clone(), root.join(&v.name))).collect();
+    // Secrets: GHOST_LOCAL_SECRET_<env name> when set, else a placeholder (nothing here sends mail).
+    let c = td.container(None)?;
+    let secrets: BTreeMap<String, String> = c
+        .secrets
+        .iter()
+        .map(|s| {
+            let v = std::env::var(format!("GHOST_LOCAL_SECRET_{}", s.name))
+                .unwrap_or_else(|_| format!("local-placeholder-{}", s.name));
+            (s.value_from.clone(), v)
+        })
+        .collect();
+    let settings = LocalSettings {
+        name: container_name(stack),
+        image: Some(img.id().tag.clone()),
+        port,
+        volumes: volumes.clone(),
+        secrets,
+        env: ghost_local::local_env(),
+        container: None,
+    };
+    let out = runner::ensure_container(&engine, &td, &settings).await?;
+    let action = out.action();
+    let run = out.into_id();
+    let boot = runner::wait_ready(&engine, &run, Duration::from_secs(180)).await?;
+    println!(
+        "Ghost is up ({action}, ready after {:.1} s, {:.0} s in all)",
+        boot.as_secs_f64(),
+        t.elapsed().as_secs_f64()
+    );
+    println!("  url:       {}/", run.url);
+    println!("  admin:     {}/ghost/", run.url);
+    for (name, dir) in &volumes {
+        println!("  content:   {} (volume {name})", dir.display());
+    }
+    println!("  container: {} (logs: docker logs {})", run.name, run.name);
+    Ok(())
+}
+
 pub(crate) async fn run(cmd: LocalCmd) -> Result<()> {
     let home = ghost_home();
     match cmd {
         LocalCmd::Up { args, port, task_definition } => {
-            let t = Instant::now();
-            let engine = Engine::connect_or_start(&home).await?;
-            eprintln!(
-                "engine: {} (API {}{})",
-                engine.endpoint,
-                engine.api_version,
-                if engine.started { ", started now" } else { "" }
-            );
-            let img = image::ensure_image(&engine, &Recipe::default(), &home).await?;
-            let verb = if matches!(img, Outcome::Created(_)) { "built" } else { "present" };
-            eprintln!("image: {} ({verb})", img.id());
             let json = match &task_definition {
                 Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
                 None => ghost_local::SAMPLE_TASK_DEFINITION.to_string(),
             };
-            let td = TaskDefinition::from_json(&json)?;
-            let root = content_root(&args.stack);
-            let volumes: BTreeMap<String, PathBuf> =
-                td.volumes.iter().map(|v| (v.name.clone(), root.join(&v.name))).collect();
-            // Secrets: GHOST_LOCAL_SECRET_<env name> when set, else a placeholder (nothing here sends mail).
-            let c = td.container(None)?;
-            let secrets: BTreeMap<String, String> = c
-                .secrets
-                .iter()
-                .map(|s| {
-                    let v = std::env::var(format!("GHOST_LOCAL_SECRET_{}", s.name))
-                        .unwrap_or_else(|_| format!("local-placeholder-{}", s.name));
-                    (s.value_from.clone(), v)
-                })
-                .collect();
-            let settings = LocalSettings {
-                name: container_name(&args.stack),
-                image: Some(img.id().tag.clone()),
-                port,
-                volumes: volumes.clone(),
-                secrets,
-                env: ghost_local::local_env(),
-                container: None,
-            };
-            let out = runner::ensure_container(&engine, &td, &settings).await?;
-            let action = out.action();
-            let run = out.into_id();
-            let boot = runner::wait_ready(&engine, &run, Duration::from_secs(180)).await?;
-            println!(
-                "Ghost is up ({action}, ready after {:.1} s, {:.0} s in all)",
-                boot.as_secs_f64(),
-                t.elapsed().as_secs_f64()
-            );
-            println!("  url:       {}/", run.url);
-            println!("  admin:     {}/ghost/", run.url);
-            for (name, dir) in &volumes {
-                println!("  content:   {} (volume {name})", dir.display());
-            }
-            println!("  container: {} (logs: docker logs {})", run.name, run.name);
+            up(&args.stack, port, &json).await?;
         }
         LocalCmd::Down { args, engine: stop_engine } => {
             let name = container_name(&args.stack);

@@ -53,6 +53,9 @@ pub(crate) struct StackArgs {
     profile: Option<String>,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// deploy --target local: skip running the task definition as a local Ghost container (no Docker needed).
+    #[arg(long)]
+    no_ghost: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -77,9 +77,20 @@ pub(crate) async fn deploy(args: &StackArgs, mode: Mode) -> Result<()> {
     let calls = s.calls().await;
     let report = res.context(if mode == Mode::Plan { "plan failed" } else { "deploy failed" })?;
     output::report(&report, calls.as_ref(), args.output);
+    let local = args.target == Target::Local;
     if mode == Mode::Apply && args.output == Output::Text {
-        let local = args.target == Target::Local;
         output::next_steps(&report, local);
+    }
+    // The emulator runs no task: locally, the registered task definition runs as a real Ghost container, with a
+    // host folder standing in for EFS.
+    if mode == Mode::Apply
+        && local
+        && !args.no_ghost
+        && let Some(o) = &report.outputs
+    {
+        let json = serde_json::to_string(&o.runtime.task_definition)?;
+        eprintln!("\nrunning the service's task definition as Ghost on this machine (skip with --no-ghost)");
+        crate::local::up(&cfg.stack.name, None, &json).await.context("running Ghost locally")?;
     }
     Ok(())
 }

@@ -318,14 +318,28 @@ pub struct ContainerDef {
     pub image: String,
     pub essential: bool,
     pub port_mappings: Vec<serde_json::Value>,
-    /// Sorted by name, so the hash is stable.
+    /// Sorted by name, so the hash is stable; rendered as ECS's `[{"name", "value"}]`.
+    #[serde(serialize_with = "name_value_list")]
     pub environment: BTreeMap<String, String>,
-    /// name → valueFrom (a Secrets Manager ARN with a JSON key): resolved by ECS at start, never in the env.
+    /// name → valueFrom (a Secrets Manager ARN with a JSON key): resolved by ECS at start, never in the env;
+    /// rendered as ECS's `[{"name", "valueFrom"}]`.
+    #[serde(serialize_with = "name_value_from_list")]
     pub secrets: BTreeMap<String, String>,
     pub mount_points: Vec<serde_json::Value>,
     pub log_configuration: serde_json::Value,
     pub health_check: HealthCheckDef,
     pub stop_timeout: i32,
+}
+
+fn name_value_list<S: serde::Serializer>(m: &BTreeMap<String, String>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(m.iter().map(|(name, value)| json!({ "name": name, "value": value })))
+}
+
+fn name_value_from_list<S: serde::Serializer>(
+    m: &BTreeMap<String, String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(m.iter().map(|(name, from)| json!({ "name": name, "valueFrom": from })))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -418,7 +432,11 @@ pub(crate) fn content_hash(td: &TaskDef) -> String {
 }
 
 /// Registers a new revision only when the content differs from the latest one (by the hash tag).
-pub async fn ensure_task_definition(rt: &Runtime, spec: &RuntimeSpec, refs: &TaskRefs<'_>) -> Result<String> {
+pub async fn ensure_task_definition(
+    rt: &Runtime,
+    spec: &RuntimeSpec,
+    refs: &TaskRefs<'_>,
+) -> Result<(String, TaskDef)> {
     let family = spec.family();
     let td = task_def(spec, refs)?;
     let hash = content_hash(&td);
@@ -452,7 +470,7 @@ pub async fn ensure_task_definition(rt: &Runtime, spec: &RuntimeSpec, refs: &Tas
             Ok(if latest.is_some() { Outcome::Updated(arn, vec![change]) } else { Outcome::Created(arn) })
         })
         .await
-        .map(Outcome::into_id)
+        .map(|o| (o.into_id(), td))
 }
 
 async fn register(rt: &Runtime, td: &TaskDef, hash: &str) -> Result<String> {

@@ -90,6 +90,9 @@ pub struct RuntimeOut {
     pub cluster_arn: String,
     pub log_group: String,
     pub task_definition_arn: String,
+    /// The registered content in the ECS API's JSON shape: what the local harness runs and the site repository's
+    /// taskdef.json is made from.
+    pub task_definition: ecs::TaskDef,
     pub service_arn: String,
 }
 
@@ -117,7 +120,7 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
         log_group: &log_group,
         database: database.as_ref(),
     };
-    let td = ecs::ensure_task_definition(rt, spec, &refs).await?;
+    let (td, task_definition) = ecs::ensure_task_definition(rt, spec, &refs).await?;
     let native = match (&load_balancer.production_rule, &load_balancer.test_rule) {
         (Some(prod), Some(test)) => {
             let role = iam::ensure_role(rt, &ecs::ecs_lb_role(spec, &load_balancer)).await?.into_id();
@@ -146,6 +149,7 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
         cluster_arn: cluster,
         log_group,
         task_definition_arn: td,
+        task_definition,
         service_arn: service,
     })
 }

@@ -251,7 +251,7 @@ async fn task_definition_registers_a_revision_only_when_its_content_changes() {
                 .build()
         });
         let r = rt(Rules { ecs: vec![&describe, &register], ..Default::default() });
-        let arn = ecs::ensure_task_definition(&r, &spec(), &refs).await.unwrap();
+        let (arn, _) = ecs::ensure_task_definition(&r, &spec(), &refs).await.unwrap();
         assert_eq!(register.num_calls(), registers);
         assert_eq!(arn, if registers == 0 { "arn:td/ghost-blog:1" } else { "arn:td/ghost-blog:2" });
     }
@@ -274,6 +274,9 @@ fn the_task_definition_mounts_efs_with_tls_and_iam_through_the_access_point() {
     assert_eq!(efs["authorizationConfig"]["accessPointId"], "fsap-1");
     assert_eq!(td["containerDefinitions"][0]["mountPoints"][0]["containerPath"], "/var/lib/ghost/content");
     assert_eq!(td["networkMode"], "awsvpc");
+    // ECS's list shapes, not maps: the JSON is valid input for register-task-definition.
+    let env = td["containerDefinitions"][0]["environment"].as_array().unwrap();
+    assert!(env.iter().any(|e| e["name"] == "database__client" && e["value"] == "sqlite3"), "{env:?}");
 }
 
 #[test]
