@@ -398,3 +398,103 @@ async fn cluster_equal_makes_zero_writes_and_insights_off_is_turned_on() {
         assert_eq!((update.num_calls(), create.num_calls()), (updates, 0), "insights {insights}");
     }
 }
+
+// --- access point -------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn access_point_absent_is_created_as_uid_1000_and_equal_makes_zero_writes() {
+    use aws_sdk_efs::operation::create_access_point::CreateAccessPointOutput;
+    use aws_sdk_efs::operation::describe_access_points::DescribeAccessPointsOutput;
+    use aws_sdk_efs::types::{AccessPointDescription, PosixUser, RootDirectory};
+    let existing = AccessPointDescription::builder()
+        .access_point_id("fsap-1")
+        .access_point_arn("arn:fsap-1")
+        .name("ghost-content-ap")
+        .posix_user(PosixUser::builder().uid(1000).gid(1000).build().unwrap())
+        .root_directory(RootDirectory::builder().path("/ghost-data").build())
+        .build();
+    for (found, action, creates) in [(None, Action::Create, 1), (Some(existing), Action::Unchanged, 0)] {
+        let describe = mock!(aws_sdk_efs::Client::describe_access_points)
+            .sequence()
+            .output(move || {
+                DescribeAccessPointsOutput::builder().set_access_points(found.clone().map(|a| vec![a])).build()
+            })
+            .repeatedly()
+            .build();
+        let create = mock!(aws_sdk_efs::Client::create_access_point)
+            .match_requests(|r| {
+                r.posix_user().map(|p| p.uid()) == Some(1000)
+                    && r.root_directory().and_then(|d| d.creation_info()).map(|c| c.permissions()) == Some("755")
+            })
+            .sequence()
+            .output(|| {
+                CreateAccessPointOutput::builder().access_point_id("fsap-2").access_point_arn("arn:fsap-2").build()
+            })
+            .repeatedly()
+            .build();
+        let mut r = rt(Rules::default());
+        r.efs = mock_client!(aws_sdk_efs, RuleMode::MatchAny, [&describe, &create]);
+        let out = crate::efs::ensure_access_point(&r, "fs-1").await.unwrap();
+        assert_eq!((out.action(), create.num_calls()), (action, creates));
+    }
+}
+
+// --- service ------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn service_equal_makes_zero_writes_and_a_changed_count_is_updated() {
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
+    use aws_sdk_ecs::types::{DeploymentController, DeploymentControllerType, Service};
+    let net = ghost_net::NetworkOut {
+        vpc_id: "vpc-1".into(),
+        availability_zones: vec![],
+        public_subnets: vec!["subnet-a".into()],
+        private_subnets: vec![],
+        internet_gateway: "igw-1".into(),
+        nat_gateway: None,
+        sg_alb: "sg-alb".into(),
+        sg_task: "sg-task".into(),
+        sg_efs: "sg-efs".into(),
+        sg_db: None,
+    };
+    let lb = lb::LoadBalancerOut {
+        alb_arn: "arn:alb".into(),
+        alb_dns: "alb".into(),
+        blue_target_group: "arn:tg/blue".into(),
+        green_target_group: "arn:tg/green".into(),
+        live_target_group: "arn:tg/blue".into(),
+        production_listener: "arn:l/80".into(),
+        test_listener: "arn:l/8080".into(),
+        production_rule: None,
+        test_rule: None,
+    };
+    for (count, updates) in [(1, 0), (3, 1)] {
+        let describe = mock!(aws_sdk_ecs::Client::describe_services)
+            .sequence()
+            .output(move || {
+                DescribeServicesOutput::builder()
+                    .services(
+                        Service::builder()
+                            .service_arn("arn:svc")
+                            .status("ACTIVE")
+                            .desired_count(count)
+                            .task_definition("arn:td:1")
+                            .deployment_controller(
+                                DeploymentController::builder()
+                                    .r#type(DeploymentControllerType::CodeDeploy)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let update = always!(aws_sdk_ecs::Client::update_service, || UpdateServiceOutput::builder().build());
+        let r = rt(Rules { ecs: vec![&describe, &update], ..Default::default() });
+        ecs::ensure_service(&r, &spec(), &net, &lb, "arn:td:1", None).await.unwrap();
+        assert_eq!(update.num_calls(), updates, "desired count {count}");
+    }
+}
