@@ -17,11 +17,44 @@ This is the one place for every emulator extension. Each is documented against w
 * EFS backup policy (moto 5.2.5 lacks it): `PUT|GET /2015-02-01/file-systems/{id}/backup-policy` as in the EFS
   API reference (PutBackupPolicy / DescribeBackupPolicy: body `{"BackupPolicy": {"Status": "ENABLED"}}`;
   `PolicyNotFound` (404) until one is put).
+* CodeBuild UpdateProject (missing in moto): AWS replaces each field the request names (source, artifacts,
+  environment, serviceRole, logsConfig, timeouts, tags, badgeEnabled, ...; the members of the API's
+  UpdateProjectInput) and answers `{"project": ...}` as BatchGetProjects shows it, `ResourceNotFoundException` for an
+  unknown name; so do we. CreateProject, as on AWS, takes a CODEPIPELINE (or NO_SOURCE) source and CODEPIPELINE
+  artifacts without `location` (moto demanded one), defaults the timeouts to 60 / 480 minutes (moto: 0) and reports
+  `lastModified` (moto stored it under a name its serializer drops).
+* CodeDeploy UpdateDeploymentGroup (any CreateDeploymentGroup field, `newDeploymentGroupName` renames; `{}` for ECS,
+  whose groups have no lifecycle hooks), DeleteDeploymentGroup (`{"hooksNotCleanedUp": []}`), DeleteApplication (and
+  its groups) and StopDeployment (status `Stopped`, answer `{"status": "Succeeded", ...}`,
+  `DeploymentAlreadyCompletedException` once finished): all missing in moto. Deletes are idempotent, as on AWS (their
+  API reference lists no "does not exist" error). GetDeploymentGroup returns the stored `alarmConfiguration` (moto
+  answered `{}`), and ListDeploymentGroups of an unknown application fails with `ApplicationDoesNotExistException`
+  as on AWS (moto listed nothing).
+* CodePipeline GetPipelineState (one stage state per stage, each action by name, `latestExecution` from the newest
+  execution) and StopPipelineExecution (status `Stopped`; moto's executions "succeed" as they start, since nothing
+  runs, so only an already stopped one is refused with `PipelineExecutionNotStoppableException`). GetPipeline's
+  metadata, ListPipelines and ListPipelineExecutions carry epoch-second timestamps as AWS's JSON protocol does (moto
+  wrote ISO strings, which only lenient parsers accept).
+* CodeConnections (no moto backend): CreateConnection, GetConnection, ListConnections, DeleteConnection,
+  ListTagsForResource, TagResource, UntagResource, in the JSON protocol (boto3) and in Smithy RPC v2 CBOR (the Rust
+  SDK). A connection is created `PENDING`, as on AWS, where a person completes the provider handshake in the
+  console; nothing here completes it unless a test asks: `POST /_ghost/connections/complete?arn=ARN` -> `AVAILABLE`.
+* Smithy RPC v2 CBOR bridge: the Rust SDK speaks CBOR to CloudWatch (`POST /service/GraniteServiceVersion20100801/
+  operation/<Op>`, `smithy-protocol: rpc-v2-cbor`), which moto answers 404. The request becomes the JSON-protocol
+  request moto serves (`X-Amz-Target: GraniteServiceVersion20100801.<Op>`), the answer goes back as CBOR with the
+  header `smithy-protocol: rpc-v2-cbor`; botocore's model of the service drives the types (timestamps as CBOR tag 1,
+  doubles as CBOR floats, blobs as byte strings); errors are `{"__type", "message"}` with moto's status and
+  `x-amzn-query-error`. Every CloudWatch operation moto has passes through (alarms, dashboards, tags, metrics).
 
-`POST /moto-api/reset` (moto's own) also clears our recorder and faults.
+`POST /moto-api/reset` (moto's own) also clears our recorder, faults, backup policies and connections.
 """
 
 import argparse
+import base64
+import datetime
+import functools
+import gzip
+import http
 import io
 import json
 import os
@@ -32,22 +65,385 @@ import time
 import urllib.parse
 import uuid
 
+import botocore.session
+import cbor2
+from botocore.utils import parse_timestamp
 from werkzeug.serving import run_simple
 
 from moto import __version__ as moto_version
+from moto.codebuild import exceptions as codebuild_errors
+from moto.codebuild import responses as codebuild_responses
+from moto.codebuild.models import CodeBuild, CodeBuildBackend
+from moto.codedeploy import exceptions as codedeploy_errors
+from moto.codedeploy import responses as codedeploy_responses
+from moto.codedeploy.models import CodeDeployBackend
+from moto.codepipeline.exceptions import PipelineNotFoundException
+from moto.codepipeline.models import CodePipeline, CodePipelineBackend, PipelineExecution
+from moto.codepipeline.responses import CodePipelineResponse
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import camelcase_to_underscores, unix_time, utcnow
 from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
 
 # Actions that only read. Anything else is a write ("mutating").
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Head", "Search", "Lookup", "Filter", "Query", "Scan", "Select")
-CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/aws4_request")
-CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$")
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
+CBOR_PATH = re.compile(r"^/service/([^/]+)/operation/([A-Za-z0-9]+)$")
 EFS_BACKUP_POLICY = re.compile(r"^/2015-02-01/file-systems/([^/]+)/backup-policy/?$")
+# Smithy RPC v2 CBOR services we bridge (the service shape in the URL -> botocore's name). moto speaks none of them.
+CBOR_SERVICES = {"GraniteServiceVersion20100801": "cloudwatch", "CodeConnections_20231201": "codeconnections"}
+CODECONNECTIONS_TARGET = "CodeConnections_20231201"  # boto3 sends com.amazonaws.codeconnections.CodeConnections_...
 
 
 def is_read(action):
     if " " in action:  # a REST call, named "METHOD /path": only GET and HEAD read
         return action.split(" ", 1)[0] in ("GET", "HEAD")
     return action.startswith(READ_PREFIXES)
+
+
+@functools.lru_cache(maxsize=None)
+def service_model(name):
+    """botocore's model of an AWS service: the API reference in machine form (members, types, enums)."""
+    return botocore.session.get_session().get_service_model(name)
+
+
+def patch(cls, name):
+    """Adds (or replaces) method `name` of a moto class. moto's JSON responses dispatch an action to the method
+    named camel_to_snake(action), so a response method is all a missing operation needs."""
+    def install(fn):
+        setattr(cls, name, fn)
+        return fn
+    return install
+
+
+# --- CodeBuild -----------------------------------------------------------------------------------------------------
+_codebuild_source, _codebuild_artifacts = (codebuild_responses._validate_required_params_source,
+                                           codebuild_responses._validate_required_params_artifacts)
+
+
+def _codebuild_validate_source(source):
+    # AWS ignores `location` for a CODEPIPELINE source and needs none for NO_SOURCE; moto demanded one always.
+    if source.get("type") not in ("CODEPIPELINE", "NO_SOURCE"):
+        _codebuild_source(source)
+
+
+def _codebuild_validate_artifacts(artifacts):
+    # Same for CODEPIPELINE artifacts: the pipeline decides where they go.
+    if artifacts.get("type") != "CODEPIPELINE":
+        _codebuild_artifacts(artifacts)
+
+
+codebuild_responses._validate_required_params_source = _codebuild_validate_source
+codebuild_responses._validate_required_params_artifacts = _codebuild_validate_artifacts
+_codebuild_init = CodeBuild.__init__
+
+
+@patch(CodeBuild, "__init__")
+def _codebuild_project_init(self, *args, **kwargs):
+    _codebuild_init(self, *args, **kwargs)
+    meta = self.project_metadata
+    # The API member is `lastModified`; moto's `lastModifiedDate` is dropped by its serializer.
+    meta["lastModified"] = meta.pop("lastModifiedDate")
+    # AWS's defaults (API reference, CreateProject): 60 and 480 minutes; moto stored 0.
+    meta["timeoutInMinutes"] = meta["timeoutInMinutes"] or 60
+    meta["queuedTimeoutInMinutes"] = meta["queuedTimeoutInMinutes"] or 480
+
+
+@patch(CodeBuildBackend, "update_project")
+def _codebuild_backend_update_project(self, name, fields):
+    project = self.codebuild_projects.get(name)
+    if project is None:
+        raise codebuild_errors.ResourceNotFoundException(f"Project cannot be found: arn:aws:codebuild:{self.region_name}:"
+                                                         f"{self.account_id}:project/{name}")
+    meta = project.project_metadata
+    for key, value in fields.items():
+        if key == "badgeEnabled":
+            meta["badge"] = {"badgeEnabled": bool(value)}
+        elif key == "serviceRole":
+            project.service_role = meta["serviceRole"] = value  # start_build reads the attribute
+        elif key == "tags":
+            project.tags = meta["tags"] = value
+        else:
+            meta[key] = value
+    meta["lastModified"] = unix_time()
+    return meta
+
+
+@patch(codebuild_responses.CodeBuildResponse, "update_project")
+def _codebuild_update_project(self):
+    members = service_model("codebuild").operation_model("UpdateProject").input_shape.members
+    fields = {k: v for k in members if k != "name" and (v := self._get_param(k)) is not None}
+    for key, check in (("source", _codebuild_validate_source), ("artifacts", _codebuild_validate_artifacts),
+                       ("environment", codebuild_responses._validate_required_params_environment)):
+        if key in fields:
+            check(fields[key])
+    if "serviceRole" in fields:
+        codebuild_responses._validate_required_params_service_role(self.current_account, self.region,
+                                                                   fields["serviceRole"])
+    return ActionResult({"project": self.codebuild_backend.update_project(self._get_param("name"), fields)})
+
+
+# --- CodeDeploy ----------------------------------------------------------------------------------------------------
+_codedeploy_group_info = codedeploy_responses._deployment_group_info
+
+
+def _codedeploy_deployment_group_info(group):
+    info = _codedeploy_group_info(group)
+    # moto stores alarmConfiguration but answered {} ("TODO"); AWS returns what was set (disabled, no alarms if none).
+    info["alarmConfiguration"] = group.alarm_configuration or {"enabled": False, "ignorePollAlarmFailure": False,
+                                                               "alarms": []}
+    # The request names Auto Scaling groups; the answer describes each as {"name", "hook"}: moto's names became {}.
+    info["autoScalingGroups"] = [{"name": g} if isinstance(g, str) else g for g in group.auto_scaling_groups]
+    return info
+
+
+codedeploy_responses._deployment_group_info = _codedeploy_deployment_group_info
+_codedeploy_list_groups = CodeDeployBackend.list_deployment_groups
+
+
+@patch(CodeDeployBackend, "list_deployment_groups")
+def _codedeploy_backend_list_groups(self, application_name, next_token):
+    self.get_application(application_name)  # AWS: ApplicationDoesNotExistException; moto listed nothing
+    return _codedeploy_list_groups(self, application_name, next_token)
+
+
+@patch(CodeDeployBackend, "update_deployment_group")
+def _codedeploy_backend_update_group(self, application_name, current, new_name, fields):
+    group = self.get_deployment_group(application_name, current)
+    groups = self.deployment_groups[application_name]
+    if new_name and new_name != current:
+        if new_name in groups:
+            raise codedeploy_errors.DeploymentGroupAlreadyExistsException(
+                f"Deployment group {new_name} already exists.")
+        groups[new_name] = groups.pop(current)
+        group.deployment_group_name = new_name
+        old_arn, new_arn = (self._deployment_group_arn(application_name, n) for n in (current, new_name))
+        self.tagger.copy_tags(old_arn, new_arn)  # the tags follow the group to its new ARN
+        self.tagger.delete_all_tags_for_resource(old_arn)
+    for key, value in fields.items():
+        setattr(group, camelcase_to_underscores(key), value)
+    return group
+
+
+@patch(CodeDeployBackend, "delete_deployment_group")
+def _codedeploy_backend_delete_group(self, application_name, name):
+    # Idempotent as on AWS: DeleteDeploymentGroup lists no "does not exist" error.
+    if (self.deployment_groups.get(application_name) or {}).pop(name, None) is not None:
+        self.tagger.delete_all_tags_for_resource(self._deployment_group_arn(application_name, name))
+
+
+@patch(CodeDeployBackend, "delete_application")
+def _codedeploy_backend_delete_application(self, application_name):
+    # Deleting an application deletes its deployment groups; idempotent as on AWS.
+    for name in list(self.deployment_groups.get(application_name, {})):
+        self.delete_deployment_group(application_name, name)
+    self.deployment_groups.pop(application_name, None)
+    if self.applications.pop(application_name, None) is not None:
+        self.tagger.delete_all_tags_for_resource(self._application_arn(application_name))
+
+
+@patch(CodeDeployBackend, "stop_deployment")
+def _codedeploy_backend_stop_deployment(self, deployment_id):
+    deployment = self.get_deployment(deployment_id)
+    if deployment.status in ("Succeeded", "Failed", "Stopped"):
+        raise JsonRESTError("DeploymentAlreadyCompletedException", f"Deployment {deployment_id} has already completed.")
+    deployment.status, deployment.complete_time = "Stopped", utcnow()
+    return deployment
+
+
+@patch(codedeploy_responses.CodeDeployResponse, "update_deployment_group")
+def _codedeploy_update_group(self):
+    params = dict(self.params)
+    app, current = params.pop("applicationName"), params.pop("currentDeploymentGroupName")
+    group = self.codedeploy_backend.update_deployment_group(app, current, params.pop("newDeploymentGroupName", None),
+                                                            params)
+    # Lifecycle hooks exist only for EC2 Auto Scaling groups: an ECS group answers an empty object.
+    return ActionResult({} if group.application.compute_platform == "ECS" else {"hooksNotCleanedUp": []})
+
+
+@patch(codedeploy_responses.CodeDeployResponse, "delete_deployment_group")
+def _codedeploy_delete_group(self):
+    self.codedeploy_backend.delete_deployment_group(self._get_param("applicationName"),
+                                                    self._get_param("deploymentGroupName"))
+    return ActionResult({"hooksNotCleanedUp": []})
+
+
+@patch(codedeploy_responses.CodeDeployResponse, "delete_application")
+def _codedeploy_delete_application(self):
+    self.codedeploy_backend.delete_application(self._get_param("applicationName"))
+    return EmptyResult()
+
+
+@patch(codedeploy_responses.CodeDeployResponse, "stop_deployment")
+def _codedeploy_stop_deployment(self):
+    # autoRollbackEnabled would redeploy the last good revision on AWS; moto runs no deployments, so nothing to undo.
+    d = self.codedeploy_backend.stop_deployment(self._get_param("deploymentId"))
+    return ActionResult({"status": "Succeeded", "statusMessage": f"Deployment {d.deployment_id} of application "
+                                                                 f"{d.application_name} stopped."})
+
+
+# --- CodePipeline --------------------------------------------------------------------------------------------------
+# AWS's JSON protocol carries timestamps as epoch seconds; moto wrote ISO strings here, which botocore and the
+# schema-based Rust SDK tolerate but a strict JSON-protocol parser (aws-smithy-json's EpochSeconds) does not.
+CodePipeline.metadata = property(lambda self: {"pipelineArn": self._arn, "created": unix_time(self._created),
+                                               "updated": unix_time(self._updated)})
+_codepipeline_summary = PipelineExecution.to_summary_dict
+
+
+@patch(PipelineExecution, "to_summary_dict")
+def _codepipeline_execution_summary(self):
+    return {**_codepipeline_summary(self), "startTime": unix_time(self.start_time),
+            "lastUpdateTime": unix_time(self.last_update_time)}
+
+
+# A pipeline execution's status as a stage and as an action report it (StageExecution / ActionExecution enums).
+STAGE_STATUS = {"Superseded": "Cancelled"}
+ACTION_STATUS = {"Stopped": "Abandoned", "Stopping": "Abandoned", "Cancelled": "Abandoned", "Superseded": "Abandoned"}
+
+
+@patch(CodePipelineResponse, "get_pipeline_state")
+def _codepipeline_get_pipeline_state(self):
+    name = self._get_param("name")
+    pipeline = self.codepipeline_backend.pipelines.get(name)
+    if pipeline is None:
+        raise PipelineNotFoundException(f"Account '{self.current_account}' does not have a pipeline with name '{name}'")
+    latest = list(pipeline.executions.values())[-1] if pipeline.executions else None
+    stages = []
+    for i, stage in enumerate(pipeline.pipeline["stages"]):
+        state = {"stageName": stage["name"], "actionStates": [{"actionName": a["name"]} for a in stage["actions"]]}
+        if i > 0:
+            state["inboundTransitionState"] = {"enabled": True}
+        if latest is not None:
+            state["latestExecution"] = {"pipelineExecutionId": latest.pipeline_execution_id,
+                                        "status": STAGE_STATUS.get(latest.status, latest.status)}
+            for action in state["actionStates"]:
+                action["latestExecution"] = {"status": ACTION_STATUS.get(latest.status, latest.status),
+                                             "lastStatusChange": unix_time(latest.last_update_time)}
+        stages.append(state)
+    meta = pipeline.metadata
+    return json.dumps({"pipelineName": name, "pipelineVersion": pipeline.pipeline["version"], "stageStates": stages,
+                       "created": meta["created"], "updated": meta["updated"]})
+
+
+@patch(CodePipelineResponse, "stop_pipeline_execution")
+def _codepipeline_stop_pipeline_execution(self):
+    execution = self.codepipeline_backend.get_pipeline_execution(self._get_param("pipelineName"),
+                                                                 self._get_param("pipelineExecutionId"))
+    # moto's executions "succeed" the moment they start (nothing runs), so only an already stopped one is refused.
+    if execution.status in ("Stopped", "Stopping"):
+        raise JsonRESTError("PipelineExecutionNotStoppableException",
+                            f"Pipeline execution {execution.pipeline_execution_id} is already stopped.")
+    execution.status, execution.last_update_time = "Stopped", utcnow()
+    execution.status_summary = self._get_param("reason")
+    return json.dumps({"pipelineExecutionId": execution.pipeline_execution_id})
+
+
+# --- CodeConnections (no moto backend) -----------------------------------------------------------------------------
+class AwsError(Exception):
+    def __init__(self, code, message, status=400):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+class CodeConnections:
+    """CodeConnections as its API reference describes it, in memory. A connection stays PENDING until a person
+    completes the provider handshake in the console; here only a test can do that (`/_ghost/connections/complete`)."""
+
+    def __init__(self):
+        self.connections = {}  # arn -> Connection (the API's shape)
+        self.tags = {}  # arn -> [{"Key", "Value"}]
+
+    def find(self, arn):
+        if arn not in self.connections:
+            raise AwsError("ResourceNotFoundException", f"Connection {arn} does not exist")
+        return self.connections[arn]
+
+    def call(self, op, params, region):
+        if op == "CreateConnection":
+            name, provider = params.get("ConnectionName") or "", params.get("ProviderType")
+            if not 1 <= len(name) <= 32:
+                raise AwsError("InvalidInputException", "ConnectionName must be 1 to 32 characters")
+            if params.get("HostArn"):  # a connection to a self-managed host needs a host; none is emulated
+                raise AwsError("ResourceNotFoundException", f"Host {params['HostArn']} does not exist")
+            if provider not in service_model("codeconnections").shape_for("ProviderType").enum:
+                raise AwsError("InvalidInputException", f"ProviderType {provider!r} is not supported")
+            # Names are not unique on AWS: a second CreateConnection with the same name makes a second connection.
+            arn = f"arn:aws:codeconnections:{region}:{DEFAULT_ACCOUNT_ID}:connection/{uuid.uuid4()}"
+            self.connections[arn] = {"ConnectionName": name, "ConnectionArn": arn, "ProviderType": provider,
+                                     "OwnerAccountId": DEFAULT_ACCOUNT_ID, "ConnectionStatus": "PENDING"}
+            self.tags[arn] = list(params.get("Tags") or [])
+            return {"ConnectionArn": arn, "Tags": self.tags[arn]}
+        if op == "GetConnection":
+            return {"Connection": self.find(params.get("ConnectionArn"))}
+        if op == "ListConnections":
+            found = [c for c in self.connections.values()
+                     if params.get("ProviderTypeFilter") in (None, c["ProviderType"])
+                     and params.get("HostArnFilter") in (None, c.get("HostArn"))]
+            start = int(params.get("NextToken") or 0)
+            end = start + (params.get("MaxResults") or len(found))
+            return {"Connections": found[start:end], **({"NextToken": str(end)} if end < len(found) else {})}
+        if op == "DeleteConnection":
+            self.find(params.get("ConnectionArn"))
+            del self.connections[params["ConnectionArn"]], self.tags[params["ConnectionArn"]]
+            return {}
+        if op == "ListTagsForResource":
+            self.find(params.get("ResourceArn"))
+            return {"Tags": self.tags[params["ResourceArn"]]}
+        if op == "TagResource":
+            self.find(params.get("ResourceArn"))
+            new = {t["Key"]: t for t in params.get("Tags") or []}
+            arn = params["ResourceArn"]
+            self.tags[arn] = [t for t in self.tags[arn] if t["Key"] not in new] + list(new.values())
+            return {}
+        if op == "UntagResource":
+            self.find(params.get("ResourceArn"))
+            arn = params["ResourceArn"]
+            self.tags[arn] = [t for t in self.tags[arn] if t["Key"] not in (params.get("TagKeys") or [])]
+            return {}
+        raise AwsError("UnknownOperationException", f"CodeConnections {op} is not emulated", 404)
+
+
+# --- Smithy RPC v2 CBOR <-> JSON protocol, driven by botocore's model of the service --------------------------------
+def reshape(value, shape, leaf):
+    """Walks `value` along `shape`, keeping only modelled members and mapping every scalar through leaf(value, type)."""
+    kind = shape.type_name
+    if kind == "structure":
+        return {k: reshape(v, shape.members[k], leaf) for k, v in value.items() if k in shape.members and v is not None}
+    if kind == "list":
+        return [reshape(v, shape.member, leaf) for v in value]
+    if kind == "map":
+        return {k: reshape(v, shape.value, leaf) for k, v in value.items()}
+    return leaf(value, kind)
+
+
+def to_json(value, kind):
+    """A CBOR request value as the JSON protocol writes it: timestamps as epoch seconds, blobs as base64."""
+    if kind == "timestamp" and isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if kind == "blob" and isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def to_cbor(value, kind):
+    """A JSON answer value as RPC v2 CBOR writes it: timestamps as tag 1 (epoch seconds), doubles as CBOR floats
+    (the Rust SDK refuses an integer where the model says double), blobs as byte strings."""
+    if kind == "timestamp":
+        return cbor2.CBORTag(1, parse_timestamp(value).timestamp() if isinstance(value, str) else float(value))
+    if kind in ("double", "float"):
+        return float(value)
+    if kind == "blob" and isinstance(value, str):
+        return base64.b64decode(value)
+    return value
+
+
+def cbor_response(start_response, status, body, extra=()):
+    headers = [("smithy-protocol", "rpc-v2-cbor"), ("Content-Length", str(len(body))), *extra]
+    if body:  # an operation without output answers no body and no Content-Type
+        headers.append(("Content-Type", "application/cbor"))
+    start_response(f"{status} {http.HTTPStatus(status).phrase}", headers)
+    return [body]
 
 
 class GhostMiddleware:
@@ -58,6 +454,7 @@ class GhostMiddleware:
         self.calls = []
         self.faults = {}  # access key -> {"crash_after_mutating": k, "seen": n}
         self.efs_backup = {}  # file system id -> "ENABLED" | "DISABLED"
+        self.codeconnections = CodeConnections()
 
     # --- control API -------------------------------------------------------------------------------------------
     def control(self, environ, start_response):
@@ -90,13 +487,22 @@ class GhostMiddleware:
                 else:
                     self.faults.pop(key, None)
             return self.json(start_response, 200, {"cleared": True})
+        if path == "/_ghost/connections/complete" and method == "POST":
+            arn = (query.get("arn") or [""])[0]
+            with self.lock:
+                connection = self.codeconnections.connections.get(arn)
+                if connection is not None:
+                    connection["ConnectionStatus"] = "AVAILABLE"  # the console handshake a person would do
+            if connection is None:
+                return self.json(start_response, 404, {"error": f"no connection {arn}"})
+            return self.json(start_response, 200, connection)
         return self.json(start_response, 404, {"error": f"no such control route {method} {path}"})
 
     @staticmethod
-    def json(start_response, status, body):
+    def json(start_response, status, body, content_type="application/json", headers=()):
         data = json.dumps(body).encode()
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "")
-        start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        start_response(f"{status} {http.HTTPStatus(status).phrase}",
+                       [("Content-Type", content_type), ("Content-Length", str(len(data))), *headers])
         return [data]
 
     @staticmethod
@@ -106,11 +512,23 @@ class GhostMiddleware:
         environ["wsgi.input"] = io.BytesIO(body)
         return body
 
+    @staticmethod
+    def capture(app, environ):
+        """Runs a WSGI app to completion: (status, headers, body)."""
+        out = {}
+
+        def start_response(status, headers, exc_info=None):
+            out["status"], out["headers"] = int(status.split(" ", 1)[0]), headers
+            return lambda data: None
+
+        body = b"".join(app(environ, start_response))
+        return out["status"], out["headers"], body
+
     # --- classification ----------------------------------------------------------------------------------------
     def classify(self, environ):
         auth = environ.get("HTTP_AUTHORIZATION", "")
         m = CREDENTIAL.search(auth)
-        key, service = (m.group(1), m.group(2)) if m else ("anonymous", "unknown")
+        key, region, service = m.groups() if m else ("anonymous", "us-east-1", "unknown")
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "/")
         target = environ.get("HTTP_X_AMZ_TARGET")
@@ -119,7 +537,7 @@ class GhostMiddleware:
         if target:
             action, protocol = target.rsplit(".", 1)[-1], "json"
         elif CBOR_PATH.match(path):
-            action, protocol = CBOR_PATH.match(path).group(1), "cbor"
+            action, protocol = CBOR_PATH.match(path).group(2), "cbor"
         elif ctype.startswith("application/x-www-form-urlencoded"):
             form = urllib.parse.parse_qs(self.read_body(environ).decode("utf-8", "replace"))
             action, protocol = (form.get("Action") or [""])[0], "query"
@@ -127,7 +545,7 @@ class GhostMiddleware:
             action = ""
         if not action:
             action = f"{method} {path}"
-        return key, service, action, protocol
+        return key, region, service, action, protocol
 
     # --- faults ------------------------------------------------------------------------------------------------
     def crashed(self, key, mutating):
@@ -144,6 +562,9 @@ class GhostMiddleware:
     @staticmethod
     def error(start_response, service, protocol, code, message):
         request_id = str(uuid.uuid4())
+        if protocol == "cbor":
+            return cbor_response(start_response, 400, cbor2.dumps({"__type": code, "message": message}),
+                                 [("x-amzn-RequestId", request_id)])
         if protocol == "query" and service == "ec2":
             body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
                     f"<RequestID>{request_id}</RequestID></Response>").encode()
@@ -163,7 +584,7 @@ class GhostMiddleware:
         return [body]
 
     # --- extensions ----------------------------------------------------------------------------------------------
-    def efs_backup_policy(self, environ, start_response, fs_id, record):
+    def efs_backup_policy(self, environ, start_response, fs_id):
         if environ["REQUEST_METHOD"] == "PUT":
             body = json.loads(self.read_body(environ) or b"{}")
             status = (body.get("BackupPolicy") or {}).get("Status", "ENABLED")
@@ -172,26 +593,15 @@ class GhostMiddleware:
         with self.lock:
             status = self.efs_backup.get(fs_id)
         if status is None:
-            record["status"] = 404
-            data = json.dumps({"ErrorCode": "PolicyNotFound", "Message": f"no backup policy for {fs_id}"}).encode()
-            start_response("404 Not Found", [("Content-Type", "application/json"), ("x-amzn-ErrorType", "PolicyNotFound"),
-                                             ("Content-Length", str(len(data)))])
-            return [data]
-        record["status"] = 200
+            return self.json(start_response, 404, {"ErrorCode": "PolicyNotFound", "Message": f"no backup policy for {fs_id}"},
+                             headers=[("x-amzn-ErrorType", "PolicyNotFound")])
         return self.json(start_response, 200, {"BackupPolicy": {"Status": status}})
 
-    def ecs_create_service(self, environ, start_response, record):
+    def ecs_create_service(self, environ, start_response):
         body = self.read_body(environ)
-        captured = {}
-
-        def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            record["status"] = int(status.split(" ", 1)[0])
-            return lambda data: None
-
-        result = b"".join(self.app(environ, capture))
+        status, headers, result = self.capture(self.app, environ)
         request = json.loads(body or b"{}")
-        if record["status"] == 200 and request.get("deploymentConfiguration"):
+        if status == 200 and request.get("deploymentConfiguration"):
             update = {"cluster": request.get("cluster", "default"), "service": request["serviceName"],
                       "deploymentConfiguration": request["deploymentConfiguration"]}
             if request.get("loadBalancers"):
@@ -201,17 +611,74 @@ class GhostMiddleware:
             inner["HTTP_X_AMZ_TARGET"] = "AmazonEC2ContainerServiceV20141113.UpdateService"
             inner["CONTENT_LENGTH"] = str(len(data))
             inner["wsgi.input"] = io.BytesIO(data)
-            updated = b"".join(self.app(inner, lambda status, headers, exc_info=None: (lambda d: None)))
             try:
-                result = json.dumps({"service": json.loads(updated)["service"]}).encode()
-                captured["headers"] = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-                captured["headers"].append(("Content-Length", str(len(result))))
+                result = json.dumps({"service": json.loads(self.capture(self.app, inner)[2])["service"]}).encode()
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(len(result))))
             except (ValueError, KeyError):
                 pass  # keep moto's own answer
-        start_response(captured["status"], captured["headers"])
+        start_response(f"{status} {http.HTTPStatus(status).phrase}", headers)
         return [result]
 
+    def codeconnections_json(self, environ, start_response, action, region):
+        try:
+            with self.lock:
+                result = self.codeconnections.call(action, json.loads(self.read_body(environ) or b"{}"), region)
+        except AwsError as e:
+            return self.json(start_response, e.status, {"__type": e.code, "message": e.message},
+                             "application/x-amz-json-1.0", [("x-amzn-ErrorType", e.code)])
+        return self.json(start_response, 200, result, "application/x-amz-json-1.0")
+
+    def cbor_bridge(self, environ, start_response, service_id, action, region, record):
+        """Smithy RPC v2 CBOR (what the Rust SDK speaks for CloudWatch and CodeConnections): the request becomes the
+        service's JSON-protocol request, served by moto (or by us), and the answer goes back as CBOR."""
+        name = CBOR_SERVICES.get(service_id)
+        model = service_model(name) if name else None
+        if model is None or action not in model.operation_names:
+            return cbor_response(start_response, 404, cbor2.dumps(
+                {"__type": "UnknownOperationException", "message": f"{service_id}.{action} is not served here"}))
+        operation = model.operation_model(action)
+        raw = self.read_body(environ)
+        encoding = environ.pop("HTTP_CONTENT_ENCODING", "")  # the inner JSON request is not compressed
+        try:
+            if "gzip" in encoding:  # the SDK gzips large PutMetricData bodies (Smithy's requestCompression)
+                raw = gzip.decompress(raw)
+            params = reshape(cbor2.loads(raw) if raw else {}, operation.input_shape, to_json) \
+                if operation.input_shape else {}
+        except (cbor2.CBORDecodeError, OSError, AttributeError, TypeError) as e:
+            return cbor_response(start_response, 400, cbor2.dumps({"__type": "SerializationException",
+                                                                   "message": f"bad CBOR body: {e}"}))
+        data = json.dumps(params).encode()
+        inner = dict(environ, PATH_INFO="/", QUERY_STRING="", REQUEST_METHOD="POST", CONTENT_LENGTH=str(len(data)),
+                     CONTENT_TYPE=f"application/x-amz-json-{model.metadata.get('jsonVersion', '1.0')}",
+                     HTTP_X_AMZ_TARGET=f"{model.metadata['targetPrefix']}.{action}")
+        inner["wsgi.input"] = io.BytesIO(data)
+        status, headers, body = self.capture(lambda e, s: self.route(e, s, region, record), inner)
+        answer = json.loads(body or b"{}")
+        passed = [(k, v) for k, v in headers if k.lower() in ("x-amzn-requestid", "x-amzn-query-error")]
+        if status >= 300:
+            error = {"__type": answer.get("__type", "InternalFailure"),
+                     "message": answer.get("message") or answer.get("Message") or ""}
+            return cbor_response(start_response, status, cbor2.dumps(error), passed)
+        out = b"" if operation.output_shape is None else cbor2.dumps(reshape(answer, operation.output_shape, to_cbor))
+        return cbor_response(start_response, status, out, passed)
+
     # --- WSGI --------------------------------------------------------------------------------------------------
+    def route(self, environ, start_response, region, record):
+        """A JSON, query or REST request: one of our extensions, or moto."""
+        path = environ.get("PATH_INFO", "")
+        target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        m = EFS_BACKUP_POLICY.match(path)
+        if m and record["service"] == "elasticfilesystem":
+            record["action"] = "PutBackupPolicy" if environ["REQUEST_METHOD"] == "PUT" else "DescribeBackupPolicy"
+            record["mutating"] = environ["REQUEST_METHOD"] == "PUT"
+            return self.efs_backup_policy(environ, start_response, m.group(1))
+        if target.endswith(".CreateService") and record["service"] == "ecs":
+            return self.ecs_create_service(environ, start_response)
+        if target.rsplit(".", 1)[0].endswith(CODECONNECTIONS_TARGET):
+            return self.codeconnections_json(environ, start_response, target.rsplit(".", 1)[-1], region)
+        return self.app(environ, start_response)
+
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_ghost/"):
@@ -222,9 +689,10 @@ class GhostMiddleware:
                     self.calls.clear()
                     self.faults.clear()
                     self.efs_backup.clear()
+                    self.codeconnections = CodeConnections()
             return self.app(environ, start_response)
 
-        key, service, action, protocol = self.classify(environ)
+        key, region, service, action, protocol = self.classify(environ)
         mutating = not is_read(action)
         record = {"key": key, "service": service, "action": action, "mutating": mutating, "status": 0,
                   "at": time.time()}
@@ -236,20 +704,14 @@ class GhostMiddleware:
             return self.error(start_response, service, protocol, "InjectedCrash",
                               "the emulator's fault injection stopped this caller (crash after k mutating calls)")
 
-        m = EFS_BACKUP_POLICY.match(path)
-        if m and service == "elasticfilesystem":
-            record["action"] = "PutBackupPolicy" if environ["REQUEST_METHOD"] == "PUT" else "DescribeBackupPolicy"
-            record["mutating"] = environ["REQUEST_METHOD"] == "PUT"
-            return self.efs_backup_policy(environ, start_response, m.group(1), record)
-
-        if protocol == "json" and action == "CreateService" and service == "ecs":
-            return self.ecs_create_service(environ, start_response, record)
-
         def recording_start_response(status, headers, exc_info=None):
             record["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, recording_start_response)
+        if protocol == "cbor":
+            return self.cbor_bridge(environ, recording_start_response, CBOR_PATH.match(path).group(1), action, region,
+                                    record)
+        return self.route(environ, recording_start_response, region, record)
 
 
 def main():

@@ -1,0 +1,535 @@
+"""Tests of the emulator's extensions (launcher.py): each one created, read back equal, updated, read back, deleted
+and then not found, against a launcher this suite starts on a free port of its own (never 4566).
+
+Run with the emulator venv's python: `python localstack/test_launcher.py` (`cargo test -p ghost-emulator --test
+launcher` does that). boto3 speaks JSON/query to every service; the CBOR bridge is exercised with raw requests.
+"""
+
+import datetime
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+import uuid
+
+import boto3
+import cbor2
+from botocore.exceptions import ClientError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REGION = "eu-west-2"
+ACCOUNT = "123456789012"
+KEY = "AKIDLAUNCHERTEST"
+URL = ""
+PROCESS = None
+
+
+def free_port():
+    for port in range(4610, 4700):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port in 4610-4699")
+
+
+def setUpModule():
+    global URL, PROCESS
+    port = int(os.environ.get("GHOST_TEST_PORT") or free_port())
+    URL = f"http://127.0.0.1:{port}"
+    workdir = tempfile.mkdtemp(prefix="ghost-launcher-test-")
+    log = os.path.join(workdir, "launcher.log")
+    with open(log, "wb") as out:
+        PROCESS = subprocess.Popen([sys.executable, os.path.join(HERE, "launcher.py"), "--port", str(port)],
+                                   cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline and PROCESS.poll() is None:
+        try:
+            health = json.loads(urllib.request.urlopen(f"{URL}/_ghost/health", timeout=1).read())
+            if health["pid"] == PROCESS.pid:  # ours, not whatever else listens there
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    PROCESS.kill()
+    raise RuntimeError(f"the launcher did not start on {URL}; see {log}")
+
+
+def tearDownModule():
+    PROCESS.terminate()
+    try:
+        PROCESS.wait(10)
+    except subprocess.TimeoutExpired:
+        PROCESS.kill()
+
+
+def client(service, key=KEY):
+    return boto3.client(service, endpoint_url=URL, region_name=REGION, aws_access_key_id=key,
+                        aws_secret_access_key="secret")
+
+
+def post(path, data=b"", headers=None):
+    """(status, headers, body) of a raw POST; HTTP errors are answers too."""
+    request = urllib.request.Request(f"{URL}{path}", data=data, headers=headers or {}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def auth(service, key=KEY):
+    # moto does not check signatures; the credential scope names the key, region and service, as SigV4 would.
+    return f"AWS4-HMAC-SHA256 Credential={key}/20250101/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+
+
+def cbor(service_id, op, body, signing="monitoring", key=KEY):
+    """A Smithy RPC v2 CBOR call, as the Rust SDK makes it: (status, headers, decoded body or None)."""
+    data = cbor2.dumps(body) if body is not None else b""
+    headers = {"smithy-protocol": "rpc-v2-cbor", "Accept": "application/cbor", "Authorization": auth(signing, key)}
+    if data:
+        headers["Content-Type"] = "application/cbor"
+    status, headers, raw = post(f"/service/{service_id}/operation/{op}", data, headers)
+    return status, headers, (cbor2.loads(raw) if raw else None)
+
+
+def cloudwatch(op, body=None, key=KEY):
+    return cbor("GraniteServiceVersion20100801", op, body, key=key)
+
+
+def error_code(ctx):
+    return ctx.exception.response["Error"]["Code"]
+
+
+class CodeBuild(unittest.TestCase):
+    def test_project_create_read_update_delete(self):
+        cb = client("codebuild")
+        role = f"arn:aws:iam::{ACCOUNT}:role/cb"
+        spec = {"name": "ghost-build", "description": "builds",
+                "source": {"type": "CODEPIPELINE", "buildspec": "version: 0.2\n"},  # no location, as AWS allows
+                "artifacts": {"type": "CODEPIPELINE"},
+                "environment": {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                                "computeType": "BUILD_GENERAL1_SMALL", "privilegedMode": True,
+                                "environmentVariables": [{"name": "A", "value": "b", "type": "PLAINTEXT"}]},
+                "serviceRole": role, "timeoutInMinutes": 20,
+                "logsConfig": {"cloudWatchLogs": {"status": "ENABLED", "groupName": "/ghost/build"}},
+                "tags": [{"key": "ghost:stack", "value": "t"}]}
+        cb.create_project(**spec)
+        project = cb.batch_get_projects(names=["ghost-build"])["projects"][0]
+        for field in ("description", "source", "artifacts", "environment", "serviceRole", "timeoutInMinutes",
+                      "logsConfig", "tags"):
+            self.assertEqual(project[field], spec[field], field)
+        self.assertEqual(project["queuedTimeoutInMinutes"], 480)  # AWS's default
+        self.assertIn("lastModified", project)
+
+        cb.create_project(**{k: v for k, v in spec.items() if k != "timeoutInMinutes"} | {"name": "ghost-defaults"})
+        self.assertEqual(cb.batch_get_projects(names=["ghost-defaults"])["projects"][0]["timeoutInMinutes"], 60)
+
+        environment = {**spec["environment"], "privilegedMode": False, "image": "aws/codebuild/standard:8.0",
+                       "computeType": "BUILD_GENERAL1_MEDIUM"}
+        updated = cb.update_project(name="ghost-build", environment=environment, timeoutInMinutes=30,
+                                    logsConfig={"cloudWatchLogs": {"status": "DISABLED"}},
+                                    tags=[{"key": "ghost:stack", "value": "u"}], serviceRole=f"{role}2",
+                                    badgeEnabled=True, description="rebuilt")["project"]
+        again = cb.batch_get_projects(names=["ghost-build"])["projects"][0]
+        self.assertEqual(updated, again)
+        self.assertEqual(again["environment"], environment)
+        self.assertEqual((again["timeoutInMinutes"], again["serviceRole"], again["description"]),
+                         (30, f"{role}2", "rebuilt"))
+        self.assertEqual(again["logsConfig"], {"cloudWatchLogs": {"status": "DISABLED"}})
+        self.assertEqual(again["tags"], [{"key": "ghost:stack", "value": "u"}])
+        self.assertTrue(again["badge"]["badgeEnabled"])
+        self.assertEqual(again["source"], spec["source"])  # untouched fields stay
+
+        with self.assertRaises(ClientError) as ctx:
+            cb.update_project(name="nope", timeoutInMinutes=5)
+        self.assertEqual(error_code(ctx), "ResourceNotFoundException")
+        with self.assertRaises(ClientError) as ctx:  # S3 artifacts still need a location, as on AWS
+            cb.update_project(name="ghost-build", artifacts={"type": "S3"})
+        self.assertEqual(error_code(ctx), "InvalidInputException")
+
+        cb.delete_project(name="ghost-build")
+        self.assertEqual(cb.batch_get_projects(names=["ghost-build"])["projects"], [])
+        with self.assertRaises(ClientError) as ctx:
+            cb.update_project(name="ghost-build", timeoutInMinutes=5)
+        self.assertEqual(error_code(ctx), "ResourceNotFoundException")
+
+
+class CodeDeploy(unittest.TestCase):
+    GROUP = {
+        "serviceRoleArn": f"arn:aws:iam::{ACCOUNT}:role/cd", "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        "blueGreenDeploymentConfiguration": {
+            "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 5},
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0}},
+        "loadBalancerInfo": {"targetGroupPairInfoList": [{
+            "targetGroups": [{"name": "tg-blue"}, {"name": "tg-green"}],
+            "prodTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-2:123456789012:listener/a"]},
+            "testTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-2:123456789012:listener/b"]}}]},
+        "autoRollbackConfiguration": {"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
+        "alarmConfiguration": {"enabled": True, "ignorePollAlarmFailure": False, "alarms": [{"name": "ghost-5xx"}]},
+        "ecsServices": [{"serviceName": "ghost", "clusterName": "ghost"}],
+    }
+
+    def assert_group(self, info, expected):
+        for field, value in expected.items():
+            self.assertEqual(info[field], value, field)
+        self.assertEqual(info["computePlatform"], "ECS")
+
+    def test_group_create_read_update_stop_delete(self):
+        cd = client("codedeploy")
+        cd.create_application(applicationName="ghost-app", computePlatform="ECS")
+        cd.create_deployment_group(applicationName="ghost-app", deploymentGroupName="ghost-dg",
+                                   tags=[{"Key": "ghost:stack", "Value": "t"}], **self.GROUP)
+        self.assert_group(cd.get_deployment_group(applicationName="ghost-app", deploymentGroupName="ghost-dg")
+                          ["deploymentGroupInfo"], self.GROUP)
+
+        changed = {"blueGreenDeploymentConfiguration": {
+                       "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE",
+                                                                     "terminationWaitTimeInMinutes": 15},
+                       "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0}},
+                   "alarmConfiguration": {"enabled": False, "ignorePollAlarmFailure": True, "alarms": []},
+                   "autoRollbackConfiguration": {"enabled": False, "events": []},
+                   "serviceRoleArn": f"arn:aws:iam::{ACCOUNT}:role/cd2",
+                   "deploymentConfigName": "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"}
+        answer = cd.update_deployment_group(applicationName="ghost-app", currentDeploymentGroupName="ghost-dg",
+                                            newDeploymentGroupName="ghost-dg2", **changed)
+        self.assertNotIn("hooksNotCleanedUp", answer)  # ECS: {}
+        self.assert_group(cd.get_deployment_group(applicationName="ghost-app", deploymentGroupName="ghost-dg2")
+                          ["deploymentGroupInfo"], {**self.GROUP, **changed})
+        with self.assertRaises(ClientError) as ctx:
+            cd.get_deployment_group(applicationName="ghost-app", deploymentGroupName="ghost-dg")
+        self.assertEqual(error_code(ctx), "DeploymentGroupDoesNotExistException")
+        self.assertEqual(cd.list_deployment_groups(applicationName="ghost-app")["deploymentGroups"], ["ghost-dg2"])
+        arn = f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:ghost-app/ghost-dg2"
+        self.assertEqual(cd.list_tags_for_resource(ResourceArn=arn)["Tags"], [{"Key": "ghost:stack", "Value": "t"}])
+        with self.assertRaises(ClientError) as ctx:
+            cd.update_deployment_group(applicationName="ghost-app", currentDeploymentGroupName="nope",
+                                       serviceRoleArn="x")
+        self.assertEqual(error_code(ctx), "DeploymentGroupDoesNotExistException")
+
+        deployment = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
+                                          revision={"revisionType": "AppSpecContent",
+                                                    "appSpecContent": {"content": "version: 0.0"}})["deploymentId"]
+        stopped = cd.stop_deployment(deploymentId=deployment, autoRollbackEnabled=False)
+        self.assertEqual(stopped["status"], "Succeeded")
+        self.assertTrue(stopped["statusMessage"])
+        self.assertEqual(cd.get_deployment(deploymentId=deployment)["deploymentInfo"]["status"], "Stopped")
+        with self.assertRaises(ClientError) as ctx:
+            cd.stop_deployment(deploymentId=deployment)
+        self.assertEqual(error_code(ctx), "DeploymentAlreadyCompletedException")
+        with self.assertRaises(ClientError) as ctx:
+            cd.stop_deployment(deploymentId=str(uuid.uuid4()))
+        self.assertEqual(error_code(ctx), "DeploymentDoesNotExistException")
+
+        self.assertEqual(cd.delete_deployment_group(applicationName="ghost-app", deploymentGroupName="ghost-dg2")
+                         ["hooksNotCleanedUp"], [])
+        with self.assertRaises(ClientError) as ctx:
+            cd.get_deployment_group(applicationName="ghost-app", deploymentGroupName="ghost-dg2")
+        self.assertEqual(error_code(ctx), "DeploymentGroupDoesNotExistException")
+        self.assertEqual(cd.list_deployment_groups(applicationName="ghost-app")["deploymentGroups"], [])
+        self.assertEqual(cd.list_tags_for_resource(ResourceArn=arn)["Tags"], [])
+        cd.delete_deployment_group(applicationName="ghost-app", deploymentGroupName="ghost-dg2")  # idempotent
+
+        cd.create_deployment_group(applicationName="ghost-app", deploymentGroupName="ghost-dg3", **self.GROUP)
+        cd.delete_application(applicationName="ghost-app")
+        for call in (lambda: cd.get_application(applicationName="ghost-app"),
+                     lambda: cd.list_deployment_groups(applicationName="ghost-app"),
+                     lambda: cd.get_deployment_group(applicationName="ghost-app", deploymentGroupName="ghost-dg3")):
+            with self.assertRaises(ClientError) as ctx:
+                call()
+            self.assertEqual(error_code(ctx), "ApplicationDoesNotExistException")
+        cd.delete_application(applicationName="ghost-app")  # idempotent
+        # A new application of the same name starts without the old groups.
+        cd.create_application(applicationName="ghost-app", computePlatform="ECS")
+        self.assertEqual(cd.list_deployment_groups(applicationName="ghost-app")["deploymentGroups"], [])
+        cd.delete_application(applicationName="ghost-app")
+
+    def test_server_group_update_reports_hooks(self):
+        cd = client("codedeploy")
+        cd.create_application(applicationName="ghost-server", computePlatform="Server")
+        cd.create_deployment_group(applicationName="ghost-server", deploymentGroupName="g",
+                                   serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/cd")
+        answer = cd.update_deployment_group(applicationName="ghost-server", currentDeploymentGroupName="g",
+                                            autoScalingGroups=["asg"])
+        self.assertEqual(answer["hooksNotCleanedUp"], [])
+        info = cd.get_deployment_group(applicationName="ghost-server", deploymentGroupName="g")["deploymentGroupInfo"]
+        self.assertEqual(info["autoScalingGroups"], [{"name": "asg"}])
+        self.assertEqual(info["alarmConfiguration"], {"enabled": False, "ignorePollAlarmFailure": False, "alarms": []})
+        cd.delete_application(applicationName="ghost-server")
+
+
+class CodePipeline(unittest.TestCase):
+    def pipeline(self, name):
+        source = {"name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS", "version": "1",
+                                                     "provider": "CodeStarSourceConnection"},
+                  "outputArtifacts": [{"name": "src"}], "runOrder": 1, "inputArtifacts": [],
+                  "configuration": {"ConnectionArn": "arn:aws:codeconnections:eu-west-2:123456789012:connection/x",
+                                    "FullRepositoryId": "me/blog", "BranchName": "main"}}
+        build = {"name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild",
+                                                   "version": "1"},
+                 "inputArtifacts": [{"name": "src"}], "outputArtifacts": [], "runOrder": 1,
+                 "configuration": {"ProjectName": "ghost-build"}}
+        return {"name": name, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ghost-pipeline",
+                "artifactStore": {"type": "S3", "location": "bucket"}, "pipelineType": "V2", "executionMode": "QUEUED",
+                "variables": [{"name": "IMAGE_TAG", "defaultValue": "latest", "description": "tag"}],
+                "triggers": [{"providerType": "CodeStarSourceConnection", "gitConfiguration": {
+                    "sourceActionName": "Source", "push": [{"branches": {"includes": ["main"]}}]}}],
+                "stages": [{"name": "Source", "actions": [source]}, {"name": "Build", "actions": [build]}]}
+
+    @classmethod
+    def setUpClass(cls):
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"Service": "codepipeline.amazonaws.com"}}]}
+        client("iam").create_role(RoleName="ghost-pipeline", AssumeRolePolicyDocument=json.dumps(trust))
+
+    def test_pipeline_round_trip_state_stop_delete(self):
+        cp = client("codepipeline")
+        spec = self.pipeline("ghost-pipe")
+        cp.create_pipeline(pipeline=spec)
+        got = cp.get_pipeline(name="ghost-pipe")
+        self.assertEqual(got["pipeline"], {**spec, "version": 1})
+        self.assertIsInstance(got["metadata"]["created"], datetime.datetime)
+        # The JSON protocol's timestamps are epoch seconds (the Rust SDK accepts nothing else).
+        status, _, raw = post("/", json.dumps({"name": "ghost-pipe"}).encode(), {
+            "X-Amz-Target": "CodePipeline_20150709.GetPipeline", "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": auth("codepipeline")})
+        self.assertEqual(status, 200)
+        self.assertIsInstance(json.loads(raw)["metadata"]["created"], (int, float))
+
+        state = cp.get_pipeline_state(name="ghost-pipe")
+        self.assertEqual((state["pipelineName"], state["pipelineVersion"]), ("ghost-pipe", 1))
+        self.assertEqual([(s["stageName"], [a["actionName"] for a in s["actionStates"]]) for s in state["stageStates"]],
+                         [("Source", ["Source"]), ("Build", ["Build"])])
+        self.assertNotIn("latestExecution", state["stageStates"][0])
+        self.assertIsInstance(state["created"], datetime.datetime)
+
+        execution = cp.start_pipeline_execution(name="ghost-pipe")["pipelineExecutionId"]
+        latest = cp.get_pipeline_state(name="ghost-pipe")["stageStates"][1]["latestExecution"]
+        self.assertEqual(latest["pipelineExecutionId"], execution)
+        self.assertEqual(cp.stop_pipeline_execution(pipelineName="ghost-pipe", pipelineExecutionId=execution,
+                                                    abandon=True, reason="test")["pipelineExecutionId"], execution)
+        self.assertEqual(cp.get_pipeline_execution(pipelineName="ghost-pipe", pipelineExecutionId=execution)
+                         ["pipelineExecution"]["status"], "Stopped")
+        self.assertEqual(cp.get_pipeline_state(name="ghost-pipe")["stageStates"][0]["latestExecution"]["status"],
+                         "Stopped")
+        summary = cp.list_pipeline_executions(pipelineName="ghost-pipe")["pipelineExecutionSummaries"][0]
+        self.assertIsInstance(summary["startTime"], datetime.datetime)
+        with self.assertRaises(ClientError) as ctx:
+            cp.stop_pipeline_execution(pipelineName="ghost-pipe", pipelineExecutionId=execution)
+        self.assertEqual(error_code(ctx), "PipelineExecutionNotStoppableException")
+        with self.assertRaises(ClientError) as ctx:
+            cp.stop_pipeline_execution(pipelineName="ghost-pipe", pipelineExecutionId=str(uuid.uuid4()))
+        self.assertEqual(error_code(ctx), "PipelineExecutionNotFoundException")
+
+        spec["executionMode"] = "SUPERSEDED"
+        spec["variables"] = []
+        self.assertEqual(cp.update_pipeline(pipeline=spec)["pipeline"]["version"], 2)
+        self.assertEqual(cp.get_pipeline(name="ghost-pipe")["pipeline"], {**spec, "version": 2})
+        self.assertEqual(cp.get_pipeline_state(name="ghost-pipe")["pipelineVersion"], 2)
+
+        cp.delete_pipeline(name="ghost-pipe")
+        for call in (lambda: cp.get_pipeline_state(name="ghost-pipe"), lambda: cp.get_pipeline(name="ghost-pipe")):
+            with self.assertRaises(ClientError) as ctx:
+                call()
+            self.assertEqual(error_code(ctx), "PipelineNotFoundException")
+
+
+class CodeConnections(unittest.TestCase):
+    def test_connection_json_lifecycle(self):
+        cc = client("codeconnections")
+        created = cc.create_connection(ConnectionName="ghost-gh", ProviderType="GitHub",
+                                       Tags=[{"Key": "ghost:stack", "Value": "t"}])
+        arn = created["ConnectionArn"]
+        self.assertRegex(arn, rf"^arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/[0-9a-f-]{{36}}$")
+        self.assertEqual(created["Tags"], [{"Key": "ghost:stack", "Value": "t"}])
+        expected = {"ConnectionName": "ghost-gh", "ConnectionArn": arn, "ProviderType": "GitHub",
+                    "OwnerAccountId": ACCOUNT, "ConnectionStatus": "PENDING"}
+        self.assertEqual(cc.get_connection(ConnectionArn=arn)["Connection"], expected)
+        other = cc.create_connection(ConnectionName="ghost-bb", ProviderType="Bitbucket")["ConnectionArn"]
+        self.assertIn(expected, cc.list_connections()["Connections"])
+        self.assertEqual([c["ConnectionArn"] for c in cc.list_connections(ProviderTypeFilter="Bitbucket")["Connections"]],
+                         [other])
+        page = cc.list_connections(MaxResults=1)
+        self.assertEqual(len(page["Connections"]), 1)
+        self.assertEqual(len(cc.list_connections(MaxResults=1, NextToken=page["NextToken"])["Connections"]), 1)
+
+        cc.tag_resource(ResourceArn=arn, Tags=[{"Key": "ghost:stack", "Value": "u"}, {"Key": "b", "Value": "c"}])
+        self.assertEqual(sorted(cc.list_tags_for_resource(ResourceArn=arn)["Tags"], key=lambda t: t["Key"]),
+                         [{"Key": "b", "Value": "c"}, {"Key": "ghost:stack", "Value": "u"}])
+        cc.untag_resource(ResourceArn=arn, TagKeys=["b"])
+        self.assertEqual(cc.list_tags_for_resource(ResourceArn=arn)["Tags"], [{"Key": "ghost:stack", "Value": "u"}])
+
+        status, _, body = post(f"/_ghost/connections/complete?arn={arn}")
+        self.assertEqual((status, json.loads(body)["ConnectionStatus"]), (200, "AVAILABLE"))
+        self.assertEqual(cc.get_connection(ConnectionArn=arn)["Connection"]["ConnectionStatus"], "AVAILABLE")
+        self.assertEqual(post("/_ghost/connections/complete?arn=nope")[0], 404)
+
+        with self.assertRaises(ClientError) as ctx:
+            cc.create_connection(ConnectionName="x", ProviderType="Gitea")
+        self.assertEqual(error_code(ctx), "InvalidInputException")
+        cc.delete_connection(ConnectionArn=arn)
+        cc.delete_connection(ConnectionArn=other)
+        for call in (lambda: cc.get_connection(ConnectionArn=arn), lambda: cc.delete_connection(ConnectionArn=arn),
+                     lambda: cc.list_tags_for_resource(ResourceArn=arn)):
+            with self.assertRaises(ClientError) as ctx:
+                call()
+            self.assertEqual(error_code(ctx), "ResourceNotFoundException")
+
+        calls = json.loads(urllib.request.urlopen(f"{URL}/_ghost/calls?key={KEY}").read())
+        self.assertIn({"service": "codeconnections", "action": "CreateConnection", "mutating": True, "status": 200},
+                      [{k: c[k] for k in ("service", "action", "mutating", "status")} for c in calls])
+
+    def test_connection_cbor(self):
+        # The Rust SDK (aws-sdk-codeconnections) speaks Smithy RPC v2 CBOR, not JSON.
+        def call(op, body):
+            return cbor("CodeConnections_20231201", op, body, signing="codeconnections")
+
+        status, headers, created = call("CreateConnection", {"ConnectionName": "ghost-cbor", "ProviderType": "GitHub"})
+        self.assertEqual((status, headers["smithy-protocol"], headers["Content-Type"]),
+                         (200, "rpc-v2-cbor", "application/cbor"))
+        arn = created["ConnectionArn"]
+        self.assertEqual(call("GetConnection", {"ConnectionArn": arn})[2]["Connection"]["ConnectionStatus"], "PENDING")
+        self.assertEqual(call("DeleteConnection", {"ConnectionArn": arn})[:1], (200,))
+        status, _, error = call("GetConnection", {"ConnectionArn": arn})
+        self.assertEqual((status, error["__type"]), (400, "ResourceNotFoundException"))
+
+    def test_reset_forgets_connections(self):
+        cc = client("codeconnections")
+        arn = cc.create_connection(ConnectionName="ghost-reset", ProviderType="GitLab")["ConnectionArn"]
+        post("/moto-api/reset")
+        self.assertEqual(json.loads(urllib.request.urlopen(f"{URL}/_ghost/calls").read()), [])
+        with self.assertRaises(ClientError) as ctx:
+            cc.get_connection(ConnectionArn=arn)
+        self.assertEqual(error_code(ctx), "ResourceNotFoundException")
+
+
+class CloudWatchCbor(unittest.TestCase):
+    ALARM = {"AlarmName": "ghost-5xx", "AlarmDescription": "too many 5xx", "Namespace": "AWS/ApplicationELB",
+             "MetricName": "HTTPCode_Target_5XX_Count", "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 2,
+             "Threshold": 5.0, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+             "Dimensions": [{"Name": "LoadBalancer", "Value": "app/ghost/123"}],
+             "AlarmActions": ["arn:aws:sns:eu-west-2:123456789012:ghost-alerts"], "ActionsEnabled": True}
+
+    def test_alarm_round_trip(self):
+        status, headers, body = cloudwatch("PutMetricAlarm", {**self.ALARM, "Tags": [{"Key": "ghost:stack", "Value": "t"}]})
+        self.assertEqual((status, headers["smithy-protocol"], body), (200, "rpc-v2-cbor", None))
+        status, headers, body = cloudwatch("DescribeAlarms", {"AlarmNames": ["ghost-5xx"]})
+        self.assertEqual((status, headers["Content-Type"]), (200, "application/cbor"))
+        alarm = body["MetricAlarms"][0]
+        for field, value in self.ALARM.items():
+            self.assertEqual(alarm[field], value, field)
+        self.assertIsInstance(alarm["Threshold"], float)  # a CBOR float, as the model's double demands
+        self.assertIsInstance(alarm["AlarmConfigurationUpdatedTimestamp"], datetime.datetime)  # CBOR tag 1
+
+        arn = alarm["AlarmArn"]
+        self.assertEqual(cloudwatch("ListTagsForResource", {"ResourceARN": arn})[2]["Tags"],
+                         [{"Key": "ghost:stack", "Value": "t"}])
+        self.assertEqual(cloudwatch("TagResource", {"ResourceARN": arn, "Tags": [{"Key": "b", "Value": "c"}]})[0], 200)
+        self.assertEqual(len(cloudwatch("ListTagsForResource", {"ResourceARN": arn})[2]["Tags"]), 2)
+
+        cloudwatch("PutMetricAlarm", {**self.ALARM, "Threshold": 10.5})
+        self.assertEqual(cloudwatch("DescribeAlarms", {"AlarmNames": ["ghost-5xx"]})[2]["MetricAlarms"][0]["Threshold"],
+                         10.5)
+        status, _, body = cloudwatch("DeleteAlarms", {"AlarmNames": ["ghost-5xx"]})
+        self.assertEqual((status, body), (200, None))
+        self.assertEqual(cloudwatch("DescribeAlarms", {"AlarmNames": ["ghost-5xx"]})[2]["MetricAlarms"], [])
+
+    def test_dashboard_round_trip(self):
+        dashboard = json.dumps({"widgets": [{"type": "text", "x": 0, "y": 0, "width": 6, "height": 3,
+                                             "properties": {"markdown": "ghost"}}]})
+        self.assertEqual(cloudwatch("PutDashboard", {"DashboardName": "ghost", "DashboardBody": dashboard})[0], 200)
+        got = cloudwatch("GetDashboard", {"DashboardName": "ghost"})[2]
+        self.assertEqual((got["DashboardName"], got["DashboardBody"]), ("ghost", dashboard))
+        listed = cloudwatch("ListDashboards", {})[2]["DashboardEntries"]
+        self.assertEqual([d["DashboardName"] for d in listed], ["ghost"])
+        self.assertIsInstance(listed[0]["LastModified"], datetime.datetime)
+        self.assertEqual(cloudwatch("DeleteDashboards", {"DashboardNames": ["ghost"]})[0], 200)
+        status, headers, error = cloudwatch("GetDashboard", {"DashboardName": "ghost"})
+        self.assertEqual(status, 404)
+        self.assertEqual(headers["smithy-protocol"], "rpc-v2-cbor")
+        self.assertTrue(error["__type"].endswith("ResourceNotFound"), error)
+        self.assertTrue(error["message"])
+
+    def test_metrics(self):
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        cloudwatch("PutMetricData", {"Namespace": "Ghost/Test", "MetricData": [
+            {"MetricName": "Posts", "Value": 3.0, "Unit": "Count", "Timestamp": now,
+             "Dimensions": [{"Name": "Stack", "Value": "t"}]}]})
+        metrics = cloudwatch("ListMetrics", {"Namespace": "Ghost/Test"})[2]["Metrics"]
+        self.assertEqual(metrics, [{"Namespace": "Ghost/Test", "MetricName": "Posts",
+                                    "Dimensions": [{"Name": "Stack", "Value": "t"}]}])
+        status, _, data = cloudwatch("GetMetricData", {
+            "StartTime": now - datetime.timedelta(minutes=5), "EndTime": now + datetime.timedelta(minutes=5),
+            "MetricDataQueries": [{"Id": "posts", "MetricStat": {"Metric": metrics[0], "Period": 60, "Stat": "Sum"}}]})
+        self.assertEqual(status, 200, data)
+        result = data["MetricDataResults"][0]
+        self.assertEqual(result["Values"], [3.0])
+        self.assertIsInstance(result["Timestamps"][0], datetime.datetime)
+
+    def test_gzipped_request(self):
+        # The Rust SDK gzips large PutMetricData bodies (Content-Encoding: gzip).
+        body = gzip.compress(cbor2.dumps({"Namespace": "Ghost/Gzip", "MetricData": [{"MetricName": "Hits", "Value": 1.0}]}))
+        status, _, raw = post("/service/GraniteServiceVersion20100801/operation/PutMetricData", body, {
+            "smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor", "Content-Encoding": "gzip",
+            "Authorization": auth("monitoring")})
+        self.assertEqual((status, raw), (200, b""))
+        self.assertEqual([m["MetricName"] for m in cloudwatch("ListMetrics", {"Namespace": "Ghost/Gzip"})[2]["Metrics"]],
+                         ["Hits"])
+
+    def test_unknown_operation_and_injected_crash(self):
+        status, _, error = cloudwatch("NoSuchThing", {})
+        self.assertEqual((status, error["__type"]), (404, "UnknownOperationException"))
+        key = "AKIDCBORCRASH"
+        post("/_ghost/faults", json.dumps({"key": key, "crash_after_mutating": 0}).encode(),
+             {"Content-Type": "application/json"})
+        try:
+            status, headers, error = cloudwatch("DescribeAlarms", {}, key=key)
+            self.assertEqual((status, headers["smithy-protocol"], error["__type"]), (400, "rpc-v2-cbor", "InjectedCrash"))
+            with self.assertRaises(ClientError) as ctx:
+                client("codeconnections", key=key).list_connections()
+            self.assertEqual(error_code(ctx), "InjectedCrash")
+        finally:
+            urllib.request.urlopen(urllib.request.Request(f"{URL}/_ghost/faults?key={key}", method="DELETE"))
+        calls = json.loads(urllib.request.urlopen(f"{URL}/_ghost/calls?key={key}").read())
+        self.assertEqual([(c["service"], c["action"], c.get("injected")) for c in calls],
+                         [("monitoring", "DescribeAlarms", "crash"), ("codeconnections", "ListConnections", "crash")])
+
+
+class EarlierExtensions(unittest.TestCase):
+    """The extensions that predate this suite, kept working: EFS backup policy, ECS CreateService."""
+
+    def test_efs_backup_policy(self):
+        efs = client("efs")
+        fs = efs.create_file_system(CreationToken=str(uuid.uuid4()))["FileSystemId"]
+        with self.assertRaises(ClientError) as ctx:
+            efs.describe_backup_policy(FileSystemId=fs)
+        self.assertEqual(error_code(ctx), "PolicyNotFound")
+        efs.put_backup_policy(FileSystemId=fs, BackupPolicy={"Status": "ENABLED"})
+        self.assertEqual(efs.describe_backup_policy(FileSystemId=fs)["BackupPolicy"], {"Status": "ENABLED"})
+
+    def test_ecs_create_service_keeps_deployment_configuration(self):
+        ecs = client("ecs")
+        ecs.create_cluster(clusterName="ghost-ecs")
+        ecs.register_task_definition(family="ghost", containerDefinitions=[{"name": "ghost", "image": "ghost:6",
+                                                                            "memory": 512}])
+        config = {"maximumPercent": 200, "minimumHealthyPercent": 100,
+                  "deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+        created = ecs.create_service(cluster="ghost-ecs", serviceName="ghost", taskDefinition="ghost", desiredCount=1,
+                                     deploymentConfiguration=config)["service"]
+        self.assertEqual(created["deploymentConfiguration"]["deploymentCircuitBreaker"], config["deploymentCircuitBreaker"])
+        described = ecs.describe_services(cluster="ghost-ecs", services=["ghost"])["services"][0]
+        self.assertEqual(described["deploymentConfiguration"]["maximumPercent"], 200)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
