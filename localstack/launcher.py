@@ -29,7 +29,9 @@ This is the one place for every emulator extension. Each is documented against w
   `DeploymentAlreadyCompletedException` once finished): all missing in moto. Deletes are idempotent, as on AWS (their
   API reference lists no "does not exist" error). GetDeploymentGroup returns the stored `alarmConfiguration` (moto
   answered `{}`), and ListDeploymentGroups of an unknown application fails with `ApplicationDoesNotExistException`
-  as on AWS (moto listed nothing).
+  as on AWS (moto listed nothing). CreateDeployment completes at once (`Succeeded`), as moto's CodeBuild builds and
+  pipeline executions do, since nothing runs here; `POST /_ghost/codedeploy/hold?on=1` (`on=0` to release) keeps new
+  deployments `InProgress` instead, for tests of a release in flight.
 * CodePipeline GetPipelineState (one stage state per stage, each action by name, `latestExecution` from the newest
   execution) and StopPipelineExecution (status `Stopped`; moto's executions "succeed" as they start, since nothing
   runs, so only an already stopped one is refused with `PipelineExecutionNotStoppableException`). GetPipeline's
@@ -39,6 +41,8 @@ This is the one place for every emulator extension. Each is documented against w
   ListTagsForResource, TagResource, UntagResource, in the JSON protocol (boto3) and in Smithy RPC v2 CBOR (the Rust
   SDK). A connection is created `PENDING`, as on AWS, where a person completes the provider handshake in the
   console; nothing here completes it unless a test asks: `POST /_ghost/connections/complete?arn=ARN` -> `AVAILABLE`.
+* S3 GetBucketVersioning answers with AWS's `VersioningConfiguration` root element (moto: `GetBucketVersioningResponse`,
+  which the Rust SDK's strict XML parser rejects).
 * Smithy RPC v2 CBOR bridge: the Rust SDK speaks CBOR to CloudWatch (`POST /service/GraniteServiceVersion20100801/
   operation/<Op>`, `smithy-protocol: rpc-v2-cbor`), which moto answers 404. The request becomes the JSON-protocol
   request moto serves (`X-Amz-Target: GraniteServiceVersion20100801.<Op>`), the answer goes back as CBOR with the
@@ -224,6 +228,26 @@ def _codedeploy_backend_update_group(self, application_name, current, new_name, 
     for key, value in fields.items():
         setattr(group, camelcase_to_underscores(key), value)
     return group
+
+
+_codedeploy_create_deployment = CodeDeployBackend.create_deployment
+# `POST /_ghost/codedeploy/hold?on=1` keeps new deployments `InProgress` (a release in flight, to stop or roll back).
+CODEDEPLOY_HOLD = {"on": False}
+
+
+@patch(CodeDeployBackend, "create_deployment")
+def _codedeploy_backend_create_deployment(self, *args, **kwargs):
+    """Nothing runs here, so a deployment completes as it is created (as CodeBuild builds and pipeline executions
+    do in moto): `Succeeded` with start and complete times, the state a healthy AWS deployment ends in."""
+    deployment_id = _codedeploy_create_deployment(self, *args, **kwargs)
+    deployment = self.deployments.get(deployment_id)
+    if deployment is not None and CODEDEPLOY_HOLD["on"]:
+        deployment.status = "InProgress"
+        deployment.start_time = deployment.create_time
+    elif deployment is not None:
+        deployment.status = "Succeeded"
+        deployment.start_time = deployment.complete_time = deployment.create_time
+    return deployment_id
 
 
 @patch(CodeDeployBackend, "delete_deployment_group")
@@ -480,6 +504,9 @@ class GhostMiddleware:
             with self.lock:
                 self.faults[body["key"]] = {"crash_after_mutating": body["crash_after_mutating"], "seen": 0}
             return self.json(start_response, 200, {"armed": body})
+        if path == "/_ghost/codedeploy/hold" and method == "POST":
+            CODEDEPLOY_HOLD["on"] = (query.get("on") or ["1"])[0] not in ("0", "false")
+            return self.json(start_response, 200, {"hold": CODEDEPLOY_HOLD["on"]})
         if path == "/_ghost/faults" and method == "DELETE":
             with self.lock:
                 if key is None:
@@ -677,7 +704,27 @@ class GhostMiddleware:
             return self.ecs_create_service(environ, start_response)
         if target.rsplit(".", 1)[0].endswith(CODECONNECTIONS_TARGET):
             return self.codeconnections_json(environ, start_response, target.rsplit(".", 1)[-1], region)
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if record["service"] == "s3" and environ["REQUEST_METHOD"] == "GET" and "versioning" in query:
+            return self.s3_get_bucket_versioning(environ, start_response)
         return self.app(environ, start_response)
+
+    def s3_get_bucket_versioning(self, environ, start_response):
+        """AWS answers GetBucketVersioning with a `VersioningConfiguration` root; moto names it
+        `GetBucketVersioningResponse`, which strict parsers (the Rust SDK) reject. Same content, AWS's root."""
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(self.app(environ, capture))
+        if captured["status"].startswith("200"):
+            body = body.replace(b"GetBucketVersioningResponse", b"VersioningConfiguration")
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(captured["status"], headers)
+        return [body]
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -690,6 +737,7 @@ class GhostMiddleware:
                     self.faults.clear()
                     self.efs_backup.clear()
                     self.codeconnections = CodeConnections()
+                    CODEDEPLOY_HOLD["on"] = False
             return self.app(environ, start_response)
 
         key, region, service, action, protocol = self.classify(environ)

@@ -217,9 +217,15 @@ class CodeDeploy(unittest.TestCase):
                                        serviceRoleArn="x")
         self.assertEqual(error_code(ctx), "DeploymentGroupDoesNotExistException")
 
+        revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": "version: 0.0"}}
+        done = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
+                                    revision=revision)["deploymentId"]
+        self.assertEqual(cd.get_deployment(deploymentId=done)["deploymentInfo"]["status"], "Succeeded")
+        post("/_ghost/codedeploy/hold?on=1")
         deployment = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
-                                          revision={"revisionType": "AppSpecContent",
-                                                    "appSpecContent": {"content": "version: 0.0"}})["deploymentId"]
+                                          revision=revision)["deploymentId"]
+        post("/_ghost/codedeploy/hold?on=0")
+        self.assertEqual(cd.get_deployment(deploymentId=deployment)["deploymentInfo"]["status"], "InProgress")
         stopped = cd.stop_deployment(deploymentId=deployment, autoRollbackEnabled=False)
         self.assertEqual(stopped["status"], "Succeeded")
         self.assertTrue(stopped["statusMessage"])

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 done, 1 failed while applying, 2 invalid input (nothing was called).
 
+mod cicd;
 mod emulator;
 mod local;
 mod output;
@@ -75,6 +76,38 @@ enum Cmd {
         #[arg(long)]
         delete_data: bool,
     },
+    /// The Ghost site repository: `site render DIR` writes its Dockerfile, buildspec.yml (and, with CodeDeploy,
+    /// taskdef.json from the deployed task definition and appspec.yaml).
+    Site {
+        #[command(subcommand)]
+        cmd: SiteCmd,
+    },
+    /// Start a release: the pipeline (default), or a given image directly (blue/green, with automatic rollback).
+    Release {
+        #[command(flatten)]
+        args: StackArgs,
+        /// Deploy this image (e.g. <account>.dkr.ecr.<region>.amazonaws.com/<stack>-blog:<commit>) without the pipeline.
+        #[arg(long)]
+        image: Option<String>,
+        /// Give up waiting after this many minutes (the release keeps running; the message says where to look).
+        #[arg(long, default_value_t = 30)]
+        timeout_minutes: u64,
+    },
+    /// Stop the in-flight deployment with rollback, or roll back to the previous task-definition revision.
+    Rollback {
+        #[command(flatten)]
+        args: StackArgs,
+        #[arg(long, default_value_t = 30)]
+        timeout_minutes: u64,
+    },
+    /// The last pipeline executions and deployments.
+    Status {
+        #[command(flatten)]
+        args: StackArgs,
+        /// How many of each to show.
+        #[arg(long, default_value_t = 5)]
+        last: i32,
+    },
     /// The local AWS emulator (moto on 127.0.0.1:4566).
     Emulator {
         #[command(subcommand)]
@@ -89,6 +122,16 @@ enum Cmd {
     Test(test::TestArgs),
 }
 
+#[derive(Debug, Subcommand)]
+enum SiteCmd {
+    /// Write the site repository's files into DIR (created if missing).
+    Render {
+        dir: PathBuf,
+        #[command(flatten)]
+        args: StackArgs,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
@@ -98,6 +141,12 @@ fn main() -> ExitCode {
             Cmd::Deploy(args) => stack::deploy(&args, ghost_core::Mode::Apply).await,
             Cmd::Plan(args) => stack::deploy(&args, ghost_core::Mode::Plan).await,
             Cmd::Destroy { args, dry_run, delete_data } => stack::destroy(&args, dry_run, delete_data).await,
+            Cmd::Site { cmd: SiteCmd::Render { dir, args } } => cicd::site_render(&args, &dir).await,
+            Cmd::Release { args, image, timeout_minutes } => {
+                cicd::release(&args, image.as_deref(), timeout_minutes).await
+            }
+            Cmd::Rollback { args, timeout_minutes } => cicd::rollback(&args, timeout_minutes).await,
+            Cmd::Status { args, last } => cicd::status(&args, last).await,
             Cmd::Emulator { cmd } => emulator::run(cmd).await,
             Cmd::Local { cmd } => local::run(cmd).await,
             Cmd::Test(args) => test::run(args).await,

@@ -101,6 +101,19 @@ pub(crate) fn next_steps(report: &Report, local: bool) {
     println!("  ECS              cluster {}  service {}", rt.cluster_arn, rt.service_arn);
     println!("  task definition  {}", rt.task_definition_arn);
     println!("  logs             {}", rt.log_group);
+    let ci = &o.cicd;
+    println!(
+        "  pipeline         {}  (source {}, build {}, artifacts s3://{})",
+        ci.pipeline, ci.source, ci.build_project, ci.artifact_bucket
+    );
+    println!("  image repository {}", ci.image_repository_uri);
+    if let Some((app, group)) = &ci.codedeploy {
+        println!("  blue/green       CodeDeploy {app} / {group}");
+    }
+    if let Some(conn) = &ci.connection {
+        println!("  github           connection {} is {}: {}", conn.arn, conn.status, conn.console);
+    }
+    println!("release: `cargo xtask site render ./site` (then push it), `cargo xtask release`, `cargo xtask status`");
     if local {
         println!("\nlook: `cargo xtask plan` (changes nothing), `cargo xtask emulator calls` (recorded API calls)");
         println!("tear down: `cargo xtask destroy`, then `cargo xtask emulator down`");

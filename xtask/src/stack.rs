@@ -26,18 +26,18 @@ fn config_path(args: &StackArgs) -> PathBuf {
 }
 
 /// A validated config; errors are `ConfigError`, which main maps to exit code 2.
-fn load(args: &StackArgs) -> Result<Config> {
+pub(crate) fn load(args: &StackArgs) -> Result<Config> {
     Ok(Config::load(&config_path(args))?)
 }
 
 /// How this run talks to AWS; for the local target, also the emulator handle and this run's access key (the
 /// emulator's recorder counts calls by key, so each run can report its own).
-struct Session {
-    sdk: ghost_core::aws::SdkConfig,
+pub(crate) struct Session {
+    pub(crate) sdk: ghost_core::aws::SdkConfig,
     recorder: Option<(Emulator, String)>,
 }
 
-async fn session(args: &StackArgs, cfg: &Config) -> Result<Session> {
+pub(crate) async fn session(args: &StackArgs, cfg: &Config) -> Result<Session> {
     match args.target {
         Target::Local => {
             let emu = Emulator::from_env();

@@ -166,6 +166,12 @@ pub struct PipelineConfig {
     pub repository: String,
     pub branch: String,
     pub deployment: Deployment,
+    /// A manual-approval stage between build and deploy.
+    pub approval: bool,
+    /// How many images the ECR lifecycle policy keeps (older ones expire).
+    pub keep_images: u32,
+    /// Minutes the old (blue) tasks keep running after traffic moved, for an instant rollback (CodeDeploy).
+    pub blue_termination_wait_minutes: u32,
 }
 
 impl Default for PipelineConfig {
@@ -175,6 +181,9 @@ impl Default for PipelineConfig {
             repository: "ghost-blog".into(),
             branch: "main".into(),
             deployment: Deployment::Codedeploy,
+            approval: false,
+            keep_images: 20,
+            blue_termination_wait_minutes: 5,
         }
     }
 }
@@ -463,14 +472,32 @@ impl Config {
 
         // pipeline
         let p = &self.pipeline;
-        let repo_ok = (1..=100).contains(&p.repository.len())
-            && p.repository.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            && !p.repository.ends_with(".git");
-        if !repo_ok {
-            bad(
+        let name_ok = |n: &str| {
+            (1..=100).contains(&n.len())
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && !n.ends_with(".git")
+        };
+        match p.source {
+            Source::Codecommit if !name_ok(&p.repository) => bad(
                 "pipeline.repository",
                 &q(&p.repository),
                 "1-100 characters of A-Z, a-z, 0-9, '-', '_', '.' (no .git suffix)",
+            ),
+            Source::Github if !p.repository.split_once('/').is_some_and(|(o, r)| name_ok(o) && name_ok(r)) => bad(
+                "pipeline.repository",
+                &q(&p.repository),
+                "with source = \"github\": the repository as \"owner/name\", e.g. \"acme/blog\"",
+            ),
+            _ => {}
+        }
+        if !(1..=1000).contains(&p.keep_images) {
+            bad("pipeline.keep_images", &p.keep_images, "1 to 1000 images kept in the ECR repository");
+        }
+        if p.blue_termination_wait_minutes > 2880 {
+            bad(
+                "pipeline.blue_termination_wait_minutes",
+                &p.blue_termination_wait_minutes,
+                "0 to 2880 minutes (CodeDeploy's limit, two days)",
             );
         }
         if !branch_ok(&p.branch) {

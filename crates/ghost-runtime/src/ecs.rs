@@ -136,58 +136,7 @@ pub fn task_role(spec: &RuntimeSpec, fs: &EfsOut) -> RoleSpec {
 }
 
 pub async fn ensure_log_group(rt: &Runtime, spec: &RuntimeSpec) -> Result<String> {
-    let name = spec.log_group();
-    rt.env
-        .track("log-group", &name, async {
-            let out = rt
-                .logs
-                .describe_log_groups()
-                .log_group_name_prefix(&name)
-                .send()
-                .await
-                .aws("DescribeLogGroups", &name)?;
-            let found = out.log_groups().iter().find(|g| g.log_group_name() == Some(name.as_str()));
-            let Some(g) = found else {
-                if rt.env.is_plan() {
-                    return Ok(Outcome::Created(name.clone()));
-                }
-                let tags: std::collections::HashMap<String, String> =
-                    rt.env.names.tags("log-group", &name).into_iter().map(|t| (t.key, t.value)).collect();
-                rt.logs
-                    .create_log_group()
-                    .log_group_name(&name)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .aws("CreateLogGroup", &name)?;
-                set_retention(rt, &name, spec.log_retention_days).await?;
-                return Ok(Outcome::Created(name.clone()));
-            };
-            let have = g.retention_in_days();
-            if have == Some(spec.log_retention_days) {
-                return Ok::<_, crate::Error>(Outcome::Unchanged(name.clone()));
-            }
-            if !rt.env.is_plan() {
-                set_retention(rt, &name, spec.log_retention_days).await?;
-            }
-            Ok(Outcome::Updated(
-                name.clone(),
-                vec![Change::new("retention_days", format!("{have:?}"), spec.log_retention_days)],
-            ))
-        })
-        .await
-        .map(Outcome::into_id)
-}
-
-async fn set_retention(rt: &Runtime, name: &str, days: i32) -> Result<()> {
-    rt.logs
-        .put_retention_policy()
-        .log_group_name(name)
-        .retention_in_days(days)
-        .send()
-        .await
-        .aws("PutRetentionPolicy", name)?;
-    Ok(())
+    crate::logs::ensure_log_group(&rt.logs, &rt.env, "log-group", &spec.log_group(), spec.log_retention_days).await
 }
 
 fn provider_name(p: CapacityProvider) -> &'static str {
@@ -438,10 +387,10 @@ pub async fn ensure_task_definition(
     refs: &TaskRefs<'_>,
 ) -> Result<(String, TaskDef)> {
     let family = spec.family();
-    let td = task_def(spec, refs)?;
-    let hash = content_hash(&td);
-    rt.env
-        .track("task-definition", &family, async {
+    let mut td = task_def(spec, refs)?;
+    let out = rt
+        .env
+        .track::<_, crate::Error, _>("task-definition", &family, async {
             let got = rt
                 .ecs
                 .describe_task_definition()
@@ -451,6 +400,13 @@ pub async fn ensure_task_definition(
                 .await
                 .aws("DescribeTaskDefinition", &family);
             let latest = ghost_core::error::absent_if(got, &["ClientException", "InvalidParameterException"])?;
+            let released = latest.as_ref().and_then(|o| o.task_definition()).and_then(|t| released_image(spec, t));
+            if let Some(image) = released {
+                // The pipeline owns the image once it has shipped one from this stack's repository: a deploy that
+                // changes other settings keeps it rather than rolling the blog back to `ghost.image`.
+                td.container_definitions[0].image = image;
+            }
+            let hash = content_hash(&td);
             if let Some(out) = &latest {
                 let have = out.tags().iter().find(|t| t.key() == Some(SPEC_HASH_TAG)).and_then(|t| t.value());
                 let arn = out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string();
@@ -466,14 +422,26 @@ pub async fn ensure_task_definition(
                     None => Outcome::Created(planned_id("task-definition")),
                 });
             }
-            let arn = register(rt, &td, &hash).await?;
+            let arn = register(&rt.ecs, &rt.env.names, &td).await?;
             Ok(if latest.is_some() { Outcome::Updated(arn, vec![change]) } else { Outcome::Created(arn) })
         })
-        .await
-        .map(|o| (o.into_id(), td))
+        .await?;
+    Ok((out.into_id(), td))
 }
 
-async fn register(rt: &Runtime, td: &TaskDef, hash: &str) -> Result<String> {
+/// The image of a revision the pipeline (or `release`) registered: one from this stack's ECR repository
+/// (`<account>.dkr.ecr.<region>.amazonaws.com/<stack>-blog:<commit>`).
+fn released_image(spec: &RuntimeSpec, td: &aws_sdk_ecs::types::TaskDefinition) -> Option<String> {
+    let image = td.container_definitions().iter().find(|c| c.name() == Some(CONTAINER))?.image()?;
+    let repo = image.split(['@', ':']).next().unwrap_or_default();
+    let ours = image.contains(".dkr.ecr.") && repo.ends_with(&format!("/{}", spec.image_repository()));
+    ours.then(|| image.to_string())
+}
+
+/// Registers `td` as a new revision of its family, tagged with its content hash (so the run lens recognises it
+/// as current). `release` uses it too: a released revision is the run lens's content with another image.
+pub async fn register(ecs: &aws_sdk_ecs::Client, names: &ghost_core::Names, td: &TaskDef) -> Result<String> {
+    let hash = content_hash(td);
     let c = &td.container_definitions[0];
     let container = ContainerDefinition::builder()
         .name(c.name)
@@ -531,10 +499,13 @@ async fn register(rt: &Runtime, td: &TaskDef, hash: &str) -> Result<String> {
                 .expect("file system id set"),
         )
         .build();
-    let mut tags = ecs_tags(rt, "task-definition", &td.family);
+    let mut tags: Vec<EcsTag> = names
+        .tags("task-definition", &td.family)
+        .into_iter()
+        .map(|t| EcsTag::builder().key(t.key).value(t.value).build())
+        .collect();
     tags.push(EcsTag::builder().key(SPEC_HASH_TAG).value(hash).build());
-    let out = rt
-        .ecs
+    let out = ecs
         .register_task_definition()
         .family(&td.family)
         .execution_role_arn(&td.execution_role_arn)
@@ -919,15 +890,6 @@ pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec) -> Result
             })
             .await?;
     }
-    let group = spec.log_group();
-    let out =
-        rt.logs.describe_log_groups().log_group_name_prefix(&group).send().await.aws("DescribeLogGroups", &group)?;
-    if out.log_groups().iter().any(|g| g.log_group_name() == Some(group.as_str())) {
-        rt.env
-            .delete("log-group", &group, &group, &["ResourceNotFoundException"], || async {
-                rt.logs.delete_log_group().log_group_name(&group).send().await.map(|_| ()).aws("DeleteLogGroup", &group)
-            })
-            .await?;
-    }
+    crate::logs::delete_log_group(&rt.logs, &rt.env, &spec.log_group()).await?;
     Ok(())
 }

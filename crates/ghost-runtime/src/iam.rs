@@ -9,6 +9,22 @@ use ghost_core::{AwsResultExt, Change, Outcome, planned_id};
 use crate::policy::PolicyDocument;
 use crate::{Result, Runtime};
 
+/// What the role functions need: an IAM client and the environment. Every lens that owns roles (run, build)
+/// implements it, so roles follow one ensure code path.
+pub trait IamScope {
+    fn iam(&self) -> &aws_sdk_iam::Client;
+    fn env(&self) -> &ghost_core::Env;
+}
+
+impl IamScope for Runtime {
+    fn iam(&self) -> &aws_sdk_iam::Client {
+        &self.iam
+    }
+    fn env(&self) -> &ghost_core::Env {
+        &self.env
+    }
+}
+
 const KIND: &str = "iam-role";
 /// The AWS managed policy for pulling images and writing logs.
 pub const ECS_EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
@@ -31,12 +47,12 @@ pub struct FoundRole {
     pub inline: Option<String>,
 }
 
-pub async fn find_role(rt: &Runtime, spec: &RoleSpec) -> Result<Option<FoundRole>> {
-    let got = rt.iam.get_role().role_name(&spec.name).send().await.aws("GetRole", &spec.name);
+pub async fn find_role(rt: &impl IamScope, spec: &RoleSpec) -> Result<Option<FoundRole>> {
+    let got = rt.iam().get_role().role_name(&spec.name).send().await.aws("GetRole", &spec.name);
     let Some(role) = absent_if(got, &["NoSuchEntity"])? else { return Ok(None) };
     let role = role.role.expect("GetRole returns a role");
     let attached = rt
-        .iam
+        .iam()
         .list_attached_role_policies()
         .role_name(&spec.name)
         .into_paginator()
@@ -48,7 +64,7 @@ pub async fn find_role(rt: &Runtime, spec: &RoleSpec) -> Result<Option<FoundRole
     let inline = match &spec.inline {
         Some((policy, _)) => {
             let got = rt
-                .iam
+                .iam()
                 .get_role_policy()
                 .role_name(&spec.name)
                 .policy_name(policy)
@@ -84,20 +100,20 @@ pub fn diff_role(spec: &RoleSpec, found: &FoundRole) -> Vec<Change> {
     changes
 }
 
-pub async fn ensure_role(rt: &Runtime, spec: &RoleSpec) -> Result<Outcome<String>> {
-    rt.env
+pub async fn ensure_role(rt: &impl IamScope, spec: &RoleSpec) -> Result<Outcome<String>> {
+    rt.env()
         .track(KIND, &spec.name, async {
             let Some(found) = find_role(rt, spec).await? else {
-                if rt.env.is_plan() {
+                if rt.env().is_plan() {
                     return Ok(Outcome::Created(planned_id(KIND)));
                 }
-                let tags = rt.env.names.tags(spec.component, &spec.name);
+                let tags = rt.env().names.tags(spec.component, &spec.name);
                 let out = rt
-                    .iam
+                    .iam()
                     .create_role()
                     .role_name(&spec.name)
                     .assume_role_policy_document(spec.trust.to_json())
-                    .description(format!("Ghost stack {}: {}", rt.env.stack(), spec.component))
+                    .description(format!("Ghost stack {}: {}", rt.env().stack(), spec.component))
                     .set_tags(Some(
                         tags.into_iter()
                             .map(|t| Tag::builder().key(t.key).value(t.value).build().expect("tag"))
@@ -116,7 +132,7 @@ pub async fn ensure_role(rt: &Runtime, spec: &RoleSpec) -> Result<Outcome<String
                 return Ok(Outcome::Created(arn));
             };
             let changes = diff_role(spec, &found);
-            if !changes.is_empty() && !rt.env.is_plan() {
+            if !changes.is_empty() && !rt.env().is_plan() {
                 apply(rt, spec, &found).await?;
             }
             Ok(Outcome::from_changes(found.arn, changes))
@@ -125,9 +141,9 @@ pub async fn ensure_role(rt: &Runtime, spec: &RoleSpec) -> Result<Outcome<String
 }
 
 /// Makes the role's trust, attachments and inline policy match, touching only what differs.
-async fn apply(rt: &Runtime, spec: &RoleSpec, found: &FoundRole) -> Result<()> {
+async fn apply(rt: &impl IamScope, spec: &RoleSpec, found: &FoundRole) -> Result<()> {
     if !spec.trust.same_as(&found.trust) {
-        rt.iam
+        rt.iam()
             .update_assume_role_policy()
             .role_name(&spec.name)
             .policy_document(spec.trust.to_json())
@@ -136,7 +152,7 @@ async fn apply(rt: &Runtime, spec: &RoleSpec, found: &FoundRole) -> Result<()> {
             .aws("UpdateAssumeRolePolicy", &spec.name)?;
     }
     for m in spec.managed.iter().filter(|m| !found.managed.contains(m)) {
-        rt.iam
+        rt.iam()
             .attach_role_policy()
             .role_name(&spec.name)
             .policy_arn(m)
@@ -147,7 +163,7 @@ async fn apply(rt: &Runtime, spec: &RoleSpec, found: &FoundRole) -> Result<()> {
     if let Some((name, doc)) = &spec.inline
         && !found.inline.as_deref().is_some_and(|f| doc.same_as(f))
     {
-        rt.iam
+        rt.iam()
             .put_role_policy()
             .role_name(&spec.name)
             .policy_name(name)
@@ -160,26 +176,32 @@ async fn apply(rt: &Runtime, spec: &RoleSpec, found: &FoundRole) -> Result<()> {
 }
 
 /// Detaches and deletes every policy, then the role. Absent is success.
-pub async fn delete_role(rt: &Runtime, name: &str) -> Result<()> {
-    let exists = absent_if(rt.iam.get_role().role_name(name).send().await.aws("GetRole", name), &["NoSuchEntity"])?;
+pub async fn delete_role(rt: &impl IamScope, name: &str) -> Result<()> {
+    let exists = absent_if(rt.iam().get_role().role_name(name).send().await.aws("GetRole", name), &["NoSuchEntity"])?;
     if exists.is_none() {
         return Ok(());
     }
-    rt.env
+    rt.env()
         .delete(KIND, name, name, &["NoSuchEntity"], || async {
             let attached = rt
-                .iam
+                .iam()
                 .list_attached_role_policies()
                 .role_name(name)
                 .send()
                 .await
                 .aws("ListAttachedRolePolicies", name)?;
             for p in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
-                rt.iam.detach_role_policy().role_name(name).policy_arn(p).send().await.aws("DetachRolePolicy", name)?;
+                rt.iam()
+                    .detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(p)
+                    .send()
+                    .await
+                    .aws("DetachRolePolicy", name)?;
             }
-            let inline = rt.iam.list_role_policies().role_name(name).send().await.aws("ListRolePolicies", name)?;
+            let inline = rt.iam().list_role_policies().role_name(name).send().await.aws("ListRolePolicies", name)?;
             for p in inline.policy_names() {
-                rt.iam
+                rt.iam()
                     .delete_role_policy()
                     .role_name(name)
                     .policy_name(p)
@@ -187,7 +209,7 @@ pub async fn delete_role(rt: &Runtime, name: &str) -> Result<()> {
                     .await
                     .aws("DeleteRolePolicy", name)?;
             }
-            rt.iam.delete_role().role_name(name).send().await.map(|_| ()).aws("DeleteRole", name)
+            rt.iam().delete_role().role_name(name).send().await.map(|_| ()).aws("DeleteRole", name)
         })
         .await?;
     Ok(())

@@ -8,6 +8,7 @@ pub mod ecs;
 pub mod efs;
 pub mod iam;
 pub mod lb;
+pub mod logs;
 pub mod policy;
 pub mod rds;
 pub mod spec;

@@ -70,6 +70,11 @@ impl RuntimeSpec {
         self.names.of("blog")
     }
 
+    /// The stack's ECR repository the pipeline pushes the site image to (the build lens creates it).
+    pub fn image_repository(&self) -> String {
+        self.names.of("blog")
+    }
+
     pub fn log_group(&self) -> String {
         format!("/ecs/{}", self.names.stack())
     }

@@ -1,13 +1,14 @@
 //! The whole stack: lenses in dependency order for deploy, plan and destroy, behind one call each, so the
 //! CLI stays thin and other tools can embed a complete deploy.
 //!
-//! Today the stack is the network and run lenses; each further lens (build, operate) plugs in here, taking
-//! the outputs of the ones before it: `Config → NetworkOut → RuntimeOut → CicdOut → ObserveOut`.
+//! Lenses take the outputs of the ones before them: `Config → NetworkOut → RuntimeOut → CicdOut`; the operate
+//! lens (ObserveOut) plugs in after the build lens.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use aws_types::SdkConfig;
+use ghost_cicd::{Cicd, CicdOut, CicdSpec};
 use ghost_core::{Action, Config, Env, Mode, Record, Warning};
 use ghost_net::{Net, NetworkOut, NetworkSpec};
 use ghost_runtime::{DataPolicy, Runtime, RuntimeOut, RuntimeSpec};
@@ -19,6 +20,8 @@ pub enum Error {
     Network(#[from] ghost_net::Error),
     #[error("runtime: {0}")]
     Runtime(#[from] ghost_runtime::Error),
+    #[error("build: {0}")]
+    Cicd(#[from] ghost_cicd::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -30,6 +33,7 @@ pub struct StackOutputs {
     pub region: String,
     pub network: NetworkOut,
     pub runtime: RuntimeOut,
+    pub cicd: CicdOut,
 }
 
 /// What a run did or would do: every resource's action, the warnings, and the outputs (deploy only).
@@ -82,7 +86,11 @@ pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> 
     let network = Box::pin(ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg))).await?;
     let rt = Runtime::new(sdk, env.clone());
     let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
-    let outputs = StackOutputs { stack: cfg.stack.name.clone(), region: cfg.stack.region.clone(), network, runtime };
+    let cicd = Cicd::new(sdk, env.clone());
+    let spec = CicdSpec::from_config(cfg, &cicd.account().await?);
+    let cicd = Box::pin(ghost_cicd::ensure_cicd(&cicd, &spec, &runtime)).await?;
+    let outputs =
+        StackOutputs { stack: cfg.stack.name.clone(), region: cfg.stack.region.clone(), network, runtime, cicd };
     let command = if env.mode == Mode::Plan { "plan" } else { "deploy" };
     Ok(Report::new(command, env, Some(outputs), start))
 }
@@ -91,6 +99,9 @@ pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> 
 /// With Mode::Plan, lists what would go.
 pub async fn destroy(cfg: &Config, sdk: &SdkConfig, env: &Env, data: DataPolicy) -> Result<Report> {
     let start = Instant::now();
+    let cicd = Cicd::new(sdk, env.clone());
+    let spec = CicdSpec::from_config(cfg, &cicd.account().await?);
+    Box::pin(ghost_cicd::destroy_cicd(&cicd, &spec, data)).await?;
     let rt = Runtime::new(sdk, env.clone());
     Box::pin(ghost_runtime::destroy_runtime(&rt, &RuntimeSpec::from_config(cfg), data)).await?;
     let net = Net::new(sdk, env.clone());

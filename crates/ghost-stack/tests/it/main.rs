@@ -9,6 +9,8 @@ use ghost_emulator::{CallSummary, Emulator};
 use ghost_runtime::DataPolicy;
 use ghost_stack::Report;
 
+mod cicd;
+
 const SAMPLE: &str = include_str!("../../../../fixtures/ghost.toml");
 
 struct Harness {

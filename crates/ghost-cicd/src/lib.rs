@@ -1,0 +1,175 @@
+//! Build lens: a push to the site repository builds a new Ghost image and rolls it out blue/green with
+//! automatic rollback. ECR (scan on push, immutable commit tags, lifecycle), the source (CodeCommit, or GitHub
+//! through a CodeConnections connection), the artifact bucket, CodeBuild, the deploy (CodeDeploy blue/green, or
+//! ECS-native blue/green) and one CodePipeline V2 that ties them together. Every resource follows the ensure
+//! contract of `ghost-core`; the task definition the pipeline ships is rendered from the run lens's builder
+//! ([`site`]), so deploy and pipeline never disagree.
+
+pub mod bucket;
+pub mod build;
+pub mod deploy;
+pub mod pipeline;
+pub mod registry;
+pub mod release;
+pub mod roles;
+pub mod site;
+pub mod source;
+pub mod spec;
+
+use aws_types::SdkConfig;
+use ghost_core::config::{Deployment, Source};
+use ghost_core::{AwsResultExt, Env};
+use ghost_runtime::iam::{self, IamScope};
+use ghost_runtime::{DataPolicy, RuntimeOut};
+use serde::Serialize;
+
+pub use spec::CicdSpec;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Core(#[from] ghost_core::Error),
+    #[error(transparent)]
+    Runtime(#[from] ghost_runtime::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The lens's handle: one client per service, and the environment.
+#[derive(Debug, Clone)]
+pub struct Cicd {
+    pub ecr: aws_sdk_ecr::Client,
+    pub codecommit: aws_sdk_codecommit::Client,
+    pub connections: aws_sdk_codeconnections::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub codebuild: aws_sdk_codebuild::Client,
+    pub codedeploy: aws_sdk_codedeploy::Client,
+    pub codepipeline: aws_sdk_codepipeline::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub env: Env,
+}
+
+impl IamScope for Cicd {
+    fn iam(&self) -> &aws_sdk_iam::Client {
+        &self.iam
+    }
+    fn env(&self) -> &Env {
+        &self.env
+    }
+}
+
+impl Cicd {
+    pub fn new(sdk: &SdkConfig, env: Env) -> Self {
+        // An endpoint override (an emulator) cannot serve virtual-hosted bucket names: use path style there.
+        let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
+        Self {
+            ecr: aws_sdk_ecr::Client::new(sdk),
+            codecommit: aws_sdk_codecommit::Client::new(sdk),
+            connections: aws_sdk_codeconnections::Client::new(sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            codebuild: aws_sdk_codebuild::Client::new(sdk),
+            codedeploy: aws_sdk_codedeploy::Client::new(sdk),
+            codepipeline: aws_sdk_codepipeline::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            iam: aws_sdk_iam::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::new(sdk),
+            sts: aws_sdk_sts::Client::new(sdk),
+            env,
+        }
+    }
+
+    /// The account the credentials belong to: bucket names and the policies' ARNs need it.
+    pub async fn account(&self) -> Result<String> {
+        let me = self.sts.get_caller_identity().send().await.aws("GetCallerIdentity", "caller")?;
+        Ok(me.account.unwrap_or_default())
+    }
+}
+
+/// What the operate lens and the user need from the build lens.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CicdOut {
+    pub image_repository_uri: String,
+    /// `git clone` URL (CodeCommit HTTPS) or the GitHub repository.
+    pub source: String,
+    /// GitHub: the connection and its status (PENDING until a person completes the handshake).
+    pub connection: Option<source::ConnectionOut>,
+    pub artifact_bucket: String,
+    pub build_project: String,
+    pub build_log_group: String,
+    /// deployment = "codedeploy": (application, deployment group).
+    pub codedeploy: Option<(String, String)>,
+    pub pipeline: String,
+    pub pipeline_arn: String,
+}
+
+/// Brings the build lens to the desired state. The repository, the source, the bucket and the build log group
+/// do not wait for each other; the roles wait for the names they are scoped to; the project, the deployment
+/// group and the pipeline for their roles.
+pub async fn ensure_cicd(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut) -> Result<CicdOut> {
+    let (repo_uri, src, artifact_bucket, build_log_group) = tokio::try_join!(
+        registry::ensure_repository(c, spec),
+        source::ensure_source(c, spec),
+        bucket::ensure_bucket(c, spec),
+        build::ensure_log_group(c, spec),
+    )?;
+    let connection_arn = src.connection.as_ref().map(|c| c.arn.clone());
+    let (build_role, pipeline_role) = tokio::try_join!(
+        async { Ok::<_, Error>(iam::ensure_role(c, &roles::codebuild_role(spec)).await?.into_id()) },
+        async {
+            Ok::<_, Error>(
+                iam::ensure_role(c, &roles::pipeline_role(spec, runtime, connection_arn.as_deref())).await?.into_id(),
+            )
+        },
+    )?;
+    let (project, codedeploy) = tokio::try_join!(build::ensure_project(c, spec, &repo_uri, &build_role), async {
+        match spec.deployment {
+            Deployment::Codedeploy => {
+                let role = iam::ensure_role(c, &roles::codedeploy_role(spec)).await?.into_id();
+                Ok::<_, Error>(Some(deploy::ensure_codedeploy(c, spec, runtime, &role).await?))
+            }
+            Deployment::Ecs => Ok(None),
+        }
+    })?;
+    let pipeline_arn =
+        pipeline::ensure_pipeline(c, spec, &pipeline_role, &artifact_bucket, connection_arn.as_deref()).await?;
+    if spec.source == Source::Codecommit {
+        let role = iam::ensure_role(c, &roles::events_role(spec)).await?.into_id();
+        pipeline::ensure_source_rule(c, spec, &pipeline_arn, &role).await?;
+    }
+    Ok(CicdOut {
+        image_repository_uri: repo_uri,
+        source: src.clone_url,
+        connection: src.connection,
+        artifact_bucket,
+        build_project: project,
+        build_log_group,
+        codedeploy,
+        pipeline: spec.pipeline(),
+        pipeline_arn,
+    })
+}
+
+/// Pipeline first (nothing starts a release while we remove its parts), then the deploy, the build, the
+/// roles; the image repository, the source repository and the artifact bucket hold the user's data and are
+/// kept unless `DataPolicy::Delete` (the bucket also goes when it holds only our own artifacts).
+pub async fn destroy_cicd(c: &Cicd, spec: &CicdSpec, data: DataPolicy) -> Result<()> {
+    pipeline::delete_source_rule(c, spec).await?;
+    pipeline::delete_pipeline(c, spec).await?;
+    tokio::try_join!(deploy::delete_codedeploy(c, spec), build::delete_project(c, spec))?;
+    tokio::try_join!(
+        async { Ok::<_, Error>(iam::delete_role(c, &spec.events_role()).await?) },
+        async { Ok::<_, Error>(iam::delete_role(c, &spec.pipeline_role()).await?) },
+        async { Ok::<_, Error>(iam::delete_role(c, &spec.codedeploy_role()).await?) },
+        async { Ok::<_, Error>(iam::delete_role(c, &spec.codebuild_role()).await?) },
+        build::delete_log_group(c, spec),
+        registry::delete_repository(c, spec, data),
+        source::delete_source(c, spec, data),
+        bucket::delete_bucket(c, spec, data),
+    )?;
+    Ok(())
+}

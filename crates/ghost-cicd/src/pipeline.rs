@@ -1,0 +1,384 @@
+//! CodePipeline V2: Source → Build → [Approval] → Deploy, one pipeline (the seed builds in one and deploys in
+//! another; one pipeline keeps a release's history, approval and rollback in one place). A push to the branch
+//! starts it: a V2 trigger for GitHub, an EventBridge rule for CodeCommit (its native change events).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_codepipeline::types::{
+    ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStore, ArtifactStoreType, ExecutionMode,
+    GitBranchFilterCriteria, GitConfiguration, GitPushFilter, InputArtifact, OutputArtifact, PipelineDeclaration,
+    PipelineTriggerDeclaration, PipelineTriggerProviderType, PipelineType, StageDeclaration, Tag,
+};
+use aws_sdk_eventbridge::types::{RuleState, Target};
+use ghost_core::config::{Deployment, Source};
+use ghost_core::error::absent_if;
+use ghost_core::{AwsResultExt, Change, Outcome};
+use serde_json::{Value, json};
+
+use crate::spec::{BUILD_ARTIFACT, CicdSpec, SOURCE_ARTIFACT};
+use crate::{Cicd, Result};
+
+const KIND: &str = "codepipeline";
+const RULE: &str = "eventbridge-rule";
+const SOURCE_ACTION: &str = "Source";
+
+fn action(
+    name: &str,
+    category: ActionCategory,
+    provider: &str,
+    config: &[(&str, String)],
+    input: Option<&str>,
+    output: Option<&str>,
+) -> ActionDeclaration {
+    ActionDeclaration::builder()
+        .name(name)
+        .action_type_id(
+            ActionTypeId::builder()
+                .category(category)
+                .owner(ActionOwner::Aws)
+                .provider(provider)
+                .version("1")
+                .build()
+                .expect("type id set"),
+        )
+        .run_order(1)
+        .set_configuration(Some(config.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()))
+        .set_input_artifacts(input.map(|i| vec![InputArtifact::builder().name(i).build().expect("name set")]))
+        .set_output_artifacts(output.map(|o| vec![OutputArtifact::builder().name(o).build().expect("name set")]))
+        .build()
+        .expect("name and type set")
+}
+
+fn stage(name: &str, action: ActionDeclaration) -> StageDeclaration {
+    StageDeclaration::builder().name(name).actions(action).build().expect("name and actions set")
+}
+
+/// The whole desired declaration.
+pub fn declaration(spec: &CicdSpec, role: &str, bucket: &str, connection: Option<&str>) -> PipelineDeclaration {
+    let source = match spec.source {
+        Source::Codecommit => action(
+            SOURCE_ACTION,
+            ActionCategory::Source,
+            "CodeCommit",
+            &[
+                ("RepositoryName", spec.repository.clone()),
+                ("BranchName", spec.branch.clone()),
+                // The EventBridge rule starts the pipeline; polling would double-start it.
+                ("PollForSourceChanges", "false".into()),
+                ("OutputArtifactFormat", "CODE_ZIP".into()),
+            ],
+            None,
+            Some(SOURCE_ARTIFACT),
+        ),
+        Source::Github => action(
+            SOURCE_ACTION,
+            ActionCategory::Source,
+            "CodeStarSourceConnection",
+            &[
+                ("ConnectionArn", connection.unwrap_or_default().to_string()),
+                ("FullRepositoryId", spec.repository.clone()),
+                ("BranchName", spec.branch.clone()),
+                ("OutputArtifactFormat", "CODE_ZIP".into()),
+            ],
+            None,
+            Some(SOURCE_ARTIFACT),
+        ),
+    };
+    let build = action(
+        "Build",
+        ActionCategory::Build,
+        "CodeBuild",
+        &[("ProjectName", spec.project())],
+        Some(SOURCE_ARTIFACT),
+        Some(BUILD_ARTIFACT),
+    );
+    let deploy = match spec.deployment {
+        Deployment::Codedeploy => action(
+            "Deploy",
+            ActionCategory::Deploy,
+            "CodeDeployToECS",
+            &[
+                ("ApplicationName", spec.application()),
+                ("DeploymentGroupName", spec.deployment_group()),
+                ("TaskDefinitionTemplateArtifact", BUILD_ARTIFACT.into()),
+                ("TaskDefinitionTemplatePath", "taskdef.json".into()),
+                ("AppSpecTemplateArtifact", BUILD_ARTIFACT.into()),
+                ("AppSpecTemplatePath", "appspec.yaml".into()),
+                ("Image1ArtifactName", BUILD_ARTIFACT.into()),
+                ("Image1ContainerName", "IMAGE1_NAME".into()),
+            ],
+            Some(BUILD_ARTIFACT),
+            None,
+        ),
+        Deployment::Ecs => action(
+            "Deploy",
+            ActionCategory::Deploy,
+            "ECS",
+            &[
+                ("ClusterName", spec.cluster.clone()),
+                ("ServiceName", spec.service.clone()),
+                ("FileName", "imagedefinitions.json".into()),
+                ("DeploymentTimeout", "60".into()),
+            ],
+            Some(BUILD_ARTIFACT),
+            None,
+        ),
+    };
+    let mut stages = vec![stage("Source", source), stage("Build", build)];
+    if spec.approval {
+        let approve = action(
+            "Approve",
+            ActionCategory::Approval,
+            "Manual",
+            &[("CustomData", format!("Release the new Ghost image of stack {} to production?", spec.names.stack()))],
+            None,
+            None,
+        );
+        stages.push(stage("Approval", approve));
+    }
+    stages.push(stage("Deploy", deploy));
+    let triggers = (spec.source == Source::Github).then(|| {
+        vec![
+            PipelineTriggerDeclaration::builder()
+                .provider_type(PipelineTriggerProviderType::CodeStarSourceConnection)
+                .git_configuration(
+                    GitConfiguration::builder()
+                        .source_action_name(SOURCE_ACTION)
+                        .push(
+                            GitPushFilter::builder()
+                                .branches(GitBranchFilterCriteria::builder().includes(&spec.branch).build())
+                                .build(),
+                        )
+                        .build()
+                        .expect("source action set"),
+                )
+                .build()
+                .expect("provider and git configuration set"),
+        ]
+    });
+    PipelineDeclaration::builder()
+        .name(spec.pipeline())
+        .role_arn(role)
+        .artifact_store(
+            ArtifactStore::builder().r#type(ArtifactStoreType::S3).location(bucket).build().expect("store set"),
+        )
+        .set_stages(Some(stages))
+        .pipeline_type(PipelineType::V2)
+        .execution_mode(ExecutionMode::Superseded)
+        .set_triggers(triggers)
+        .build()
+        .expect("name, role and stages set")
+}
+
+/// The fields we manage, as comparable JSON: the same function reads the desired and the found declaration,
+/// so what AWS adds (version, defaults we do not set) never shows as a change.
+pub fn view(d: &PipelineDeclaration) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    out.insert("role".into(), json!(d.role_arn()));
+    out.insert("artifact_store".into(), json!(d.artifact_store().map(|a| a.location())));
+    out.insert("type".into(), json!(d.pipeline_type().map(|t| t.as_str()).unwrap_or("V1")));
+    out.insert("execution_mode".into(), json!(d.execution_mode().map(|m| m.as_str()).unwrap_or("SUPERSEDED")));
+    let stages: Vec<Value> = d.stages().iter().map(|s| json!(s.name())).collect();
+    out.insert("stages".into(), Value::Array(stages));
+    for s in d.stages() {
+        let actions: Vec<Value> = s
+            .actions()
+            .iter()
+            .map(|a| {
+                let t = a.action_type_id();
+                let config: BTreeMap<&String, &String> = a.configuration().map(|c| c.iter().collect()).unwrap_or_default();
+                json!({
+                    "name": a.name(),
+                    "type": t.map(|t| format!("{}/{}/{}/{}", t.category().as_str(), t.owner().as_str(), t.provider(), t.version())),
+                    "run_order": a.run_order().unwrap_or(1),
+                    "configuration": config,
+                    "inputs": a.input_artifacts().iter().map(|i| i.name()).collect::<Vec<_>>(),
+                    "outputs": a.output_artifacts().iter().map(|o| o.name()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        out.insert(format!("stage {}", s.name()), Value::Array(actions));
+    }
+    let triggers: Vec<Value> = d
+        .triggers()
+        .iter()
+        .map(|t| {
+            let git = t.git_configuration();
+            json!({
+                "provider": t.provider_type().as_str(),
+                "source_action": git.map(|g| g.source_action_name()),
+                "branches": git.map(|g| g.push().iter().filter_map(|p| p.branches()).flat_map(|b| b.includes().to_vec()).collect::<Vec<_>>()),
+            })
+        })
+        .collect();
+    out.insert("triggers".into(), Value::Array(triggers));
+    out
+}
+
+pub fn diff_pipeline(want: &PipelineDeclaration, found: &PipelineDeclaration) -> Vec<Change> {
+    let (want, found) = (view(want), view(found));
+    let mut changes = Vec::new();
+    for (k, v) in &want {
+        let have = found.get(k).cloned().unwrap_or(Value::Null);
+        if &have != v {
+            changes.push(Change::new(k.clone(), have, v));
+        }
+    }
+    for k in found.keys().filter(|k| !want.contains_key(*k)) {
+        changes.push(Change::new(k.clone(), "present", "(removed)"));
+    }
+    changes
+}
+
+pub async fn find_pipeline(c: &Cicd, name: &str) -> Result<Option<PipelineDeclaration>> {
+    let got = c.codepipeline.get_pipeline().name(name).send().await.aws("GetPipeline", name);
+    Ok(absent_if(got, &["PipelineNotFoundException"])?.and_then(|o| o.pipeline))
+}
+
+/// Returns the pipeline ARN.
+pub async fn ensure_pipeline(
+    c: &Cicd,
+    spec: &CicdSpec,
+    role: &str,
+    bucket: &str,
+    connection: Option<&str>,
+) -> Result<String> {
+    let name = spec.pipeline();
+    let want = declaration(spec, role, bucket, connection);
+    c.env
+        .track(KIND, &name, async {
+            let Some(found) = find_pipeline(c, &name).await? else {
+                if !c.env.is_plan() {
+                    let tags = c
+                        .env
+                        .names
+                        .tags("pipeline", &name)
+                        .into_iter()
+                        .map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
+                    c.codepipeline
+                        .create_pipeline()
+                        .pipeline(want.clone())
+                        .set_tags(Some(tags.collect()))
+                        .send()
+                        .await
+                        .aws("CreatePipeline", &name)?;
+                }
+                return Ok::<_, crate::Error>(Outcome::Created(spec.pipeline_arn()));
+            };
+            let changes = diff_pipeline(&want, &found);
+            if !changes.is_empty() && !c.env.is_plan() {
+                c.codepipeline.update_pipeline().pipeline(want.clone()).send().await.aws("UpdatePipeline", &name)?;
+            }
+            Ok(Outcome::from_changes(spec.pipeline_arn(), changes))
+        })
+        .await
+        .map(Outcome::into_id)
+}
+
+pub async fn delete_pipeline(c: &Cicd, spec: &CicdSpec) -> Result<()> {
+    let name = spec.pipeline();
+    if find_pipeline(c, &name).await?.is_none() {
+        return Ok(());
+    }
+    c.env
+        .delete(KIND, &name, &spec.pipeline_arn(), &["PipelineNotFoundException"], || async {
+            c.codepipeline.delete_pipeline().name(&name).send().await.map(|_| ()).aws("DeletePipeline", &name)
+        })
+        .await?;
+    Ok(())
+}
+
+/// CodeCommit's change event for a push to the branch.
+pub fn source_event_pattern(spec: &CicdSpec) -> Value {
+    json!({
+        "source": ["aws.codecommit"],
+        "detail-type": ["CodeCommit Repository State Change"],
+        "resources": [spec.codecommit_arn()],
+        "detail": {
+            "event": ["referenceCreated", "referenceUpdated"],
+            "referenceType": ["branch"],
+            "referenceName": [spec.branch]
+        }
+    })
+}
+
+/// The rule that starts the pipeline on a push (CodeCommit), with the pipeline as its one target.
+pub async fn ensure_source_rule(c: &Cicd, spec: &CicdSpec, pipeline_arn: &str, role: &str) -> Result<()> {
+    let name = spec.source_rule();
+    let pattern = source_event_pattern(spec);
+    c.env
+        .track(RULE, &name, async {
+            let got = c.events.describe_rule().name(&name).send().await.aws("DescribeRule", &name);
+            let found = absent_if(got, &["ResourceNotFoundException"])?;
+            let mut changes = Vec::new();
+            let rule_ok = found.as_ref().is_some_and(|r| {
+                r.state() == Some(&RuleState::Enabled)
+                    && r.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok()).as_ref() == Some(&pattern)
+            });
+            if found.is_some() && !rule_ok {
+                changes.push(Change::new("event pattern", "differs", pattern.to_string()));
+            }
+            let targets_ok = match &found {
+                Some(_) => {
+                    let t = c.events.list_targets_by_rule().rule(&name).send().await.aws("ListTargetsByRule", &name)?;
+                    t.targets().len() == 1
+                        && t.targets()[0].arn() == pipeline_arn
+                        && t.targets()[0].role_arn() == Some(role)
+                }
+                None => false,
+            };
+            if found.is_some() && !targets_ok {
+                changes.push(Change::new("target", "differs", pipeline_arn));
+            }
+            if c.env.is_plan() || (found.is_some() && changes.is_empty()) {
+                return Ok::<_, crate::Error>(match found {
+                    Some(r) => Outcome::from_changes(r.arn.unwrap_or_default(), changes),
+                    None => Outcome::Created(ghost_core::planned_id(RULE)),
+                });
+            }
+            let mut arn = found.as_ref().and_then(|r| r.arn.clone()).unwrap_or_default();
+            if !rule_ok {
+                let tags = c.env.names.tags("source-rule", &name).into_iter().map(|t| {
+                    aws_sdk_eventbridge::types::Tag::builder().key(t.key).value(t.value).build().expect("key and value")
+                });
+                let out = c
+                    .events
+                    .put_rule()
+                    .name(&name)
+                    .description(format!("Starts pipeline {} on a push to {}", spec.pipeline(), spec.branch))
+                    .event_pattern(pattern.to_string())
+                    .state(RuleState::Enabled)
+                    .set_tags(found.is_none().then(|| tags.collect()))
+                    .send()
+                    .await
+                    .aws("PutRule", &name)?;
+                arn = out.rule_arn.unwrap_or(arn);
+            }
+            if !targets_ok {
+                let target =
+                    Target::builder().id("pipeline").arn(pipeline_arn).role_arn(role).build().expect("id and arn set");
+                c.events.put_targets().rule(&name).targets(target).send().await.aws("PutTargets", &name)?;
+            }
+            Ok(if found.is_some() { Outcome::from_changes(arn, changes) } else { Outcome::Created(arn) })
+        })
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_source_rule(c: &Cicd, spec: &CicdSpec) -> Result<()> {
+    let name = spec.source_rule();
+    let got = c.events.describe_rule().name(&name).send().await.aws("DescribeRule", &name);
+    let Some(rule) = absent_if(got, &["ResourceNotFoundException"])? else { return Ok(()) };
+    let arn = rule.arn.unwrap_or(name.clone());
+    c.env
+        .delete(RULE, &name, &arn, &["ResourceNotFoundException"], || async {
+            let t = c.events.list_targets_by_rule().rule(&name).send().await.aws("ListTargetsByRule", &name)?;
+            let ids: Vec<String> = t.targets().iter().map(|t| t.id().to_string()).collect();
+            if !ids.is_empty() {
+                c.events.remove_targets().rule(&name).set_ids(Some(ids)).send().await.aws("RemoveTargets", &name)?;
+            }
+            c.events.delete_rule().name(&name).send().await.map(|_| ()).aws("DeleteRule", &name)
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,414 @@
+//! Releases outside a push: start the pipeline, deploy a given image directly (a new task-definition revision
+//! rolled out blue/green by CodeDeploy or ECS), roll back, and the recent history. Waits are bounded and
+//! report progress; a timeout says what is still running and where to look.
+
+use std::time::Duration;
+
+use aws_sdk_codedeploy::types::{AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType};
+use ghost_core::config::Deployment;
+use ghost_core::wait::{Bound, Poll, poll_until};
+use ghost_core::{AwsResultExt, Error as CoreError};
+use ghost_runtime::ecs::{CONTAINER, TaskDef};
+use ghost_runtime::lb::GHOST_PORT;
+use serde::Serialize;
+
+use crate::spec::CicdSpec;
+use crate::{Cicd, Result};
+
+/// What a release or rollback started and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleaseOut {
+    /// `pipeline`, `codedeploy` or `ecs`.
+    pub via: &'static str,
+    pub id: String,
+    pub task_definition: Option<String>,
+    pub status: String,
+    /// Where to look while it runs or after it failed.
+    pub console: String,
+}
+
+fn codepipeline_console(spec: &CicdSpec) -> String {
+    format!(
+        "https://{0}.console.aws.amazon.com/codesuite/codepipeline/pipelines/{1}/view?region={0}",
+        spec.region,
+        spec.pipeline()
+    )
+}
+
+fn codedeploy_console(spec: &CicdSpec, id: &str) -> String {
+    format!("https://{0}.console.aws.amazon.com/codesuite/codedeploy/deployments/{id}?region={0}", spec.region)
+}
+
+fn ecs_console(spec: &CicdSpec) -> String {
+    format!(
+        "https://{0}.console.aws.amazon.com/ecs/v2/clusters/{1}/services/{2}/deployments?region={0}",
+        spec.region, spec.cluster, spec.service
+    )
+}
+
+/// Starts the pipeline and waits (bounded) for the execution to end.
+pub async fn start_pipeline(c: &Cicd, spec: &CicdSpec, bound: &Bound) -> Result<ReleaseOut> {
+    let name = spec.pipeline();
+    let out =
+        c.codepipeline.start_pipeline_execution().name(&name).send().await.aws("StartPipelineExecution", &name)?;
+    let id = out.pipeline_execution_id.unwrap_or_default();
+    let console = codepipeline_console(spec);
+    c.env.waiting("pipeline-execution", &id, "the pipeline execution ends");
+    let status = poll_until(&format!("pipeline execution {id} ({console})"), bound, || async {
+        let e = c
+            .codepipeline
+            .get_pipeline_execution()
+            .pipeline_name(&name)
+            .pipeline_execution_id(&id)
+            .send()
+            .await
+            .aws("GetPipelineExecution", &id)?;
+        let status =
+            e.pipeline_execution().and_then(|e| e.status()).map(|s| s.as_str().to_string()).unwrap_or_default();
+        Ok(match status.as_str() {
+            "Succeeded" => Poll::Ready(status),
+            "Failed" | "Stopped" | "Superseded" | "Cancelled" => Poll::Failed(status),
+            _ => Poll::Pending(status),
+        })
+    })
+    .await?;
+    Ok(ReleaseOut { via: "pipeline", id, task_definition: None, status, console })
+}
+
+/// The task definition the service runs now.
+async fn current_task_definition(c: &Cicd, spec: &CicdSpec) -> Result<String> {
+    let out = c
+        .ecs
+        .describe_services()
+        .cluster(&spec.cluster)
+        .services(&spec.service)
+        .send()
+        .await
+        .aws("DescribeServices", &spec.service)?;
+    let svc = out.services().iter().find(|s| s.status() == Some("ACTIVE"));
+    svc.and_then(|s| s.task_definition()).map(str::to_string).ok_or_else(|| {
+        CoreError::Conflict {
+            resource: format!("service {}", spec.service),
+            message: "not deployed: run `cargo xtask deploy` first".into(),
+        }
+        .into()
+    })
+}
+
+/// The AppSpec CodeDeploy needs for an ECS blue/green deployment of one task definition.
+pub fn appspec(task_definition: &str) -> String {
+    format!(
+        "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: \"{task_definition}\"\n        LoadBalancerInfo:\n          ContainerName: \"{CONTAINER}\"\n          ContainerPort: {GHOST_PORT}\n"
+    )
+}
+
+/// Deploys a given image without the pipeline: the run lens's task definition (`td`, as a plan or deploy
+/// returns it) with that image, registered as a new revision and rolled out blue/green (CodeDeploy, or the
+/// service's native blue/green). Registered by the run lens's own code, so a later `deploy` sees it as current.
+pub async fn release_image(c: &Cicd, spec: &CicdSpec, td: &TaskDef, image: &str, bound: &Bound) -> Result<ReleaseOut> {
+    current_task_definition(c, spec).await?;
+    let mut td = td.clone();
+    td.container_definitions[0].image = image.to_string();
+    let arn = ghost_runtime::ecs::register(&c.ecs, &c.env.names, &td).await?;
+    roll_out(c, spec, &arn, bound).await
+}
+
+/// Rolls the service out to `td`, waiting (bounded) for the deployment to end.
+pub async fn roll_out(c: &Cicd, spec: &CicdSpec, td: &str, bound: &Bound) -> Result<ReleaseOut> {
+    match spec.deployment {
+        Deployment::Codedeploy => {
+            let app = spec.application();
+            let content = AppSpecContent::builder().content(appspec(td)).build();
+            let out = c
+                .codedeploy
+                .create_deployment()
+                .application_name(&app)
+                .deployment_group_name(spec.deployment_group())
+                .revision(
+                    RevisionLocation::builder()
+                        .revision_type(RevisionLocationType::AppSpecContent)
+                        .app_spec_content(content)
+                        .build(),
+                )
+                .description(format!("release of {td}"))
+                .send()
+                .await
+                .aws("CreateDeployment", &app)?;
+            let id = out.deployment_id.unwrap_or_default();
+            let status = wait_codedeploy(c, spec, &id, bound).await?;
+            Ok(ReleaseOut {
+                via: "codedeploy",
+                console: codedeploy_console(spec, &id),
+                id,
+                task_definition: Some(td.into()),
+                status,
+            })
+        }
+        Deployment::Ecs => {
+            let out = c
+                .ecs
+                .update_service()
+                .cluster(&spec.cluster)
+                .service(&spec.service)
+                .task_definition(td)
+                .send()
+                .await
+                .aws("UpdateService", &spec.service)?;
+            let svc = out.service.unwrap_or_else(|| aws_sdk_ecs::types::Service::builder().build());
+            let id = svc
+                .deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"))
+                .and_then(|d| d.id())
+                .unwrap_or_default()
+                .to_string();
+            let status = wait_ecs(c, spec, &id, bound).await?;
+            Ok(ReleaseOut { via: "ecs", id, task_definition: Some(td.into()), status, console: ecs_console(spec) })
+        }
+    }
+}
+
+async fn wait_codedeploy(c: &Cicd, spec: &CicdSpec, id: &str, bound: &Bound) -> Result<String> {
+    c.env.waiting("codedeploy-deployment", id, "the blue/green deployment ends");
+    let what = format!("CodeDeploy deployment {id} ({})", codedeploy_console(spec, id));
+    Ok(poll_until(&what, bound, || async {
+        let d = c.codedeploy.get_deployment().deployment_id(id).send().await.aws("GetDeployment", id)?;
+        let status = d.deployment_info().and_then(|d| d.status()).cloned();
+        let name = status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default();
+        Ok(match status {
+            Some(DeploymentStatus::Succeeded) => Poll::Ready(name),
+            Some(DeploymentStatus::Failed | DeploymentStatus::Stopped) => Poll::Failed(name),
+            _ => Poll::Pending(name),
+        })
+    })
+    .await?)
+}
+
+async fn wait_ecs(c: &Cicd, spec: &CicdSpec, id: &str, bound: &Bound) -> Result<String> {
+    c.env.waiting("ecs-deployment", id, "the blue/green deployment ends");
+    let what = format!("ECS deployment {id} of {} ({})", spec.service, ecs_console(spec));
+    Ok(poll_until(&what, bound, || async {
+        let out = c
+            .ecs
+            .describe_services()
+            .cluster(&spec.cluster)
+            .services(&spec.service)
+            .send()
+            .await
+            .aws("DescribeServices", &spec.service)?;
+        let d = out.services().first().and_then(|s| s.deployments().iter().find(|d| d.id() == Some(id)).cloned());
+        let state = d.as_ref().and_then(|d| d.rollout_state()).map(|s| s.as_str().to_string());
+        Ok(match state.as_deref() {
+            // The emulator does not run tasks, so it reports no rollout state: the service accepted the revision.
+            Some("COMPLETED") | None => Poll::Ready(state.unwrap_or_else(|| "ACCEPTED".into())),
+            Some("FAILED") => Poll::Failed("FAILED".into()),
+            Some(other) => Poll::Pending(other.to_string()),
+        })
+    })
+    .await?)
+}
+
+/// Stops the in-flight deployment with rollback; with none in flight, rolls the service back to the revision
+/// before the one it runs.
+pub async fn rollback(c: &Cicd, spec: &CicdSpec, bound: &Bound) -> Result<ReleaseOut> {
+    if spec.deployment == Deployment::Codedeploy {
+        let app = spec.application();
+        let active = c
+            .codedeploy
+            .list_deployments()
+            .application_name(&app)
+            .deployment_group_name(spec.deployment_group())
+            .include_only_statuses(DeploymentStatus::Created)
+            .include_only_statuses(DeploymentStatus::Queued)
+            .include_only_statuses(DeploymentStatus::InProgress)
+            .include_only_statuses(DeploymentStatus::Ready)
+            .send()
+            .await
+            .aws("ListDeployments", &app)?;
+        if let Some(id) = active.deployments().first() {
+            let out = c
+                .codedeploy
+                .stop_deployment()
+                .deployment_id(id)
+                .auto_rollback_enabled(true)
+                .send()
+                .await
+                .aws("StopDeployment", id)?;
+            let status = out.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+            return Ok(ReleaseOut {
+                via: "codedeploy",
+                id: id.clone(),
+                task_definition: None,
+                status,
+                console: codedeploy_console(spec, id),
+            });
+        }
+    }
+    let current = current_task_definition(c, spec).await?;
+    let previous = previous_revision(c, spec, &current).await?.ok_or_else(|| CoreError::Conflict {
+        resource: format!("service {}", spec.service),
+        message: format!("runs {current}, and there is no earlier active revision to roll back to"),
+    })?;
+    roll_out(c, spec, &previous, bound).await
+}
+
+/// The newest active revision of the family older than the current one.
+pub async fn previous_revision(c: &Cicd, spec: &CicdSpec, current: &str) -> Result<Option<String>> {
+    let revision = |arn: &str| arn.rsplit(':').next().and_then(|r| r.parse::<u32>().ok()).unwrap_or(0);
+    let arns: Vec<String> = c
+        .ecs
+        .list_task_definitions()
+        .family_prefix(&spec.family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws("ListTaskDefinitions", &spec.family)?;
+    // CodeDeploy moves traffic to task sets without changing the service's own task definition, so the
+    // newest revision (what the last release registered) counts as current when it is newer.
+    let now = arns.iter().map(|a| revision(a)).max().unwrap_or(0).max(revision(current));
+    Ok(arns
+        .into_iter()
+        .filter(|a| a.contains(&format!("task-definition/{}:", spec.family)) && revision(a) < now)
+        .max_by_key(|a| revision(a)))
+}
+
+/// One line of history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryItem {
+    pub id: String,
+    pub status: String,
+    pub started: Option<String>,
+    pub ended: Option<String>,
+    /// What it shipped or why it ran (commit, trigger, rollback of ...).
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct History {
+    pub pipeline: String,
+    pub executions: Vec<HistoryItem>,
+    pub deployments: Vec<HistoryItem>,
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+}
+
+/// The last `n` pipeline executions and deployments, newest first.
+pub async fn history(c: &Cicd, spec: &CicdSpec, n: i32) -> Result<History> {
+    let name = spec.pipeline();
+    let got = c
+        .codepipeline
+        .list_pipeline_executions()
+        .pipeline_name(&name)
+        .max_results(n)
+        .send()
+        .await
+        .aws("ListPipelineExecutions", &name);
+    let executions = ghost_core::error::absent_if(got, &["PipelineNotFoundException"])?
+        .map(|o| {
+            o.pipeline_execution_summaries()
+                .iter()
+                .map(|e| HistoryItem {
+                    id: e.pipeline_execution_id().unwrap_or_default().into(),
+                    status: e.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    started: time(e.start_time()),
+                    ended: time(e.last_update_time()),
+                    detail: e
+                        .source_revisions()
+                        .first()
+                        .map(|r| format!("commit {}", r.revision_id().unwrap_or("?")))
+                        .or_else(|| {
+                            e.trigger()
+                                .map(|t| format!("trigger {}", t.trigger_type().map(|t| t.as_str()).unwrap_or("?")))
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let deployments = match spec.deployment {
+        Deployment::Codedeploy => codedeploy_history(c, spec, n).await?,
+        Deployment::Ecs => ecs_history(c, spec).await?,
+    };
+    Ok(History { pipeline: name, executions, deployments })
+}
+
+async fn codedeploy_history(c: &Cicd, spec: &CicdSpec, n: i32) -> Result<Vec<HistoryItem>> {
+    let app = spec.application();
+    let got = c
+        .codedeploy
+        .list_deployments()
+        .application_name(&app)
+        .deployment_group_name(spec.deployment_group())
+        .send()
+        .await
+        .aws("ListDeployments", &app);
+    let ids: Vec<String> = ghost_core::error::absent_if(
+        got,
+        &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"],
+    )?
+    .map(|o| o.deployments().iter().take(usize::try_from(n).unwrap_or(5)).cloned().collect())
+    .unwrap_or_default();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = c
+        .codedeploy
+        .batch_get_deployments()
+        .set_deployment_ids(Some(ids))
+        .send()
+        .await
+        .aws("BatchGetDeployments", &app)?;
+    let mut items: Vec<_> = out
+        .deployments_info()
+        .iter()
+        .map(|d| {
+            let rollback = d
+                .rollback_info()
+                .and_then(|r| r.rollback_triggering_deployment_id())
+                .map(|id| format!("rollback of {id}"));
+            HistoryItem {
+                id: d.deployment_id().unwrap_or_default().into(),
+                status: d.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                started: time(d.create_time()),
+                ended: time(d.complete_time()),
+                detail: rollback.or_else(|| d.description().map(str::to_string)).unwrap_or_default(),
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| b.started.cmp(&a.started));
+    Ok(items)
+}
+
+async fn ecs_history(c: &Cicd, spec: &CicdSpec) -> Result<Vec<HistoryItem>> {
+    let out = c.ecs.describe_services().cluster(&spec.cluster).services(&spec.service).send().await;
+    let out = ghost_core::error::absent_if(out.aws("DescribeServices", &spec.service), &["ClusterNotFoundException"])?;
+    Ok(out
+        .and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE")))
+        .map(|s| {
+            s.deployments()
+                .iter()
+                .map(|d| HistoryItem {
+                    id: d.id().unwrap_or_default().into(),
+                    status: format!(
+                        "{}{}",
+                        d.status().unwrap_or_default(),
+                        d.rollout_state().map(|r| format!(" {}", r.as_str())).unwrap_or_default()
+                    ),
+                    started: time(d.created_at()),
+                    ended: time(d.updated_at()),
+                    detail: d.task_definition().unwrap_or_default().into(),
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A sensible bound for a release: Ghost's first boot plus a blue/green shift fits well inside 30 minutes.
+pub fn default_bound() -> Bound {
+    Bound::new(Duration::from_secs(30 * 60), Duration::from_secs(5))
+}

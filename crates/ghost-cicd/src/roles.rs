@@ -1,0 +1,172 @@
+//! The build lens's service roles, each scoped to this stack's resources. `*` appears only where IAM has no
+//! resource-level permissions for the action (listed in [`STAR_ONLY`]).
+
+use ghost_core::config::{Deployment, Source};
+use ghost_runtime::RuntimeOut;
+use ghost_runtime::iam::RoleSpec;
+use ghost_runtime::policy::{PolicyDocument, Statement};
+use serde_json::json;
+
+use crate::spec::CicdSpec;
+
+/// AWS managed policy CodeDeploy needs for ECS blue/green (update services, shift listeners, manage task sets).
+pub const CODEDEPLOY_ECS_POLICY: &str = "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS";
+
+/// Actions that support no resource-level permission in IAM, so `*` is the only resource they accept.
+pub const STAR_ONLY: &[&str] = &[
+    "ecr:GetAuthorizationToken",
+    "ecs:RegisterTaskDefinition",
+    "ecs:DescribeTaskDefinition",
+    "ecs:DescribeTasks",
+    "ecs:ListTasks",
+];
+
+fn artifacts(spec: &CicdSpec, write: bool) -> Vec<Statement> {
+    let mut object = vec!["s3:GetObject", "s3:GetObjectVersion"];
+    if write {
+        object.push("s3:PutObject");
+    }
+    vec![
+        Statement::allow(&object, vec![format!("{}/*", spec.bucket_arn())]).sid("Artifacts"),
+        Statement::allow(
+            &["s3:GetBucketVersioning", "s3:GetBucketLocation", "s3:GetBucketAcl"],
+            vec![spec.bucket_arn()],
+        )
+        .sid("ArtifactBucket"),
+    ]
+}
+
+/// CodeBuild: its own log group, push to its own repository, the artifact bucket, and (CodeCommit) pull.
+pub fn codebuild_role(spec: &CicdSpec) -> RoleSpec {
+    let mut statements = vec![
+        Statement::allow(
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![spec.build_log_group_arn(), format!("{}:*", spec.build_log_group_arn())],
+        )
+        .sid("BuildLogs"),
+        Statement::allow(&["ecr:GetAuthorizationToken"], vec!["*".into()]).sid("RegistryLogin"),
+        Statement::allow(
+            &[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+            ],
+            vec![spec.ecr_arn()],
+        )
+        .sid("PushImage"),
+    ];
+    statements.extend(artifacts(spec, true));
+    if spec.source == Source::Codecommit {
+        statements.push(Statement::allow(&["codecommit:GitPull"], vec![spec.codecommit_arn()]).sid("SourcePull"));
+    }
+    RoleSpec {
+        name: spec.codebuild_role(),
+        component: "codebuild-role",
+        trust: PolicyDocument::trust("codebuild.amazonaws.com"),
+        managed: vec![],
+        inline: Some(("build".into(), PolicyDocument::new(statements))),
+    }
+}
+
+/// CodeDeploy (deployment = "codedeploy"): the AWS managed ECS policy, as the seed attaches.
+pub fn codedeploy_role(spec: &CicdSpec) -> RoleSpec {
+    RoleSpec {
+        name: spec.codedeploy_role(),
+        component: "codedeploy-role",
+        trust: PolicyDocument::trust("codedeploy.amazonaws.com"),
+        managed: vec![CODEDEPLOY_ECS_POLICY.into()],
+        inline: None,
+    }
+}
+
+/// CodePipeline: read the source, run the build, deploy (CodeDeploy or ECS) and pass only the task's roles.
+pub fn pipeline_role(spec: &CicdSpec, runtime: &RuntimeOut, connection: Option<&str>) -> RoleSpec {
+    let mut statements = artifacts(spec, true);
+    match (spec.source, connection) {
+        (Source::Codecommit, _) => statements.push(
+            Statement::allow(
+                &[
+                    "codecommit:GetBranch",
+                    "codecommit:GetCommit",
+                    "codecommit:UploadArchive",
+                    "codecommit:GetUploadArchiveStatus",
+                    "codecommit:CancelUploadArchive",
+                ],
+                vec![spec.codecommit_arn()],
+            )
+            .sid("Source"),
+        ),
+        (Source::Github, Some(arn)) => statements.push(
+            Statement::allow(
+                &["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+                vec![arn.into()],
+            )
+            .sid("Source"),
+        ),
+        (Source::Github, None) => {}
+    }
+    statements.push(
+        Statement::allow(&["codebuild:StartBuild", "codebuild:BatchGetBuilds"], vec![spec.project_arn()]).sid("Build"),
+    );
+    statements.push(
+        Statement::allow(&["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], vec!["*".into()])
+            .sid("TaskDefinition"),
+    );
+    statements.push(
+        Statement::allow(&["iam:PassRole"], vec![runtime.execution_role_arn.clone(), runtime.task_role_arn.clone()])
+            .sid("PassTaskRoles")
+            .condition(json!({ "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } })),
+    );
+    match spec.deployment {
+        Deployment::Codedeploy => statements.push(
+            Statement::allow(
+                &[
+                    "codedeploy:CreateDeployment",
+                    "codedeploy:GetDeployment",
+                    "codedeploy:GetApplication",
+                    "codedeploy:GetApplicationRevision",
+                    "codedeploy:RegisterApplicationRevision",
+                    "codedeploy:GetDeploymentConfig",
+                ],
+                vec![spec.application_arn(), spec.deployment_group_arn(), spec.deployment_config_arn()],
+            )
+            .sid("Deploy"),
+        ),
+        Deployment::Ecs => {
+            statements.push(
+                Statement::allow(&["ecs:DescribeServices", "ecs:UpdateService"], vec![runtime.service_arn.clone()])
+                    .sid("Deploy"),
+            );
+            statements
+                .push(Statement::allow(&["ecs:DescribeTasks", "ecs:ListTasks"], vec!["*".into()]).sid("DeployWatch"));
+        }
+    }
+    RoleSpec {
+        name: spec.pipeline_role(),
+        component: "codepipeline-role",
+        trust: PolicyDocument::trust("codepipeline.amazonaws.com"),
+        managed: vec![],
+        inline: Some(("pipeline".into(), PolicyDocument::new(statements))),
+    }
+}
+
+/// EventBridge (CodeCommit source): start exactly this pipeline on a push.
+pub fn events_role(spec: &CicdSpec) -> RoleSpec {
+    RoleSpec {
+        name: spec.events_role(),
+        component: "events-role",
+        trust: PolicyDocument::trust("events.amazonaws.com"),
+        managed: vec![],
+        inline: Some((
+            "start-pipeline".into(),
+            PolicyDocument::new(vec![
+                Statement::allow(&["codepipeline:StartPipelineExecution"], vec![spec.pipeline_arn()])
+                    .sid("StartPipeline"),
+            ]),
+        )),
+    }
+}

@@ -1,0 +1,140 @@
+//! The build lens's commands: render the site repository, release (pipeline or a given image), roll back, and
+//! the recent release history. Each reads the deployed stack through a plan (reads only), so it acts on what
+//! AWS has, never on guesses.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ghost_cicd::release::{self, History, ReleaseOut};
+use ghost_cicd::{Cicd, CicdSpec, site};
+use ghost_core::wait::Bound;
+use ghost_core::{Env, Mode, is_planned};
+use ghost_stack::StackOutputs;
+
+use crate::stack::{load, session};
+use crate::{Output, StackArgs};
+
+/// The deployed stack's outputs, read by a plan; an error if the stack is not (fully) deployed.
+async fn deployed(args: &StackArgs) -> Result<(ghost_core::Config, crate::stack::Session, StackOutputs)> {
+    let cfg = load(args)?;
+    let s = session(args, &cfg).await?;
+    let env = Env::new(&cfg.stack.name, Mode::Plan);
+    let report = ghost_stack::deploy(&cfg, &s.sdk, &env).await.context("reading the deployed stack")?;
+    let outputs = report.outputs.clone().context("plan returned no outputs")?;
+    let missing: Vec<String> = report
+        .resources
+        .iter()
+        .filter(|r| r.action == ghost_core::Action::Create)
+        .map(|r| format!("{} {}", r.kind, r.name))
+        .collect();
+    if is_planned(&outputs.runtime.task_definition_arn) || !missing.is_empty() {
+        bail!(
+            "stack {} is not deployed ({} missing: {}); run `cargo xtask deploy` first",
+            cfg.stack.name,
+            missing.len(),
+            missing.join(", ")
+        );
+    }
+    Ok((cfg, s, outputs))
+}
+
+async fn lens(cfg: &ghost_core::Config, s: &crate::stack::Session) -> Result<(Cicd, CicdSpec)> {
+    let env = Env::new(&cfg.stack.name, Mode::Apply).with_observer(crate::output::progress_observer());
+    let c = Cicd::new(&s.sdk, env);
+    let spec = CicdSpec::from_config(cfg, &c.account().await?);
+    Ok((c, spec))
+}
+
+pub(crate) async fn site_render(args: &StackArgs, dir: &Path) -> Result<()> {
+    let (cfg, s, outputs) = deployed(args).await?;
+    let (_, spec) = lens(&cfg, &s).await?;
+    let files = site::render(&outputs.runtime.task_definition, &spec);
+    let written = site::write(dir, &files).with_context(|| format!("writing {}", dir.display()))?;
+    for p in &written {
+        println!("wrote {}", p.display());
+    }
+    println!(
+        "\nnext: commit these files to {} (branch {}) and push; the pipeline {} builds and releases them.\n  git -C {} init && git -C {} add . && git -C {} commit -m 'Ghost site' && git -C {} push {} HEAD:{}",
+        cfg.pipeline.repository,
+        cfg.pipeline.branch,
+        outputs.cicd.pipeline,
+        dir.display(),
+        dir.display(),
+        dir.display(),
+        dir.display(),
+        outputs.cicd.source,
+        cfg.pipeline.branch
+    );
+    Ok(())
+}
+
+fn bound(timeout_minutes: u64) -> Bound {
+    Bound::new(Duration::from_secs(timeout_minutes * 60), Duration::from_secs(5))
+}
+
+fn print_release(out: &ReleaseOut, output: Output) -> Result<()> {
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(out)?),
+        Output::Text => {
+            println!("{} {}: {}", out.via, out.id, out.status);
+            if let Some(td) = &out.task_definition {
+                println!("  task definition: {td}");
+            }
+            println!("  watch: {}", out.console);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn release(args: &StackArgs, image: Option<&str>, timeout_minutes: u64) -> Result<()> {
+    let (cfg, s, outputs) = deployed(args).await?;
+    let (c, spec) = lens(&cfg, &s).await?;
+    let out = match image {
+        Some(image) => {
+            release::release_image(&c, &spec, &outputs.runtime.task_definition, image, &bound(timeout_minutes)).await?
+        }
+        None => release::start_pipeline(&c, &spec, &bound(timeout_minutes)).await?,
+    };
+    print_release(&out, args.output)
+}
+
+pub(crate) async fn rollback(args: &StackArgs, timeout_minutes: u64) -> Result<()> {
+    let (cfg, s, _) = deployed(args).await?;
+    let (c, spec) = lens(&cfg, &s).await?;
+    let out = release::rollback(&c, &spec, &bound(timeout_minutes)).await?;
+    print_release(&out, args.output)
+}
+
+pub(crate) async fn status(args: &StackArgs, last: i32) -> Result<()> {
+    let cfg = load(args)?;
+    let s = session(args, &cfg).await?;
+    let (c, spec) = lens(&cfg, &s).await?;
+    let history = release::history(&c, &spec, last).await?;
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&history)?),
+        Output::Text => print!("{}", render_history(&history)),
+    }
+    Ok(())
+}
+
+/// The history as two small tables.
+pub(crate) fn render_history(h: &History) -> String {
+    let mut out = format!("pipeline {}\n", h.pipeline);
+    for (title, items) in [("executions", &h.executions), ("deployments", &h.deployments)] {
+        out.push_str(&format!("\n{title}:\n"));
+        if items.is_empty() {
+            out.push_str("  (none yet)\n");
+        }
+        for i in items {
+            out.push_str(&format!(
+                "  {:<38} {:<12} {:<20} {}\n",
+                i.id,
+                i.status,
+                i.started.as_deref().unwrap_or("-"),
+                i.detail
+            ));
+        }
+    }
+    out
+}
