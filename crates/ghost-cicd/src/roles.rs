@@ -85,6 +85,17 @@ pub fn codedeploy_role(spec: &CicdSpec) -> RoleSpec {
 
 /// CodePipeline: read the source, run the build, deploy (CodeDeploy or ECS) and pass only the task's roles.
 pub fn pipeline_role(spec: &CicdSpec, runtime: &RuntimeOut, connection: Option<&str>) -> RoleSpec {
+    let task_roles = [runtime.execution_role_arn.as_str(), runtime.task_role_arn.as_str()];
+    pipeline_role_for(spec, task_roles, &runtime.service_arn, connection)
+}
+
+/// [`pipeline_role`] from the three run-lens ARNs it is scoped to.
+pub fn pipeline_role_for(
+    spec: &CicdSpec,
+    task_roles: [&str; 2],
+    service_arn: &str,
+    connection: Option<&str>,
+) -> RoleSpec {
     let mut statements = artifacts(spec, true);
     match (spec.source, connection) {
         (Source::Codecommit, _) => statements.push(
@@ -117,7 +128,7 @@ pub fn pipeline_role(spec: &CicdSpec, runtime: &RuntimeOut, connection: Option<&
             .sid("TaskDefinition"),
     );
     statements.push(
-        Statement::allow(&["iam:PassRole"], vec![runtime.execution_role_arn.clone(), runtime.task_role_arn.clone()])
+        Statement::allow(&["iam:PassRole"], task_roles.iter().map(|r| r.to_string()).collect())
             .sid("PassTaskRoles")
             .condition(json!({ "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } })),
     );
@@ -138,7 +149,7 @@ pub fn pipeline_role(spec: &CicdSpec, runtime: &RuntimeOut, connection: Option<&
         ),
         Deployment::Ecs => {
             statements.push(
-                Statement::allow(&["ecs:DescribeServices", "ecs:UpdateService"], vec![runtime.service_arn.clone()])
+                Statement::allow(&["ecs:DescribeServices", "ecs:UpdateService"], vec![service_arn.to_string()])
                     .sid("Deploy"),
             );
             statements
@@ -168,5 +179,86 @@ pub fn events_role(spec: &CicdSpec) -> RoleSpec {
                     .sid("StartPipeline"),
             ]),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ghost_core::Config;
+
+    use super::*;
+
+    fn spec(edits: &[(&str, &str)]) -> CicdSpec {
+        let mut text = include_str!("../../../fixtures/ghost.toml").to_string();
+        for (from, to) in edits {
+            text = text.replace(from, to);
+        }
+        CicdSpec::from_config(&Config::parse(&text, "test").unwrap(), "123456789012")
+    }
+
+    fn roles(spec: &CicdSpec) -> Vec<RoleSpec> {
+        let pass = ["arn:aws:iam::123456789012:role/ghost-exec", "arn:aws:iam::123456789012:role/ghost-task"];
+        let service = "arn:aws:ecs:eu-west-2:123456789012:service/ghost/ghost-blog";
+        let connection = "arn:aws:codeconnections:eu-west-2:123456789012:connection/ghost-github";
+        vec![codebuild_role(spec), pipeline_role_for(spec, pass, service, Some(connection)), events_role(spec)]
+    }
+
+    /// Every statement: `*` only for the actions IAM cannot scope, otherwise resources of this stack.
+    fn assert_scoped(role: &RoleSpec, stack: &str) {
+        // The one resource that is AWS's, not the stack's: the predefined deployment configuration it uses.
+        let aws_owned = "deploymentconfig:CodeDeployDefault.ECSAllAtOnce";
+        let (_, doc) = role.inline.as_ref().expect("inline policy");
+        for st in &doc.statement {
+            assert!(st.action.iter().all(|a| !a.contains('*')), "{}: wildcard action in {:?}", role.name, st.action);
+            let resources = st.resource.as_ref().expect("resources");
+            if resources.iter().any(|r| r == "*") {
+                assert_eq!(resources, &["*"], "{}: * mixed with others", role.name);
+                for a in &st.action {
+                    assert!(STAR_ONLY.contains(&a.as_str()), "{}: {a} on * but IAM can scope it", role.name);
+                }
+            } else {
+                for r in resources {
+                    let ours = r.contains(stack) || r.ends_with(aws_owned);
+                    assert!(ours, "{}: {r} is not one of stack {stack}'s resources", role.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_role_is_scoped_to_the_stack_except_where_iam_requires_star() {
+        for edits in [
+            vec![],
+            vec![("deployment = \"codedeploy\"", "deployment = \"ecs\"")],
+            vec![
+                ("source = \"codecommit\"", "source = \"github\""),
+                ("repository = \"ghost-blog\"", "repository = \"acme/ghost-blog\""),
+            ],
+        ] {
+            let spec = spec(&edits);
+            for role in roles(&spec) {
+                assert_scoped(&role, "ghost");
+            }
+        }
+    }
+
+    #[test]
+    fn a_policy_with_an_unscoped_resource_is_caught() {
+        let mut role = codebuild_role(&spec(&[]));
+        let (_, doc) = role.inline.as_mut().unwrap();
+        doc.statement.push(Statement::allow(&["s3:GetObject"], vec!["*".into()]));
+        let caught = std::panic::catch_unwind(|| assert_scoped(&role, "ghost"));
+        assert!(caught.is_err(), "s3:GetObject on * must be refused");
+    }
+
+    #[test]
+    fn the_pipeline_passes_only_the_task_roles_and_only_to_ecs_tasks() {
+        let spec = spec(&[]);
+        let role = &roles(&spec)[1];
+        let (_, doc) = role.inline.as_ref().unwrap();
+        let pass = doc.statement.iter().find(|s| s.action == ["iam:PassRole"]).expect("PassRole statement");
+        assert_eq!(pass.resource.as_ref().unwrap().len(), 2);
+        assert_eq!(pass.condition.as_ref().unwrap()["StringEquals"]["iam:PassedToService"], "ecs-tasks.amazonaws.com");
+        assert!(codedeploy_role(&spec).managed == [CODEDEPLOY_ECS_POLICY]);
     }
 }

@@ -28,6 +28,8 @@ impl Harness {
             assert!(text.contains(from), "sample has {from}");
             text = text.replace(from, to);
         }
+        // Source repositories are per account, not per stack: each test stack gets its own.
+        text = text.replace("repository = \"ghost-blog\"", &format!("repository = \"{stack}-site\""));
         let cfg = Config::parse(&text, "test").expect("valid test config");
         let emu = Emulator::from_env();
         emu.up().await.expect("emulator");
