@@ -82,11 +82,23 @@ fn with_placeholder(td: &TaskDef) -> TaskDef {
     td
 }
 
-/// Pretty JSON in the struct's field order (a `Value` would sort the keys), ending with a newline.
+/// Pretty JSON with every object's keys sorted, ending with a newline: serde_json keeps insertion order or sorts
+/// depending on a feature another crate may switch on, so the file must not depend on either.
 fn taskdef_text(td: &TaskDef) -> String {
-    let mut text = serde_json::to_string_pretty(&with_placeholder(td)).expect("a task definition serializes");
+    let mut text = serde_json::to_string_pretty(&sorted(&taskdef_json(td))).expect("a task definition serializes");
     text.push('\n');
     text
+}
+
+fn sorted(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let keys: std::collections::BTreeMap<&String, &serde_json::Value> = m.iter().collect();
+            serde_json::Value::Object(keys.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 /// The container the load balancer sends traffic to, and its port: from the task definition, so the appspec
