@@ -106,14 +106,86 @@ pub(crate) async fn rollback(args: &StackArgs, timeout_minutes: u64) -> Result<(
     print_release(&out, args.output)
 }
 
+/// The stack's state on one screen, then the last executions and deployments.
 pub(crate) async fn status(args: &StackArgs, last: i32) -> Result<()> {
     let cfg = load(args)?;
     let s = session(args, &cfg).await?;
     let (c, spec) = lens(&cfg, &s).await?;
+    let env = Env::new(&cfg.stack.name, Mode::Plan);
+    let (o, rt) = (ghost_observe::Observe::new(&s.sdk, env.clone()), ghost_runtime::Runtime::new(&s.sdk, env));
+    let ospec = ghost_observe::ObserveSpec::from_config(&cfg, &spec.account);
+    let report = ghost_observe::status::read_status(&o, &rt, &c, &ospec, &spec).await?;
     let history = release::history(&c, &spec, last).await?;
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&history)?),
-        Output::Text => print!("{}", render_history(&history)),
+        Output::Json => {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "status": report, "history": history }))?)
+        }
+        Output::Text => print!("{}\n{}", ghost_observe::status::render_status(&report), render_history(&history)),
+    }
+    Ok(())
+}
+
+/// The service's log events since `since` ago; with `follow`, keeps polling every 2 s until interrupted.
+pub(crate) async fn logs(args: &StackArgs, since: &str, follow: bool) -> Result<()> {
+    let cfg = load(args)?;
+    let window = ghost_observe::metrics::parse_since(since).map_err(|_| {
+        ghost_core::ConfigError::argument(
+            "--since",
+            since,
+            "a whole number and one unit: s, m, h, d or w (e.g. 10m, 30d)",
+        )
+    })?;
+    let s = session(args, &cfg).await?;
+    let client = aws_sdk_cloudwatchlogs::Client::new(&s.sdk);
+    let group = ghost_runtime::RuntimeSpec::from_config(&cfg).log_group();
+    let now_ms = || {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    };
+    let mut start = now_ms() - i64::try_from(window).unwrap_or(0) * 1000;
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let lines = ghost_observe::logs::read_logs(&client, &group, start, &seen).await?;
+        for l in &lines {
+            match args.output {
+                Output::Json => println!("{}", serde_json::to_string(l)?),
+                Output::Text => println!("{}", ghost_observe::logs::render_line(l)),
+            }
+            start = start.max(l.timestamp_ms);
+            seen.insert(l.id.clone());
+        }
+        if !follow {
+            if lines.is_empty() && args.output == Output::Text {
+                eprintln!("no events in {group} in the last {since}");
+            }
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+/// The four delivery metrics over the last `since`, from the pipeline's and the deployments' history.
+pub(crate) async fn metrics(args: &StackArgs, since: &str) -> Result<()> {
+    let cfg = load(args)?;
+    let window = ghost_observe::metrics::parse_since(since).map_err(|_| {
+        ghost_core::ConfigError::argument(
+            "--since",
+            since,
+            "a whole number and one unit: s, m, h, d or w (e.g. 10m, 30d)",
+        )
+    })?;
+    let s = session(args, &cfg).await?;
+    let (c, spec) = lens(&cfg, &s).await?;
+    let end =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let start = end - i64::try_from(window).unwrap_or(0);
+    let history = ghost_observe::history::read_history(&c, &spec, start).await?;
+    let m = ghost_observe::metrics::compute(&history, start, end);
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&m)?),
+        Output::Text => print!("{}", ghost_observe::metrics::render_table(&m)),
     }
     Ok(())
 }

@@ -100,7 +100,26 @@ enum Cmd {
         #[arg(long, default_value_t = 30)]
         timeout_minutes: u64,
     },
-    /// The last pipeline executions and deployments.
+    /// The service's log events (FilterLogEvents on its log group).
+    Logs {
+        #[command(flatten)]
+        args: StackArgs,
+        /// How far back: a number and s, m, h, d or w.
+        #[arg(long, default_value = "10m")]
+        since: String,
+        /// Keep printing new events (every 2 s) until Ctrl-C.
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// The four delivery metrics (deployment frequency, lead time, change failure rate, time to restore).
+    Metrics {
+        #[command(flatten)]
+        args: StackArgs,
+        #[arg(long, default_value = "30d")]
+        since: String,
+    },
+    /// The stack on one screen (load balancer, targets, service, alarms, subscriptions), then the last pipeline
+    /// executions and deployments.
     Status {
         #[command(flatten)]
         args: StackArgs,
@@ -147,6 +166,8 @@ fn main() -> ExitCode {
             }
             Cmd::Rollback { args, timeout_minutes } => cicd::rollback(&args, timeout_minutes).await,
             Cmd::Status { args, last } => cicd::status(&args, last).await,
+            Cmd::Logs { args, since, follow } => cicd::logs(&args, &since, follow).await,
+            Cmd::Metrics { args, since } => cicd::metrics(&args, &since).await,
             Cmd::Emulator { cmd } => emulator::run(cmd).await,
             Cmd::Local { cmd } => local::run(cmd).await,
             Cmd::Test(args) => test::run(args).await,

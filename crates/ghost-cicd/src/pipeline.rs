@@ -302,83 +302,121 @@ pub fn source_event_pattern(spec: &CicdSpec) -> Value {
     })
 }
 
-/// The rule that starts the pipeline on a push (CodeCommit), with the pipeline as its one target.
-pub async fn ensure_source_rule(c: &Cicd, spec: &CicdSpec, pipeline_arn: &str, role: &str) -> Result<()> {
-    let name = spec.source_rule();
-    let pattern = source_event_pattern(spec);
-    c.env
-        .track(RULE, &name, async {
-            let got = c.events.describe_rule().name(&name).send().await.aws("DescribeRule", &name);
+/// An EventBridge rule with one target: what the push trigger (here) and the operate lens's notifications are.
+#[derive(Debug, Clone)]
+pub struct RuleSpec<'a> {
+    pub name: String,
+    pub component: &'a str,
+    pub description: String,
+    pub pattern: Value,
+    pub target_id: &'a str,
+    pub target_arn: &'a str,
+    /// The role EventBridge assumes to reach the target (none for an SNS topic whose policy lets it publish).
+    pub role: Option<&'a str>,
+}
+
+/// Makes the rule (pattern, enabled) and its one target match, writing only what differs.
+pub async fn ensure_rule(
+    events: &aws_sdk_eventbridge::Client,
+    env: &ghost_core::Env,
+    rule: &RuleSpec<'_>,
+) -> Result<String> {
+    let name = &rule.name;
+    let out = env
+        .track::<_, crate::Error, _>(RULE, name, async {
+            let got = events.describe_rule().name(name).send().await.aws("DescribeRule", name);
             let found = absent_if(got, &["ResourceNotFoundException"])?;
             let mut changes = Vec::new();
             let rule_ok = found.as_ref().is_some_and(|r| {
                 r.state() == Some(&RuleState::Enabled)
-                    && r.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok()).as_ref() == Some(&pattern)
+                    && r.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok()).as_ref()
+                        == Some(&rule.pattern)
             });
             if found.is_some() && !rule_ok {
-                changes.push(Change::new("event pattern", "differs", pattern.to_string()));
+                changes.push(Change::new("event pattern", "differs", rule.pattern.to_string()));
             }
             let targets_ok = match &found {
                 Some(_) => {
-                    let t = c.events.list_targets_by_rule().rule(&name).send().await.aws("ListTargetsByRule", &name)?;
+                    let t = events.list_targets_by_rule().rule(name).send().await.aws("ListTargetsByRule", name)?;
                     t.targets().len() == 1
-                        && t.targets()[0].arn() == pipeline_arn
-                        && t.targets()[0].role_arn() == Some(role)
+                        && t.targets()[0].arn() == rule.target_arn
+                        && t.targets()[0].role_arn() == rule.role
                 }
                 None => false,
             };
             if found.is_some() && !targets_ok {
-                changes.push(Change::new("target", "differs", pipeline_arn));
+                changes.push(Change::new("target", "differs", rule.target_arn));
             }
-            if c.env.is_plan() || (found.is_some() && changes.is_empty()) {
-                return Ok::<_, crate::Error>(match found {
+            if env.is_plan() || (found.is_some() && changes.is_empty()) {
+                return Ok(match found {
                     Some(r) => Outcome::from_changes(r.arn.unwrap_or_default(), changes),
                     None => Outcome::Created(ghost_core::planned_id(RULE)),
                 });
             }
             let mut arn = found.as_ref().and_then(|r| r.arn.clone()).unwrap_or_default();
             if !rule_ok {
-                let tags = c.env.names.tags("source-rule", &name).into_iter().map(|t| {
+                let tags = env.names.tags(rule.component, name).into_iter().map(|t| {
                     aws_sdk_eventbridge::types::Tag::builder().key(t.key).value(t.value).build().expect("key and value")
                 });
-                let out = c
-                    .events
+                let out = events
                     .put_rule()
-                    .name(&name)
-                    .description(format!("Starts pipeline {} on a push to {}", spec.pipeline(), spec.branch))
-                    .event_pattern(pattern.to_string())
+                    .name(name)
+                    .description(&rule.description)
+                    .event_pattern(rule.pattern.to_string())
                     .state(RuleState::Enabled)
                     .set_tags(found.is_none().then(|| tags.collect()))
                     .send()
                     .await
-                    .aws("PutRule", &name)?;
+                    .aws("PutRule", name)?;
                 arn = out.rule_arn.unwrap_or(arn);
             }
             if !targets_ok {
-                let target =
-                    Target::builder().id("pipeline").arn(pipeline_arn).role_arn(role).build().expect("id and arn set");
-                c.events.put_targets().rule(&name).targets(target).send().await.aws("PutTargets", &name)?;
+                let target = Target::builder()
+                    .id(rule.target_id)
+                    .arn(rule.target_arn)
+                    .set_role_arn(rule.role.map(str::to_string))
+                    .build()
+                    .expect("id and arn set");
+                events.put_targets().rule(name).targets(target).send().await.aws("PutTargets", name)?;
             }
             Ok(if found.is_some() { Outcome::from_changes(arn, changes) } else { Outcome::Created(arn) })
         })
         .await?;
+    Ok(out.into_id())
+}
+
+/// Removes the rule's targets, then the rule. Absent is success.
+pub async fn delete_rule(events: &aws_sdk_eventbridge::Client, env: &ghost_core::Env, name: &str) -> Result<()> {
+    let got = events.describe_rule().name(name).send().await.aws("DescribeRule", name);
+    let Some(rule) = absent_if(got, &["ResourceNotFoundException"])? else { return Ok(()) };
+    let arn = rule.arn.unwrap_or(name.to_string());
+    env.delete(RULE, name, &arn, &["ResourceNotFoundException"], || async {
+        let t = events.list_targets_by_rule().rule(name).send().await.aws("ListTargetsByRule", name)?;
+        let ids: Vec<String> = t.targets().iter().map(|t| t.id().to_string()).collect();
+        if !ids.is_empty() {
+            events.remove_targets().rule(name).set_ids(Some(ids)).send().await.aws("RemoveTargets", name)?;
+        }
+        events.delete_rule().name(name).send().await.map(|_| ()).aws("DeleteRule", name)
+    })
+    .await?;
+    Ok(())
+}
+
+/// The rule that starts the pipeline on a push (CodeCommit), with the pipeline as its one target.
+pub async fn ensure_source_rule(c: &Cicd, spec: &CicdSpec, pipeline_arn: &str, role: &str) -> Result<()> {
+    let rule = RuleSpec {
+        name: spec.source_rule(),
+        component: "source-rule",
+        description: format!("Starts pipeline {} on a push to {}", spec.pipeline(), spec.branch),
+        pattern: source_event_pattern(spec),
+        target_id: "pipeline",
+        target_arn: pipeline_arn,
+        role: Some(role),
+    };
+    ensure_rule(&c.events, &c.env, &rule).await?;
     Ok(())
 }
 
 pub async fn delete_source_rule(c: &Cicd, spec: &CicdSpec) -> Result<()> {
-    let name = spec.source_rule();
-    let got = c.events.describe_rule().name(&name).send().await.aws("DescribeRule", &name);
-    let Some(rule) = absent_if(got, &["ResourceNotFoundException"])? else { return Ok(()) };
-    let arn = rule.arn.unwrap_or(name.clone());
-    c.env
-        .delete(RULE, &name, &arn, &["ResourceNotFoundException"], || async {
-            let t = c.events.list_targets_by_rule().rule(&name).send().await.aws("ListTargetsByRule", &name)?;
-            let ids: Vec<String> = t.targets().iter().map(|t| t.id().to_string()).collect();
-            if !ids.is_empty() {
-                c.events.remove_targets().rule(&name).set_ids(Some(ids)).send().await.aws("RemoveTargets", &name)?;
-            }
-            c.events.delete_rule().name(&name).send().await.map(|_| ()).aws("DeleteRule", &name)
-        })
-        .await?;
-    Ok(())
+    delete_rule(&c.events, &c.env, &spec.source_rule()).await
 }

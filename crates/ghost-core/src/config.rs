@@ -207,11 +207,44 @@ pub enum Deployment {
 pub struct ObserveConfig {
     pub notify_emails: Vec<String>,
     pub log_retention_days: u32,
+    pub alarms: AlarmThresholds,
 }
 
 impl Default for ObserveConfig {
     fn default() -> Self {
-        Self { notify_emails: Vec::new(), log_retention_days: 30 }
+        Self { notify_emails: Vec::new(), log_retention_days: 30, alarms: AlarmThresholds::default() }
+    }
+}
+
+/// When each alarm fires (`[observe.alarms]`). Defaults suit one small Ghost task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlarmThresholds {
+    /// 5xx answers (load balancer's own, and Ghost's) in 5 minutes.
+    pub http_5xx_per_5min: u32,
+    /// p95 of Ghost's response time over 5 minutes.
+    pub latency_p95_seconds: f64,
+    pub cpu_percent: u32,
+    pub memory_percent: u32,
+    /// EFS burst credits (bursting mode) below this many GiB.
+    pub efs_burst_credits_gib: u32,
+    pub db_cpu_percent: u32,
+    pub db_free_storage_gib: u32,
+    pub db_connections: u32,
+}
+
+impl Default for AlarmThresholds {
+    fn default() -> Self {
+        Self {
+            http_5xx_per_5min: 10,
+            latency_p95_seconds: 2.0,
+            cpu_percent: 80,
+            memory_percent: 80,
+            efs_burst_credits_gib: 200,
+            db_cpu_percent: 80,
+            db_free_storage_gib: 2,
+            db_connections: 50,
+        }
     }
 }
 
@@ -250,6 +283,14 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// A bad command-line value (exit code 2, like a bad config): `key` is the flag.
+    pub fn argument(key: &str, value: &str, allowed: &str) -> Self {
+        Self::Invalid {
+            origin: "(command line)".into(),
+            problems: vec![Problem { key: key.into(), value: value.into(), allowed: allowed.into() }],
+        }
+    }
+
     pub fn problems(&self) -> &[Problem] {
         match self {
             Self::Read { .. } => &[],
@@ -513,6 +554,27 @@ impl Config {
             if !email_ok(email) {
                 bad(&format!("observe.notify_emails[{i}]"), &q(email), "an email address such as \"ops@example.com\"");
             }
+        }
+        let a = &self.observe.alarms;
+        for (key, v) in
+            [("cpu_percent", a.cpu_percent), ("memory_percent", a.memory_percent), ("db_cpu_percent", a.db_cpu_percent)]
+        {
+            if !(1..=100).contains(&v) {
+                bad(&format!("observe.alarms.{key}"), &v, "a percentage from 1 to 100");
+            }
+        }
+        for (key, v) in [
+            ("http_5xx_per_5min", a.http_5xx_per_5min),
+            ("efs_burst_credits_gib", a.efs_burst_credits_gib),
+            ("db_free_storage_gib", a.db_free_storage_gib),
+            ("db_connections", a.db_connections),
+        ] {
+            if v == 0 {
+                bad(&format!("observe.alarms.{key}"), &v, "a count of 1 or more (0 would alarm always or never)");
+            }
+        }
+        if !(a.latency_p95_seconds > 0.0 && a.latency_p95_seconds <= 60.0) {
+            bad("observe.alarms.latency_p95_seconds", &a.latency_p95_seconds, "seconds, above 0 and at most 60");
         }
         if !LOG_RETENTION_DAYS.contains(&self.observe.log_retention_days) {
             let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();

@@ -1,8 +1,8 @@
 //! The whole stack: lenses in dependency order for deploy, plan and destroy, behind one call each, so the
 //! CLI stays thin and other tools can embed a complete deploy.
 //!
-//! Lenses take the outputs of the ones before them: `Config → NetworkOut → RuntimeOut → CicdOut`; the operate
-//! lens (ObserveOut) plugs in after the build lens.
+//! Lenses take the outputs of the ones before them: `Config → NetworkOut → RuntimeOut → ObserveOut → CicdOut`.
+//! The operate lens goes before the build lens because CodeDeploy rolls a deployment back on its alarms.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -11,6 +11,7 @@ use aws_types::SdkConfig;
 use ghost_cicd::{Cicd, CicdOut, CicdSpec};
 use ghost_core::{Action, Config, Env, Mode, Record, Warning};
 use ghost_net::{Net, NetworkOut, NetworkSpec};
+use ghost_observe::{Observe, ObserveOut, ObserveSpec};
 use ghost_runtime::{DataPolicy, Runtime, RuntimeOut, RuntimeSpec};
 use serde::Serialize;
 
@@ -22,6 +23,8 @@ pub enum Error {
     Runtime(#[from] ghost_runtime::Error),
     #[error("build: {0}")]
     Cicd(#[from] ghost_cicd::Error),
+    #[error("operate: {0}")]
+    Observe(#[from] ghost_observe::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -33,6 +36,7 @@ pub struct StackOutputs {
     pub region: String,
     pub network: NetworkOut,
     pub runtime: RuntimeOut,
+    pub observe: ObserveOut,
     pub cicd: CicdOut,
 }
 
@@ -87,10 +91,21 @@ pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> 
     let rt = Runtime::new(sdk, env.clone());
     let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
     let cicd = Cicd::new(sdk, env.clone());
-    let spec = CicdSpec::from_config(cfg, &cicd.account().await?);
+    let account = cicd.account().await?;
+    let observe = Observe::new(sdk, env.clone());
+    let observe =
+        Box::pin(ghost_observe::ensure_observe(&observe, &ObserveSpec::from_config(cfg, &account), &runtime)).await?;
+    let mut spec = CicdSpec::from_config(cfg, &account);
+    spec.alarms = observe.rollback_alarms.clone();
     let cicd = Box::pin(ghost_cicd::ensure_cicd(&cicd, &spec, &runtime)).await?;
-    let outputs =
-        StackOutputs { stack: cfg.stack.name.clone(), region: cfg.stack.region.clone(), network, runtime, cicd };
+    let outputs = StackOutputs {
+        stack: cfg.stack.name.clone(),
+        region: cfg.stack.region.clone(),
+        network,
+        runtime,
+        observe,
+        cicd,
+    };
     let command = if env.mode == Mode::Plan { "plan" } else { "deploy" };
     Ok(Report::new(command, env, Some(outputs), start))
 }
@@ -100,8 +115,10 @@ pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> 
 pub async fn destroy(cfg: &Config, sdk: &SdkConfig, env: &Env, data: DataPolicy) -> Result<Report> {
     let start = Instant::now();
     let cicd = Cicd::new(sdk, env.clone());
-    let spec = CicdSpec::from_config(cfg, &cicd.account().await?);
-    Box::pin(ghost_cicd::destroy_cicd(&cicd, &spec, data)).await?;
+    let account = cicd.account().await?;
+    Box::pin(ghost_cicd::destroy_cicd(&cicd, &CicdSpec::from_config(cfg, &account), data)).await?;
+    let observe = Observe::new(sdk, env.clone());
+    Box::pin(ghost_observe::destroy_observe(&observe, &ObserveSpec::from_config(cfg, &account))).await?;
     let rt = Runtime::new(sdk, env.clone());
     Box::pin(ghost_runtime::destroy_runtime(&rt, &RuntimeSpec::from_config(cfg), data)).await?;
     let net = Net::new(sdk, env.clone());
