@@ -143,8 +143,17 @@ async fn apply(c: &Cicd, name: &str, repo: &Repository, lifecycle: bool, policy:
 pub async fn delete_repository(c: &Cicd, spec: &CicdSpec, data: DataPolicy) -> Result<()> {
     let name = spec.image_repository();
     let Some(repo) = find_repository(c, &name).await? else { return Ok(()) };
-    let images = c.ecr.list_images().repository_name(&name).into_paginator().items().send().collect::<Vec<_>>().await;
-    let images = images.into_iter().collect::<Result<Vec<_>, _>>().aws("ListImages", &name)?.len();
+    let images = c
+        .ecr
+        .list_images()
+        .repository_name(&name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws("ListImages", &name)?
+        .len();
     let id = repo.repository_arn.unwrap_or(name.clone());
     if images > 0 && data == DataPolicy::Keep {
         let why = format!("holds {images} image(s); destroy --delete-data removes them");

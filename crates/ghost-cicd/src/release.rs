@@ -2,8 +2,6 @@
 //! rolled out blue/green by CodeDeploy or ECS), roll back, and the recent history. Waits are bounded and
 //! report progress; a timeout says what is still running and where to look.
 
-use std::time::Duration;
-
 use aws_sdk_codedeploy::types::{AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType};
 use ghost_core::config::Deployment;
 use ghost_core::wait::{Bound, Poll, poll_until};
@@ -75,18 +73,15 @@ pub async fn start_pipeline(c: &Cicd, spec: &CicdSpec, bound: &Bound) -> Result<
     Ok(ReleaseOut { via: "pipeline", id, task_definition: None, status, console })
 }
 
+/// The run lens's service, if it is active.
+pub async fn service(c: &Cicd, spec: &CicdSpec) -> Result<Option<aws_sdk_ecs::types::Service>> {
+    Ok(ghost_runtime::ecs::active_service(&c.ecs, &spec.cluster, &spec.service).await?)
+}
+
 /// The task definition the service runs now.
 async fn current_task_definition(c: &Cicd, spec: &CicdSpec) -> Result<String> {
-    let out = c
-        .ecs
-        .describe_services()
-        .cluster(&spec.cluster)
-        .services(&spec.service)
-        .send()
-        .await
-        .aws("DescribeServices", &spec.service)?;
-    let svc = out.services().iter().find(|s| s.status() == Some("ACTIVE"));
-    svc.and_then(|s| s.task_definition()).map(str::to_string).ok_or_else(|| {
+    let svc = service(c, spec).await?;
+    svc.as_ref().and_then(|s| s.task_definition()).map(str::to_string).ok_or_else(|| {
         CoreError::Conflict {
             resource: format!("service {}", spec.service),
             message: "not deployed: run `cargo xtask deploy` first".into(),
@@ -188,15 +183,8 @@ async fn wait_ecs(c: &Cicd, spec: &CicdSpec, id: &str, bound: &Bound) -> Result<
     c.env.waiting("ecs-deployment", id, "the blue/green deployment ends");
     let what = format!("ECS deployment {id} of {} ({})", spec.service, ecs_console(spec));
     Ok(poll_until(&what, bound, || async {
-        let out = c
-            .ecs
-            .describe_services()
-            .cluster(&spec.cluster)
-            .services(&spec.service)
-            .send()
-            .await
-            .aws("DescribeServices", &spec.service)?;
-        let d = out.services().first().and_then(|s| s.deployments().iter().find(|d| d.id() == Some(id)).cloned());
+        let svc = ghost_runtime::ecs::active_service(&c.ecs, &spec.cluster, &spec.service).await?;
+        let d = svc.and_then(|s| s.deployments().iter().find(|d| d.id() == Some(id)).cloned());
         let state = d.as_ref().and_then(|d| d.rollout_state()).map(|s| s.as_str().to_string());
         Ok(match state.as_deref() {
             // The emulator does not run tasks, so it reports no rollout state: the service accepted the revision.
@@ -337,34 +325,45 @@ pub async fn history(c: &Cicd, spec: &CicdSpec, n: i32) -> Result<History> {
     Ok(History { pipeline: name, executions, deployments })
 }
 
-async fn codedeploy_history(c: &Cicd, spec: &CicdSpec, n: i32) -> Result<Vec<HistoryItem>> {
+/// The deployment group's deployments, as CodeDeploy lists them, at most `limit` (all with None).
+pub async fn deployment_infos(
+    c: &Cicd,
+    spec: &CicdSpec,
+    limit: Option<usize>,
+) -> Result<Vec<aws_sdk_codedeploy::types::DeploymentInfo>> {
     let app = spec.application();
     let got = c
         .codedeploy
         .list_deployments()
         .application_name(&app)
         .deployment_group_name(spec.deployment_group())
+        .into_paginator()
+        .items()
         .send()
+        .try_collect()
         .await
         .aws("ListDeployments", &app);
-    let ids: Vec<String> = ghost_core::error::absent_if(
-        got,
-        &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"],
-    )?
-    .map(|o| o.deployments().iter().take(usize::try_from(n).unwrap_or(5)).cloned().collect())
-    .unwrap_or_default();
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let not_found = ["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"];
+    let mut ids = ghost_core::error::absent_if(got, &not_found)?.unwrap_or_default();
+    ids.truncate(limit.unwrap_or(usize::MAX));
+    let mut out = Vec::new();
+    // BatchGetDeployments takes at most 25 ids.
+    for chunk in ids.chunks(25) {
+        let got = c
+            .codedeploy
+            .batch_get_deployments()
+            .set_deployment_ids(Some(chunk.to_vec()))
+            .send()
+            .await
+            .aws("BatchGetDeployments", &app)?;
+        out.extend(got.deployments_info.unwrap_or_default());
     }
-    let out = c
-        .codedeploy
-        .batch_get_deployments()
-        .set_deployment_ids(Some(ids))
-        .send()
-        .await
-        .aws("BatchGetDeployments", &app)?;
-    let mut items: Vec<_> = out
-        .deployments_info()
+    Ok(out)
+}
+
+async fn codedeploy_history(c: &Cicd, spec: &CicdSpec, n: i32) -> Result<Vec<HistoryItem>> {
+    let infos = deployment_infos(c, spec, Some(usize::try_from(n).unwrap_or(5))).await?;
+    let mut items: Vec<_> = infos
         .iter()
         .map(|d| {
             let rollback = d
@@ -385,10 +384,8 @@ async fn codedeploy_history(c: &Cicd, spec: &CicdSpec, n: i32) -> Result<Vec<His
 }
 
 async fn ecs_history(c: &Cicd, spec: &CicdSpec) -> Result<Vec<HistoryItem>> {
-    let out = c.ecs.describe_services().cluster(&spec.cluster).services(&spec.service).send().await;
-    let out = ghost_core::error::absent_if(out.aws("DescribeServices", &spec.service), &["ClusterNotFoundException"])?;
-    Ok(out
-        .and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE")))
+    Ok(service(c, spec)
+        .await?
         .map(|s| {
             s.deployments()
                 .iter()
@@ -406,9 +403,4 @@ async fn ecs_history(c: &Cicd, spec: &CicdSpec) -> Result<Vec<HistoryItem>> {
                 .collect()
         })
         .unwrap_or_default())
-}
-
-/// A sensible bound for a release: Ghost's first boot plus a blue/green shift fits well inside 30 minutes.
-pub fn default_bound() -> Bound {
-    Bound::new(Duration::from_secs(30 * 60), Duration::from_secs(5))
 }

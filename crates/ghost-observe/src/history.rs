@@ -2,6 +2,7 @@
 //! deployments, mapped onto [`crate::metrics::History`].
 
 use aws_sdk_codedeploy::types::DeploymentStatus;
+use ghost_cicd::release;
 use ghost_cicd::{Cicd, CicdSpec};
 use ghost_core::AwsResultExt;
 use ghost_core::config::Deployment as Mode;
@@ -76,36 +77,13 @@ pub async fn read_history(c: &Cicd, spec: &CicdSpec, since: i64) -> Result<Histo
 }
 
 async fn codedeploy(c: &Cicd, spec: &CicdSpec, since: i64) -> Result<Vec<Deployment>> {
-    let app = spec.application();
-    let got = c
-        .codedeploy
-        .list_deployments()
-        .application_name(&app)
-        .deployment_group_name(spec.deployment_group())
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .aws("ListDeployments", &app);
-    let ids = absent_if(got, &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"])?
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for chunk in ids.chunks(25) {
-        let got = c
-            .codedeploy
-            .batch_get_deployments()
-            .set_deployment_ids(Some(chunk.to_vec()))
-            .send()
-            .await
-            .aws("BatchGetDeployments", &app)?;
-        for d in got.deployments_info() {
-            let created = secs(d.create_time()).unwrap_or_default();
-            if created < since {
-                continue;
-            }
+    let mut out: Vec<Deployment> = release::deployment_infos(c, spec, None)
+        .await?
+        .iter()
+        .filter(|d| secs(d.create_time()).unwrap_or_default() >= since)
+        .map(|d| {
             let rollback = d.rollback_info();
-            out.push(Deployment {
+            Deployment {
                 id: d.deployment_id().unwrap_or_default().into(),
                 status: match d.status() {
                     Some(DeploymentStatus::Succeeded) => DeployStatus::Succeeded,
@@ -113,14 +91,14 @@ async fn codedeploy(c: &Cicd, spec: &CicdSpec, since: i64) -> Result<Vec<Deploym
                     Some(DeploymentStatus::Stopped) => DeployStatus::Stopped,
                     _ => DeployStatus::InProgress,
                 },
-                created,
+                created: secs(d.create_time()).unwrap_or_default(),
                 completed: secs(d.complete_time()),
                 rolled_back: rollback.and_then(|r| r.rollback_deployment_id()).is_some(),
                 rollback_of: rollback.and_then(|r| r.rollback_triggering_deployment_id()).map(str::to_string),
                 execution_id: None,
-            });
-        }
-    }
+            }
+        })
+        .collect();
     out.sort_by_key(|d| d.created);
     Ok(out)
 }

@@ -67,7 +67,8 @@ pub async fn read_status(
         .unwrap_or_else(|| "missing".into());
     let mut target_groups = Vec::new();
     if let Some(alb) = &alb {
-        let live = live_group(rt, alb.load_balancer_arn().unwrap_or_default()).await?;
+        let listeners = ghost_runtime::lb::list_listeners(rt, alb.load_balancer_arn().unwrap_or_default()).await?;
+        let live = ghost_runtime::lb::production_forward(&spec.runtime, &listeners);
         for color in ["blue", "green"] {
             let name = spec.names.target_group(color);
             let got = rt.elb.describe_target_groups().names(&name).send().await.aws("DescribeTargetGroups", &name);
@@ -117,7 +118,7 @@ pub async fn read_status(
                 .aws("ListSubscriptionsByTopic", &topic)?;
             subs.subscriptions()
                 .iter()
-                .filter(|s| s.subscription_arn().is_some_and(|a| a.eq_ignore_ascii_case("PendingConfirmation")))
+                .filter(|s| s.subscription_arn().is_some_and(crate::topic::is_pending))
                 .filter_map(|s| s.endpoint().map(str::to_string))
                 .collect()
         }
@@ -137,15 +138,6 @@ pub async fn read_status(
         pending_subscriptions: pending,
         dashboard_url: spec.dashboard_url(),
     })
-}
-
-/// The target group the production listener (port 443, else 80) forwards to.
-async fn live_group(rt: &Runtime, alb_arn: &str) -> Result<Option<String>> {
-    let listeners = ghost_runtime::lb::list_listeners(rt, alb_arn).await?;
-    let prod =
-        listeners.iter().find(|l| l.port() == Some(443)).or_else(|| listeners.iter().find(|l| l.port() == Some(80)));
-    let forward = prod.and_then(|l| l.default_actions().iter().find_map(|a| a.target_group_arn())).map(str::to_string);
-    Ok(forward)
 }
 
 /// The report as one screen of text.

@@ -121,6 +121,12 @@ async fn set_policy(o: &Observe, spec: &ObserveSpec, arn: &str) -> Result<()> {
     Ok(())
 }
 
+/// Until an address confirms, SNS shows its subscription as "PendingConfirmation" (or "pending confirmation"
+/// from Subscribe) instead of an ARN; a planned one has no ARN either.
+pub fn is_pending(subscription_arn: &str) -> bool {
+    !subscription_arn.starts_with("arn:")
+}
+
 /// Subscribes each configured address not yet on the topic; returns the ones still pending confirmation.
 /// Subscriptions somebody added by hand are reported and left alone.
 async fn ensure_subscriptions(o: &Observe, spec: &ObserveSpec, topic: &str) -> Result<Vec<String>> {
@@ -169,11 +175,7 @@ async fn ensure_subscriptions(o: &Observe, spec: &ObserveSpec, topic: &str) -> R
                 Ok(Outcome::Created(out.subscription_arn.unwrap_or_else(|| "pending confirmation".into())))
             })
             .await?;
-        let arn = outcome.id();
-        if arn.eq_ignore_ascii_case("pending confirmation")
-            || arn.eq_ignore_ascii_case("PendingConfirmation")
-            || o.env.is_plan() && found.is_none()
-        {
+        if is_pending(outcome.id()) {
             pending.push(email.clone());
         }
     }

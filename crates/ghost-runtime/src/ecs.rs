@@ -660,8 +660,16 @@ pub async fn ensure_service(
 
 /// The service, if it exists and is ACTIVE (deleted services stay listed as INACTIVE for a while).
 pub async fn find_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<Option<aws_sdk_ecs::types::Service>> {
-    let (cluster, name) = (spec.cluster(), spec.service());
-    let out = rt.ecs.describe_services().cluster(&cluster).services(&name).send().await.aws("DescribeServices", &name);
+    Ok(active_service(&rt.ecs, &spec.cluster(), &spec.service()).await?)
+}
+
+/// [`find_service`] for callers with their own ECS client (releases, status).
+pub async fn active_service(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    name: &str,
+) -> ghost_core::Result<Option<aws_sdk_ecs::types::Service>> {
+    let out = ecs.describe_services().cluster(cluster).services(name).send().await.aws("DescribeServices", name);
     let out = ghost_core::error::absent_if(out, &["ClusterNotFoundException"])?;
     Ok(out.and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE"))))
 }

@@ -248,6 +248,12 @@ pub enum ListenerAction {
     RedirectToHttps,
 }
 
+/// The target group the production listener (443 with a certificate, else 80) forwards to now.
+pub fn production_forward(spec: &RuntimeSpec, listeners: &[Listener]) -> Option<String> {
+    let prod_port = if spec.certificate_arn.is_some() { 443 } else { 80 };
+    listeners.iter().find(|l| l.port() == Some(prod_port)).and_then(forward_target)
+}
+
 fn forward_target(l: &Listener) -> Option<String> {
     let a = l.default_actions().first()?;
     if let Some(tg) = a.target_group_arn() {
@@ -325,9 +331,7 @@ pub fn listener_specs(spec: &RuntimeSpec, live: &str, alternate: &str) -> Vec<Li
 
 /// The live target group: what the production listener forwards to now, else blue.
 pub fn live_target_group(spec: &RuntimeSpec, listeners: &[Listener], blue: &str, green: &str) -> String {
-    let prod_port = if spec.certificate_arn.is_some() { 443 } else { 80 };
-    let current = listeners.iter().find(|l| l.port() == Some(prod_port)).and_then(forward_target);
-    match current {
+    match production_forward(spec, listeners) {
         Some(tg) if tg == green => green.to_string(),
         _ => blue.to_string(),
     }
