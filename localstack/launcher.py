@@ -30,7 +30,9 @@ This is the one place for every emulator extension. Each is documented against w
   API reference lists no "does not exist" error). GetDeploymentGroup returns the stored `alarmConfiguration` (moto
   answered `{}`), and ListDeploymentGroups of an unknown application fails with `ApplicationDoesNotExistException`
   as on AWS (moto listed nothing). CreateDeployment completes at once (`Succeeded`), as moto's CodeBuild builds and
-  pipeline executions do, since nothing runs here; `POST /_ghost/codedeploy/hold?on=1` (`on=0` to release) keeps new
+  pipeline executions do, since nothing runs here, and leaves what a successful ECS blue/green deployment leaves:
+  the service on the AppSpec's task definition, the production and test listeners swapped between the group's
+  two target groups; `POST /_ghost/codedeploy/hold?on=1` (`on=0` to release) keeps new
   deployments `InProgress` instead, for tests of a release in flight.
 * CodePipeline GetPipelineState (one stage state per stage, each action by name, `latestExecution` from the newest
   execution) and StopPipelineExecution (status `Stopped`; moto's executions "succeed" as they start, since nothing
@@ -247,7 +249,40 @@ def _codedeploy_backend_create_deployment(self, *args, **kwargs):
     elif deployment is not None:
         deployment.status = "Succeeded"
         deployment.start_time = deployment.complete_time = deployment.create_time
+        _codedeploy_shift_traffic(self, deployment)
     return deployment_id
+
+
+def _codedeploy_shift_traffic(backend, deployment):
+    """What a successful ECS blue/green deployment leaves behind on AWS: the service runs the AppSpec's task
+    definition, the production listener forwards to the replacement target group, and the test listener to the
+    one that was live (the next release's replacement)."""
+    group = deployment.deployment_group
+    content = ((deployment.revision or {}).get("appSpecContent") or {}).get("content") or ""
+    found = re.search(r'TaskDefinition:\s*"?([^"\s]+)"?', content)
+    if not found or not group.ecs_services:
+        return
+    from moto.ecs.models import ecs_backends
+    from moto.elbv2.models import elbv2_backends
+
+    ref = group.ecs_services[0]
+    ecs = ecs_backends[backend.account_id][backend.region_name]
+    service = ecs.services.get(f"{ref.get('clusterName')}:{ref.get('serviceName')}")
+    if service is not None:
+        service.task_definition = found.group(1)
+    elb = elbv2_backends[backend.account_id][backend.region_name]
+    pair = (group.load_balancer_info.get("targetGroupPairInfoList") or [{}])[0]
+    names = [tg.get("name") for tg in pair.get("targetGroups", [])]
+    if len(names) != 2:
+        return
+    arns = [next(iter(elb.describe_target_groups(None, [], [n]))).arn for n in names]
+    routes = [pair.get("prodTrafficRoute") or {}, pair.get("testTrafficRoute") or {}]
+    for arn in [a for r in routes for a in r.get("listenerArns", [])]:
+        listener = elb.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+        now = listener.default_actions[0].data.get("TargetGroupArn") if listener.default_actions else None
+        if now in arns:
+            other = arns[1 - arns.index(now)]
+            elb.modify_listener(arn, certificates=[], actions=[{"Type": "forward", "TargetGroupArn": other}])
 
 
 @patch(CodeDeployBackend, "delete_deployment_group")

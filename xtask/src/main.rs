@@ -3,6 +3,7 @@
 //! Exit codes: 0 done, 1 failed while applying, 2 invalid input (nothing was called).
 
 mod cicd;
+mod e2e;
 mod emulator;
 mod local;
 mod output;
@@ -137,7 +138,10 @@ enum Cmd {
         #[command(subcommand)]
         cmd: local::LocalCmd,
     },
-    /// Run the test layers (unit, then emulator integration), setting up what they need.
+    /// The whole flow from nothing, proved: emulator, deploy, wiring read back, Ghost from the registered task
+    /// definition, a post, a blue/green release under load, re-deploy with zero writes, destroy to nothing.
+    E2e(e2e::E2eArgs),
+    /// Run the test layers (unit, emulator integration, local Ghost, end to end), setting up what they need.
     Test(test::TestArgs),
 }
 
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
             Cmd::Metrics { args, since } => cicd::metrics(&args, &since).await,
             Cmd::Emulator { cmd } => emulator::run(cmd).await,
             Cmd::Local { cmd } => local::run(cmd).await,
+            Cmd::E2e(args) => e2e::run(args).await,
             Cmd::Test(args) => test::run(args).await,
         }
     });

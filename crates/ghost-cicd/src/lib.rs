@@ -107,51 +107,80 @@ pub struct CicdOut {
     pub pipeline_arn: String,
 }
 
-/// Brings the build lens to the desired state. The repository, the source, the bucket and the build log group
-/// do not wait for each other; the roles wait for the names they are scoped to; the project, the deployment
-/// group and the pipeline for their roles.
-pub async fn ensure_cicd(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut) -> Result<CicdOut> {
-    let (repo_uri, src, artifact_bucket, build_log_group) = tokio::try_join!(
-        registry::ensure_repository(c, spec),
-        source::ensure_source(c, spec),
-        bucket::ensure_bucket(c, spec),
-        build::ensure_log_group(c, spec),
-    )?;
-    let connection_arn = src.connection.as_ref().map(|c| c.arn.clone());
-    let (build_role, pipeline_role) = tokio::try_join!(
+/// The half of the build lens that needs nothing from the network or the runtime: the image repository, the
+/// source, the artifact bucket, the build log group, the build role and the project. The whole-stack deploy runs
+/// it beside the network and the runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildOut {
+    pub image_repository_uri: String,
+    pub source: source::SourceOut,
+    pub artifact_bucket: String,
+    pub build_log_group: String,
+    pub build_project: String,
+}
+
+/// Brings the runtime-independent half to the desired state. The repository, the source, the bucket and the
+/// log group do not wait for each other; the project waits for its role, the role for nothing but names.
+pub async fn ensure_build(c: &Cicd, spec: &CicdSpec) -> Result<BuildOut> {
+    let ((repo_uri, src, artifact_bucket, build_log_group), build_role) = tokio::try_join!(
+        async {
+            tokio::try_join!(
+                registry::ensure_repository(c, spec),
+                source::ensure_source(c, spec),
+                bucket::ensure_bucket(c, spec),
+                build::ensure_log_group(c, spec),
+            )
+        },
         async { Ok::<_, Error>(iam::ensure_role(c, &roles::codebuild_role(spec)).await?.into_id()) },
+    )?;
+    let build_project = build::ensure_project(c, spec, &repo_uri, &build_role).await?;
+    Ok(BuildOut { image_repository_uri: repo_uri, source: src, artifact_bucket, build_log_group, build_project })
+}
+
+/// The half that deploys into the runtime: the deployment (CodeDeploy or the service's own), the pipeline and
+/// its push trigger. The roles are scoped to the runtime's cluster and service, so they wait for it.
+pub async fn ensure_delivery(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut, build: BuildOut) -> Result<CicdOut> {
+    let src = build.source;
+    let connection_arn = src.connection.as_ref().map(|c| c.arn.clone());
+    let (pipeline_role, codedeploy) = tokio::try_join!(
         async {
             Ok::<_, Error>(
                 iam::ensure_role(c, &roles::pipeline_role(spec, runtime, connection_arn.as_deref())).await?.into_id(),
             )
         },
-    )?;
-    let (project, codedeploy) = tokio::try_join!(build::ensure_project(c, spec, &repo_uri, &build_role), async {
-        match spec.deployment {
-            Deployment::Codedeploy => {
-                let role = iam::ensure_role(c, &roles::codedeploy_role(spec)).await?.into_id();
-                Ok::<_, Error>(Some(deploy::ensure_codedeploy(c, spec, runtime, &role).await?))
+        async {
+            match spec.deployment {
+                Deployment::Codedeploy => {
+                    let role = iam::ensure_role(c, &roles::codedeploy_role(spec)).await?.into_id();
+                    Ok::<_, Error>(Some(deploy::ensure_codedeploy(c, spec, runtime, &role).await?))
+                }
+                Deployment::Ecs => Ok(None),
             }
-            Deployment::Ecs => Ok(None),
         }
-    })?;
+    )?;
     let pipeline_arn =
-        pipeline::ensure_pipeline(c, spec, &pipeline_role, &artifact_bucket, connection_arn.as_deref()).await?;
+        pipeline::ensure_pipeline(c, spec, &pipeline_role, &build.artifact_bucket, connection_arn.as_deref()).await?;
     if spec.source == Source::Codecommit {
         let role = iam::ensure_role(c, &roles::events_role(spec)).await?.into_id();
         pipeline::ensure_source_rule(c, spec, &pipeline_arn, &role).await?;
     }
     Ok(CicdOut {
-        image_repository_uri: repo_uri,
+        image_repository_uri: build.image_repository_uri,
         source: src.clone_url,
         connection: src.connection,
-        artifact_bucket,
-        build_project: project,
-        build_log_group,
+        artifact_bucket: build.artifact_bucket,
+        build_project: build.build_project,
+        build_log_group: build.build_log_group,
         codedeploy,
         pipeline: spec.pipeline(),
         pipeline_arn,
     })
+}
+
+/// Brings the whole build lens to the desired state: [`ensure_build`], then [`ensure_delivery`].
+pub async fn ensure_cicd(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut) -> Result<CicdOut> {
+    let build = ensure_build(c, spec).await?;
+    ensure_delivery(c, spec, runtime, build).await
 }
 
 /// Pipeline first (nothing starts a release while we remove its parts), then the deploy, the build, the

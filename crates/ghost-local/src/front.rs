@@ -210,3 +210,80 @@ pub async fn swap(
     let blue_stopped = runner::stop_container(engine, blue).await?;
     Ok(SwapReport { green: g, green_ready_s: ready.as_secs_f64(), drained, blue_stopped })
 }
+
+/// What a [`RequestLoop`] saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LoopReport {
+    pub ok: u64,
+    pub failed: u64,
+    /// The first failures (URL and status or error), for the message when `failed > 0`.
+    pub errors: Vec<String>,
+}
+
+/// Readers of the blog during a release: GETs through the front, round-robin over `urls`, one every `every`,
+/// each failure (a non-2xx answer or a transport error) counted and kept.
+#[derive(Debug)]
+pub struct RequestLoop {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<Vec<String>>,
+}
+
+impl RequestLoop {
+    pub fn start(urls: Vec<String>, every: Duration) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let task = {
+            let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::builder()
+                    .no_proxy()
+                    .timeout(Duration::from_secs(20))
+                    .build()
+                    .expect("http client");
+                let mut errors = Vec::new();
+                for u in urls.iter().cycle() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let problem = match http.get(u).send().await {
+                        Ok(r) if r.status().is_success() => None,
+                        Ok(r) => Some(format!("{u}: HTTP {}", r.status())),
+                        Err(e) => Some(format!("{u}: {e}")),
+                    };
+                    match problem {
+                        None => ok.fetch_add(1, Ordering::SeqCst),
+                        Some(p) => {
+                            if errors.len() < 20 {
+                                errors.push(p);
+                            }
+                            failed.fetch_add(1, Ordering::SeqCst)
+                        }
+                    };
+                    tokio::time::sleep(every).await;
+                }
+                errors
+            })
+        };
+        Self { stop, ok, failed, task }
+    }
+
+    /// Requests answered so far (ok + failed).
+    pub fn sent(&self) -> u64 {
+        self.ok.load(Ordering::SeqCst) + self.failed.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` requests were answered.
+    pub async fn until(&self, n: u64) {
+        while self.sent() < n {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn stop(self) -> LoopReport {
+        self.stop.store(true, Ordering::SeqCst);
+        let errors = self.task.await.unwrap_or_else(|e| vec![format!("request loop panicked: {e}")]);
+        LoopReport { ok: self.ok.load(Ordering::SeqCst), failed: self.failed.load(Ordering::SeqCst), errors }
+    }
+}

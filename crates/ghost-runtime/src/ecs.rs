@@ -399,7 +399,9 @@ pub async fn ensure_task_definition(
                 .send()
                 .await
                 .aws("DescribeTaskDefinition", &family);
-            let latest = ghost_core::error::absent_if(got, &["ClientException", "InvalidParameterException"])?;
+            // A deregistered (INACTIVE) revision is history, not a task definition a service can run.
+            let latest = ghost_core::error::absent_if(got, &["ClientException", "InvalidParameterException"])?
+                .filter(|o| o.task_definition().and_then(|t| t.status()).map(|s| s.as_str()) == Some("ACTIVE"));
             let released = latest.as_ref().and_then(|o| o.task_definition()).and_then(|t| released_image(spec, t));
             if let Some(image) = released {
                 // The pipeline owns the image once it has shipped one from this stack's repository: a deploy that
@@ -410,8 +412,7 @@ pub async fn ensure_task_definition(
             if let Some(out) = &latest {
                 let have = out.tags().iter().find(|t| t.key() == Some(SPEC_HASH_TAG)).and_then(|t| t.value());
                 let arn = out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string();
-                let active = out.task_definition().and_then(|t| t.status()).map(|s| s.as_str()) == Some("ACTIVE");
-                if have == Some(hash.as_str()) && active {
+                if have == Some(hash.as_str()) {
                     return Ok(Outcome::Unchanged(arn));
                 }
             }
@@ -862,7 +863,9 @@ pub async fn delete_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
 }
 
 /// The cluster, our task definition revisions (deregistered) and the log group.
-pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
+/// Deregisters the family's revisions (AWS keeps them as INACTIVE history); with `DataPolicy::Delete` the
+/// history goes too (DeleteTaskDefinitions, at most 10 per call), so nothing of the stack is left.
+pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: crate::DataPolicy) -> Result<()> {
     let family = spec.family();
     let revisions = rt
         .ecs
@@ -887,6 +890,35 @@ pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec) -> Result
                     .aws("DeregisterTaskDefinition", arn)
             })
             .await?;
+    }
+    if data == crate::DataPolicy::Delete {
+        let inactive = rt
+            .ecs
+            .list_task_definitions()
+            .family_prefix(&family)
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Inactive)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .aws("ListTaskDefinitions", &family)?;
+        let ours: Vec<&String> =
+            inactive.iter().filter(|a| a.contains(&format!("task-definition/{family}:"))).collect();
+        for chunk in ours.chunks(10) {
+            let id = format!("{} inactive revisions", chunk.len());
+            rt.env
+                .delete("task-definition-history", &family, &id, &["ClientException"], || async {
+                    rt.ecs
+                        .delete_task_definitions()
+                        .set_task_definitions(Some(chunk.iter().map(|a| a.to_string()).collect()))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .aws("DeleteTaskDefinitions", &family)
+                })
+                .await?;
+        }
     }
     let cluster = spec.cluster();
     let out = rt.ecs.describe_clusters().clusters(&cluster).send().await.aws("DescribeClusters", &cluster)?;

@@ -456,11 +456,24 @@ pub async fn delete_file_system(rt: &Runtime, _spec: &RuntimeSpec, data: DataPol
         .await?;
     }
     let name = rt.env.names.of("content");
+    let aps = rt.efs.describe_access_points().file_system_id(&id).send().await.aws("DescribeAccessPoints", &id)?;
     if data == DataPolicy::Keep {
+        // The access point and the policy are how the next deploy's tasks reach the same content: they stay with it.
         rt.env.note("file-system", &name, Action::Keep, &id, "content is retained; destroy --delete-data removes it");
+        for ap in aps.access_points() {
+            let ap_id = ap.access_point_id().unwrap_or_default();
+            rt.env.note(
+                "access-point",
+                ap.name().unwrap_or(ap_id),
+                Action::Keep,
+                ap_id,
+                "belongs to the retained content",
+            );
+        }
+        let policy = rt.env.names.of("content-policy");
+        rt.env.note("file-system-policy", &policy, Action::Keep, &id, "belongs to the retained content");
         return Ok(());
     }
-    let aps = rt.efs.describe_access_points().file_system_id(&id).send().await.aws("DescribeAccessPoints", &id)?;
     for ap in aps.access_points() {
         let ap_id = ap.access_point_id().unwrap_or_default();
         rt.env

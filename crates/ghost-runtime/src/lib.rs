@@ -174,7 +174,7 @@ pub async fn destroy_runtime(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy)
         lb::delete_load_balancer(rt),
         efs::delete_file_system(rt, spec, data),
         rds::delete_database(rt, spec, data),
-        ecs::delete_cluster_and_logs(rt, spec)
+        ecs::delete_cluster_and_logs(rt, spec, data)
     )?;
     let (exec, task, ecs_lb) =
         (ecs::execution_role(spec, None).name, ecs::task_role_name(spec), ecs::ecs_lb_role_name(spec));

@@ -2,7 +2,10 @@
 //! CLI stays thin and other tools can embed a complete deploy.
 //!
 //! Lenses take the outputs of the ones before them: `Config → NetworkOut → RuntimeOut → ObserveOut → CicdOut`.
-//! The operate lens goes before the build lens because CodeDeploy rolls a deployment back on its alarms.
+//! The operate lens goes before the build lens's delivery half because CodeDeploy rolls a deployment back on its
+//! alarms; the build half (repository, bucket, project) needs no other lens and runs from the start.
+
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -83,21 +86,31 @@ impl Report {
 }
 
 /// Deploys (Mode::Apply) or plans (Mode::Plan) the whole stack.
+///
+/// Two branches run concurrently from the start: network → runtime → operate (each needs the one before), and
+/// the runtime-independent half of the build lens (image repository, source, bucket, build project). The
+/// delivery half (deployment group, pipeline) joins them: it needs the runtime's target groups and service and
+/// the operate lens's alarms. Inside each lens, independent resources run concurrently too.
 pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> {
     let start = Instant::now();
-    let net = Net::new(sdk, env.clone());
-    // Boxed: the lenses' futures are large (many concurrent SDK calls), too large for a small thread stack.
-    let network = Box::pin(ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg))).await?;
-    let rt = Runtime::new(sdk, env.clone());
-    let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
     let cicd = Cicd::new(sdk, env.clone());
     let account = cicd.account().await?;
-    let observe = Observe::new(sdk, env.clone());
-    let observe =
-        Box::pin(ghost_observe::ensure_observe(&observe, &ObserveSpec::from_config(cfg, &account), &runtime)).await?;
     let mut spec = CicdSpec::from_config(cfg, &account);
+    // Boxed: the lenses' futures are large (many concurrent SDK calls), too large for a small thread stack.
+    let run_branch = async {
+        let net = Net::new(sdk, env.clone());
+        let network = Box::pin(ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg))).await?;
+        let rt = Runtime::new(sdk, env.clone());
+        let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
+        let observe = Observe::new(sdk, env.clone());
+        let spec = ObserveSpec::from_config(cfg, &account);
+        let observe = Box::pin(ghost_observe::ensure_observe(&observe, &spec, &runtime)).await?;
+        Ok::<_, Error>((network, runtime, observe))
+    };
+    let build_branch = async { Ok::<_, Error>(Box::pin(ghost_cicd::ensure_build(&cicd, &spec)).await?) };
+    let ((network, runtime, observe), build) = tokio::try_join!(Box::pin(run_branch), Box::pin(build_branch))?;
     spec.alarms = observe.rollback_alarms.clone();
-    let cicd = Box::pin(ghost_cicd::ensure_cicd(&cicd, &spec, &runtime)).await?;
+    let cicd = Box::pin(ghost_cicd::ensure_delivery(&cicd, &spec, &runtime, build)).await?;
     let outputs = StackOutputs {
         stack: cfg.stack.name.clone(),
         region: cfg.stack.region.clone(),

@@ -3,13 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ghost_core::Outcome;
 use ghost_local::admin::{AdminClient, Owner};
-use ghost_local::front::{self, Front};
+use ghost_local::front::{self, Front, RequestLoop};
 use ghost_local::image::{self, Recipe};
 use ghost_local::runner::{self, LocalSettings};
 use ghost_local::taskdef::TaskDefinition;
@@ -208,57 +206,28 @@ async fn blue_green_swap_drops_no_request() {
     let post = admin.create_post("Blue wrote this", "<p>still here on green</p>", "published").await.unwrap();
 
     // A request loop through the front for the whole swap.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let looper = {
-        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
-        let url = format!("{}/ghost/api/admin/site/", front.url());
-        let post_url = format!("{}/{}/", front.url(), post.slug);
-        tokio::spawn(async move {
-            let http = http();
-            let mut i = 0u64;
-            let mut errors = Vec::new();
-            while !stop.load(Ordering::SeqCst) {
-                i += 1;
-                let u = if i.is_multiple_of(2) { &url } else { &post_url };
-                match http.get(u).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        ok.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Ok(r) => {
-                        failed.fetch_add(1, Ordering::SeqCst);
-                        errors.push(format!("{u}: HTTP {}", r.status()));
-                    }
-                    Err(e) => {
-                        failed.fetch_add(1, Ordering::SeqCst);
-                        errors.push(format!("{u}: {e}"));
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            errors
-        })
-    };
+    let looper = RequestLoop::start(
+        vec![format!("{}/ghost/api/admin/site/", front.url()), format!("{}/{}/", front.url(), post.slug)],
+        Duration::from_millis(20),
+    );
     let t = Instant::now();
     let report = front::swap(&engine, &front, &td, blue_name, &green, Duration::from_secs(180)).await.unwrap();
     // Keep the loop going a little after blue is gone, so green alone is measured too.
-    while ok.load(Ordering::SeqCst) + failed.load(Ordering::SeqCst) < 200 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    looper.until(200).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    stop.store(true, Ordering::SeqCst);
-    let errors = looper.await.unwrap();
-    let (ok, failed) = (ok.load(Ordering::SeqCst), failed.load(Ordering::SeqCst));
+    let seen = looper.stop().await;
     println!(
-        "swap: {ok} ok, {failed} failed of {} requests; green ready in {:.1} s, swap took {:.1} s; drained {}, blue stopped {}",
-        ok + failed,
+        "swap: {} ok, {} failed of {} requests; green ready in {:.1} s, swap took {:.1} s; drained {}, blue stopped {}",
+        seen.ok,
+        seen.failed,
+        seen.ok + seen.failed,
         report.green_ready_s,
         t.elapsed().as_secs_f64(),
         report.drained,
         report.blue_stopped
     );
-    assert_eq!(failed, 0, "failed requests during the swap: {errors:?}");
-    assert!(ok + failed >= 200);
+    assert_eq!(seen.failed, 0, "failed requests during the swap: {:?}", seen.errors);
+    assert!(seen.ok >= 200);
     assert!(report.blue_stopped && report.drained);
     assert_eq!(front.upstream(), report.green.port);
     let blue_now = runner::find_container(&engine, blue_name).await.unwrap().unwrap();
