@@ -42,6 +42,13 @@ pub(crate) struct E2eArgs {
     output: Output,
 }
 
+impl E2eArgs {
+    /// What `cargo xtask test` runs: the sample config under a stack of its own.
+    pub(crate) fn for_tests() -> Self {
+        Self { config: None, stack: "e2e-test".into(), keep: false, output: Output::Text }
+    }
+}
+
 /// One row of the summary.
 #[derive(Debug, Clone, Serialize)]
 struct Phase {

@@ -24,6 +24,8 @@ enum Layer {
     Integration,
     /// A real Ghost container (Docker engine and image set up by the tests; the first image build takes minutes).
     Local,
+    /// `cargo xtask e2e`: the whole flow on the emulator and a real Ghost container.
+    E2e,
     All,
 }
 
@@ -44,8 +46,33 @@ pub(crate) async fn run(args: TestArgs) -> Result<()> {
             &args.filter,
         )?);
     }
-    if matches!(args.layer, Layer::Local | Layer::All) {
-        results.push(local_layer(&args.filter).await?);
+    if matches!(args.layer, Layer::Local | Layer::E2e | Layer::All) {
+        // One engine for layers 3 and 4, started first (so its start is timed and reported here) and stopped
+        // again, by its recorded pid, when this run started it.
+        let home = ghost_local::ghost_home();
+        let t = Instant::now();
+        let engine = ghost_local::Engine::connect_or_start(&home)
+            .await
+            .context("starting the Docker engine for the local layers")?;
+        println!(
+            "docker engine {} on {} (API {}, {:.1} s)",
+            if engine.started { "started" } else { "found" },
+            engine.endpoint,
+            engine.api_version,
+            t.elapsed().as_secs_f64()
+        );
+        let mut res = Ok(());
+        if matches!(args.layer, Layer::Local | Layer::All) {
+            res = layer("layer 3: local Ghost (docker)", &["-p", "ghost-local", "--test", "it"], &args.filter)
+                .map(|r| results.push(r));
+        }
+        if res.is_ok() && matches!(args.layer, Layer::E2e | Layer::All) {
+            res = e2e_layer().await.map(|r| results.push(r));
+        }
+        if engine.started && ghost_local::engine::stop_our_engine(&home).await {
+            println!("docker engine stopped (this run started it)");
+        }
+        res?;
     }
     println!("\n== summary ==");
     for (name, secs) in &results {
@@ -68,23 +95,11 @@ fn layer(name: &str, selection: &[&str], filter: &[String]) -> Result<(String, f
     Ok((name.to_string(), t.elapsed().as_secs_f64()))
 }
 
-/// Layer 3: ghost-local's tests against a real engine. Starts the engine first (so its start is timed and
-/// reported here), and stops it again by its recorded pid when this run started it.
-async fn local_layer(filter: &[String]) -> Result<(String, f64)> {
-    let home = ghost_local::ghost_home();
+/// Layer 4: the whole flow, as `cargo xtask e2e` runs it (its own stack name, so a deployed stack is not touched).
+async fn e2e_layer() -> Result<(String, f64)> {
+    let name = "layer 4: end to end (cargo xtask e2e)";
+    println!("\n== {name} ==");
     let t = Instant::now();
-    let engine =
-        ghost_local::Engine::connect_or_start(&home).await.context("starting the Docker engine for the local layer")?;
-    println!(
-        "docker engine {} on {} (API {}, {:.1} s)",
-        if engine.started { "started" } else { "found" },
-        engine.endpoint,
-        engine.api_version,
-        t.elapsed().as_secs_f64()
-    );
-    let res = layer("layer 3: local Ghost (docker)", &["-p", "ghost-local", "--test", "it"], filter);
-    if engine.started && ghost_local::engine::stop_our_engine(&home).await {
-        println!("docker engine stopped (this run started it)");
-    }
-    res
+    crate::e2e::run(crate::e2e::E2eArgs::for_tests()).await.with_context(|| format!("{name} failed"))?;
+    Ok((name.to_string(), t.elapsed().as_secs_f64()))
 }

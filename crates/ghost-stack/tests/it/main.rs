@@ -11,6 +11,7 @@ use ghost_stack::Report;
 
 mod cicd;
 mod observe;
+mod samples;
 
 const SAMPLE: &str = include_str!("../../../../fixtures/ghost.toml");
 
@@ -23,15 +24,24 @@ struct Harness {
 
 impl Harness {
     async fn new(tag: &str, edits: &[(&str, &str)]) -> Self {
+        Self::with_text(tag, SAMPLE, edits).await
+    }
+
+    /// A config from `text` under a stack name of its own (`<tag>-<pid>`), so tests sharing one emulator, and
+    /// two runs at once, never meet.
+    async fn with_text(tag: &str, text: &str, edits: &[(&str, &str)]) -> Self {
         let stack = format!("{tag}-{}", std::process::id() % 100_000);
-        let mut text = SAMPLE.replace("name = \"ghost\"", &format!("name = \"{stack}\""));
+        let mut cfg = Config::parse(text, "test").expect("valid config");
+        let mut text = text.replace(&format!("name = \"{}\"", cfg.stack.name), &format!("name = \"{stack}\""));
         for (from, to) in edits {
-            assert!(text.contains(from), "sample has {from}");
+            assert!(text.contains(from), "config has {from}");
             text = text.replace(from, to);
         }
-        // Source repositories are per account, not per stack: each test stack gets its own.
-        text = text.replace("repository = \"ghost-blog\"", &format!("repository = \"{stack}-site\""));
-        let cfg = Config::parse(&text, "test").expect("valid test config");
+        cfg = Config::parse(&text, "test").expect("valid test config");
+        // CodeCommit repositories are per account, not per stack: each test stack gets its own.
+        if cfg.pipeline.source == ghost_core::config::Source::Codecommit {
+            cfg.pipeline.repository = format!("{stack}-site");
+        }
         let emu = Emulator::from_env();
         emu.up().await.expect("emulator");
         let key = format!("ST{}", stack.replace('-', "").to_uppercase());
