@@ -2,6 +2,7 @@
 //! container (ghost-local), with a host folder standing in for EFS.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,14 @@ pub(crate) enum LocalCmd {
     },
     /// Engine, image and containers.
     Status,
+    /// The local front on its own (deploy starts it in the background): forwards 127.0.0.1:PORT to UPSTREAM.
+    #[command(hide = true)]
+    Front {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        upstream: u16,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -51,6 +60,88 @@ fn container_name(stack: &str) -> String {
 
 fn content_root(stack: &str) -> PathBuf {
     ghost_home().join("local").join(stack)
+}
+
+/// The background front of a stack: which process, on which port, forwarding where.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct FrontState {
+    pid: u32,
+    port: u16,
+    upstream: u16,
+}
+
+fn front_file(stack: &str) -> PathBuf {
+    content_root(stack).join("front.json")
+}
+
+fn read_front(stack: &str) -> Option<FrontState> {
+    serde_json::from_str(&std::fs::read_to_string(front_file(stack)).ok()?).ok()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.contains("front"))
+}
+
+async fn answers(port: u16) -> bool {
+    tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+}
+
+fn stop_front(stack: &str) -> bool {
+    let Some(f) = read_front(stack) else { return false };
+    let _ = std::fs::remove_file(front_file(stack));
+    if alive(f.pid) {
+        let _ = std::process::Command::new("kill").arg(f.pid.to_string()).status();
+        return true;
+    }
+    false
+}
+
+/// The front's port for a stack: the one it had (so the blog's URL survives re-runs), else a free one.
+fn front_port(stack: &str) -> Result<u16> {
+    Ok(match read_front(stack) {
+        Some(f) => f.port,
+        None => runner::free_port()?,
+    })
+}
+
+/// Keeps a front process forwarding `port` to `upstream` in the background, standing for the ALB listener
+/// after this command ends. Unchanged when one already does; replaced when it forwards elsewhere.
+async fn ensure_front(stack: &str, port: u16, upstream: u16) -> Result<Outcome<FrontState>> {
+    if let Some(f) = read_front(stack)
+        && alive(f.pid)
+        && f.port == port
+        && f.upstream == upstream
+        && answers(port).await
+    {
+        return Ok(Outcome::Unchanged(f));
+    }
+    let replaced = stop_front(stack);
+    // Let a replaced front release the port.
+    for _ in 0..50 {
+        if !answers(port).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::create_dir_all(content_root(stack))?;
+    let log = std::fs::File::create(content_root(stack).join("front.log"))?;
+    let child = std::process::Command::new(std::env::current_exe()?)
+        .args(["local", "front", "--port", &port.to_string(), "--upstream", &upstream.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        // Its own process group: a Ctrl-C in this terminal later does not take the blog down.
+        .process_group(0)
+        .spawn()
+        .context("starting the local front")?;
+    let state = FrontState { pid: child.id(), port, upstream };
+    std::fs::write(front_file(stack), serde_json::to_string(&state)?)?;
+    let t = Instant::now();
+    while !answers(port).await {
+        anyhow::ensure!(t.elapsed() < Duration::from_secs(10), "the local front did not start on 127.0.0.1:{port}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(if replaced { Outcome::Updated(state, vec![]) } else { Outcome::Created(state) })
 }
 
 /// Runs a task definition (ECS API JSON) as Ghost on this machine and prints where to look.
@@ -81,30 +172,45 @@ pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &st
             (s.value_from.clone(), v)
         })
         .collect();
+    // Ghost knows the front's URL as its own, as on AWS it knows the load balancer's.
+    let front = front_port(stack)?;
+    let url = format!("http://127.0.0.1:{front}");
+    let mut env = ghost_local::local_env();
+    env.insert("url".into(), url.clone());
     let settings = LocalSettings {
         name: container_name(stack),
         image: Some(img.id().tag.clone()),
         port,
         volumes: volumes.clone(),
         secrets,
-        env: ghost_local::local_env(),
+        env,
         container: None,
     };
     let out = runner::ensure_container(&engine, &td, &settings).await?;
     let action = out.action();
     let run = out.into_id();
     let boot = runner::wait_ready(&engine, &run, Duration::from_secs(180)).await?;
+    let front = ensure_front(stack, front, run.port).await?;
+    let noop = action == ghost_core::Action::Unchanged && front.action() == ghost_core::Action::Unchanged;
     println!(
-        "Ghost is up ({action}, ready after {:.1} s, {:.0} s in all)",
+        "Ghost is up (container {action}, front {}, ready after {:.1} s, {:.0} s in all){}",
+        front.action(),
         boot.as_secs_f64(),
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        if noop { ": nothing to do, it already runs this task definition" } else { "" }
     );
-    println!("  url:       {}/", run.url);
-    println!("  admin:     {}/ghost/", run.url);
+    println!("  url:       {url}/   (the local front, standing for the load balancer's listener)");
+    println!("  admin:     {url}/ghost/");
+    println!("  container: {} (Ghost itself on 127.0.0.1:{})", run.name, run.port);
     for (name, dir) in &volumes {
         println!("  content:   {} (volume {name})", dir.display());
     }
-    println!("  container: {} (logs: docker logs {})", run.name, run.name);
+    println!(
+        "  logs:      docker logs {}; the front's in {}",
+        run.name,
+        content_root(stack).join("front.log").display()
+    );
+    println!("  stop:      cargo xtask local down --stack {stack} (the content stays)");
     Ok(())
 }
 
@@ -127,11 +233,19 @@ pub(crate) async fn run(cmd: LocalCmd) -> Result<()> {
             } else {
                 println!("no Docker engine running: nothing to remove");
             }
+            if stop_front(&args.stack) {
+                println!("stopped the local front");
+            }
             println!("content kept in {}", content_root(&args.stack).display());
             if stop_engine {
                 let stopped = ghost_local::engine::stop_our_engine(&home).await;
                 println!("{}", if stopped { "engine stopped" } else { "no engine of ours was running" });
             }
+        }
+        LocalCmd::Front { port, upstream } => {
+            let front = ghost_local::front::Front::start(port, upstream).await?;
+            eprintln!("front {} → 127.0.0.1:{upstream}", front.url());
+            tokio::signal::ctrl_c().await?;
         }
         LocalCmd::Status => {
             if !ghost_local::engine::engine_reachable().await {

@@ -44,7 +44,15 @@ pub(crate) fn report(report: &Report, calls: Option<&CallSummary>, out: Output) 
     println!();
     if report.mode == Mode::Plan {
         for r in report.resources.iter().filter(|r| r.action.is_change()) {
-            println!("{} {:<18} {:<22} {}", r.action.symbol(), r.kind, r.name, r.id);
+            // The reason: an update lists its changes below; a create or delete says why in a word.
+            let why = match r.action {
+                _ if !r.changes.is_empty() => "",
+                Action::Create => "  (not found)",
+                Action::Delete if report.command == "destroy" => "  (destroy)",
+                Action::Delete => "  (no longer in the config)",
+                _ => "",
+            };
+            println!("{} {:<18} {:<22} {}{why}", r.action.symbol(), r.kind, r.name, r.id);
             for c in &r.changes {
                 println!("    {c}");
             }
@@ -116,6 +124,8 @@ pub(crate) fn next_steps(report: &Report, local: bool) {
     println!("release: `cargo xtask site render ./site` (then push it), `cargo xtask release`, `cargo xtask status`");
     if local {
         println!("\nlook: `cargo xtask plan` (changes nothing), `cargo xtask emulator calls` (recorded API calls)");
-        println!("tear down: `cargo xtask destroy`, then `cargo xtask emulator down`");
+        println!(
+            "tear down: `cargo xtask destroy` (the content is kept; --delete-data drops it), `cargo xtask local down` (Ghost and the front), `cargo xtask emulator down`"
+        );
     }
 }
