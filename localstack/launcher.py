@@ -6,10 +6,21 @@ This is the one place for every emulator extension. Each is documented against w
   `GET /_ghost/calls[?key=AKID]` lists them, `POST /_ghost/calls/clear[?key=AKID]` forgets them. Callers that
   want their own count use their own access key id (moto maps every key to the same account), so tests that
   share one emulator do not see each other's calls. This is the instrument for "zero writes".
-* Fault injection, per access key: `POST /_ghost/faults {"key": AKID, "crash_after_mutating": k}` lets k mutating
-  calls through and then fails every later call of that key, as a process killed after its k-th write would
-  never make them. The failure is a non-retryable AWS error (code `InjectedCrash`) in the protocol the caller
-  speaks, so the SDK surfaces it at once. `DELETE /_ghost/faults?key=AKID` turns it off.
+* Fault injection, per access key (the fault-injecting front of the test harness): `POST /_ghost/faults` with
+  `{"key": AKID, ...}` and any of:
+  - `"crash_after_mutating": k`: a process killed at its k-th write. `"crash_as": "error"` (default) lets k
+    mutating calls through and fails every later call of that key with a non-retryable AWS error (code
+    `InjectedCrash`) in the protocol the caller speaks, so the SDK surfaces it at once. `"crash_as": "drop"` lets
+    moto make the k-th mutating call and then drops its connection unanswered (the change happened, the caller
+    never heard), and drops every later call unprocessed: the SDK sees transport errors, retries, gives up.
+  - `"transient_fraction": f` (0-1) with `"transient_seed": n`: that fraction of calls (seeded, so a run is
+    reproducible up to the order concurrent calls arrive in) is refused before moto sees it — throttled (400
+    `ThrottlingException`, `RequestLimitExceeded` on EC2), 429 `TooManyRequestsException`, or 503
+    `ServiceUnavailable`, in the caller's protocol — except a call's last attempt (the SDK's `amz-sdk-request:
+    attempt=N; max=M` header), so faults exercise the SDK's retries without making a run's outcome a dice roll.
+  - `"latency_ms": n`: every call of the key waits n ms before it is handled (calls in flight wait in parallel).
+  Injected faults are recorded on the call (`"injected": "crash" | "drop" | "throttle" | "429" | "503"`), so a
+  run's retry count is read from the recorder. `DELETE /_ghost/faults?key=AKID` turns them off.
 * `GET /_ghost/health`: readiness probe (moto version, pid).
 * ECS CreateService keeps `deploymentConfiguration` (moto 5.2.5 drops it on create and only stores it on
   UpdateService; AWS stores it on create): after a successful CreateService that carried one, the same
@@ -64,7 +75,9 @@ import http
 import io
 import json
 import os
+import random
 import re
+import socket
 import sys
 import threading
 import time
@@ -505,13 +518,33 @@ def cbor_response(start_response, status, body, extra=()):
     return [body]
 
 
+def fault_problem(body):
+    """What is wrong with a `POST /_ghost/faults` body, or None."""
+    if not isinstance(body.get("key"), str) or not body["key"]:
+        return "need a key (the caller's access key id)"
+    known = {"key", "crash_after_mutating", "crash_as", "transient_fraction", "transient_seed", "latency_ms"}
+    if set(body) - known:
+        return f"unknown fields {sorted(set(body) - known)}; known: {sorted(known)}"
+    if "crash_after_mutating" in body and not isinstance(body["crash_after_mutating"], int):
+        return "crash_after_mutating must be an integer"
+    if body.get("crash_as", "error") not in ("error", "drop"):
+        return 'crash_as must be "error" or "drop"'
+    if not 0 <= body.get("transient_fraction", 0) <= 1:
+        return "transient_fraction must be between 0 and 1"
+    if not isinstance(body.get("latency_ms", 0), int) or body.get("latency_ms", 0) < 0:
+        return "latency_ms must be a non-negative integer"
+    if len(set(body) - {"key", "transient_seed", "crash_as"}) == 0:
+        return "need at least one of crash_after_mutating, transient_fraction, latency_ms"
+    return None
+
+
 class GhostMiddleware:
     def __init__(self, app, build):
         self.app = app
         self.build = build
         self.lock = threading.Lock()
         self.calls = []
-        self.faults = {}  # access key -> {"crash_after_mutating": k, "seen": n}
+        self.faults = {}  # access key -> the POST /_ghost/faults body, plus "seen" (mutating calls) and its "rng"
         self.efs_backup = {}  # file system id -> "ENABLED" | "DISABLED"
         self.codeconnections = CodeConnections()
 
@@ -534,10 +567,12 @@ class GhostMiddleware:
             return self.json(start_response, 200, {"cleared": True})
         if path == "/_ghost/faults" and method == "POST":
             body = json.loads(self.read_body(environ) or b"{}")
-            if not body.get("key") or not isinstance(body.get("crash_after_mutating"), int):
-                return self.json(start_response, 400, {"error": "need key and integer crash_after_mutating"})
+            problem = fault_problem(body)
+            if problem:
+                return self.json(start_response, 400, {"error": problem})
+            fault = dict(body, seen=0, rng=random.Random(body.get("transient_seed", 0)))
             with self.lock:
-                self.faults[body["key"]] = {"crash_after_mutating": body["crash_after_mutating"], "seen": 0}
+                self.faults[body["key"]] = fault
             return self.json(start_response, 200, {"armed": body})
         if path == "/_ghost/codedeploy/hold" and method == "POST":
             CODEDEPLOY_HOLD["on"] = (query.get("on") or ["1"])[0] not in ("0", "false")
@@ -610,22 +645,61 @@ class GhostMiddleware:
         return key, region, service, action, protocol
 
     # --- faults ------------------------------------------------------------------------------------------------
-    def crashed(self, key, mutating):
+    def injected(self, environ, key, mutating):
+        """The fault this call meets, if any: "crash" (refuse), "drop" (drop unprocessed), "drop-after" (process,
+        then drop), or a transient kind ("throttle", "429", "503"); and the latency to add first."""
         with self.lock:
             fault = self.faults.get(key)
             if fault is None:
-                return False
-            if fault["seen"] >= fault["crash_after_mutating"]:
-                return True
-            if mutating:
-                fault["seen"] += 1
-            return False
+                return None, 0
+            latency = fault.get("latency_ms", 0) / 1000
+            k = fault.get("crash_after_mutating")
+            if k is not None:
+                drop = fault.get("crash_as") == "drop"
+                if fault["seen"] >= k:
+                    return ("drop" if drop else "crash"), latency
+                if mutating:
+                    fault["seen"] += 1
+                    if drop and fault["seen"] == k:
+                        return "drop-after", latency
+            fraction = fault.get("transient_fraction", 0)
+            if fraction and fault["rng"].random() < fraction:
+                attempt = re.search(r"attempt=(\d+);\s*max=(\d+)", environ.get("HTTP_AMZ_SDK_REQUEST", ""))
+                last = attempt is not None and int(attempt.group(1)) >= int(attempt.group(2))
+                if not last:
+                    kind = fault["rng"].choice(["throttle", "429", "503"])
+                    # A HEAD answer has no body to carry an error code: S3 throttles HEADs as a bare 503 (SlowDown).
+                    if environ.get("REQUEST_METHOD") == "HEAD":
+                        kind = "503"
+                    return kind, latency
+            return None, latency
+
+    def transient(self, start_response, service, protocol, kind):
+        if kind == "503":
+            return self.error(start_response, service, protocol, "ServiceUnavailable",
+                              "injected: the service is unavailable, try again", status=503)
+        if kind == "429":
+            return self.error(start_response, service, protocol, "TooManyRequestsException",
+                              "injected: too many requests", status=429)
+        code = "RequestLimitExceeded" if service == "ec2" else "ThrottlingException"
+        return self.error(start_response, service, protocol, code, "injected: rate exceeded")
 
     @staticmethod
-    def error(start_response, service, protocol, code, message):
+    def drop(environ):
+        """Closes the caller's connection without an answer, as a network failure (or a killed server) would."""
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        raise ConnectionResetError("injected: connection dropped")
+
+    @staticmethod
+    def error(start_response, service, protocol, code, message, status=400):
         request_id = str(uuid.uuid4())
         if protocol == "cbor":
-            return cbor_response(start_response, 400, cbor2.dumps({"__type": code, "message": message}),
+            return cbor_response(start_response, status, cbor2.dumps({"__type": code, "message": message}),
                                  [("x-amzn-RequestId", request_id)])
         if protocol == "query" and service == "ec2":
             body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
@@ -642,7 +716,7 @@ class GhostMiddleware:
             body = json.dumps({"__type": code, "message": message}).encode()
             headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
         headers += [("Content-Length", str(len(body))), ("x-amzn-RequestId", request_id)]
-        start_response("400 Bad Request", headers)
+        start_response(f"{status} {http.HTTPStatus(status).phrase}", headers)
         return [body]
 
     # --- extensions ----------------------------------------------------------------------------------------------
@@ -781,20 +855,37 @@ class GhostMiddleware:
                   "at": time.time()}
         with self.lock:
             self.calls.append(record)
-        if self.crashed(key, mutating):
+        fault, latency = self.injected(environ, key, mutating)
+        if latency:
+            time.sleep(latency)
+        if fault is not None:
+            record["injected"] = fault.replace("drop-after", "drop")
+        if fault == "crash":
             record["status"] = 400
-            record["injected"] = "crash"
             return self.error(start_response, service, protocol, "InjectedCrash",
                               "the emulator's fault injection stopped this caller (crash after k mutating calls)")
+        if fault == "drop":
+            self.drop(environ)
+        if fault in ("throttle", "429", "503"):
+            record["status"] = 400 if fault == "throttle" else int(fault)
+            return self.transient(start_response, service, protocol, fault)
 
         def recording_start_response(status, headers, exc_info=None):
             record["status"] = int(status.split(" ", 1)[0])
+            record["end"] = time.time()  # with "at": how calls overlap, for the benchmark's critical path
             return start_response(status, headers, exc_info)
 
+        if fault == "drop-after":
+            # Made, then lost: the change happens in moto, the answer never reaches the caller.
+            list(self.forward(environ, lambda status, headers, exc_info=None: record.update(
+                status=int(status.split(" ", 1)[0])), path, action, region, protocol, record))
+            self.drop(environ)
+        return self.forward(environ, recording_start_response, path, action, region, protocol, record)
+
+    def forward(self, environ, start_response, path, action, region, protocol, record):
         if protocol == "cbor":
-            return self.cbor_bridge(environ, recording_start_response, CBOR_PATH.match(path).group(1), action, region,
-                                    record)
-        return self.route(environ, recording_start_response, region, record)
+            return self.cbor_bridge(environ, start_response, CBOR_PATH.match(path).group(1), action, region, record)
+        return self.route(environ, start_response, region, record)
 
 
 def main():

@@ -511,6 +511,117 @@ class CloudWatchCbor(unittest.TestCase):
                          [("monitoring", "DescribeAlarms", "crash"), ("codeconnections", "ListConnections", "crash")])
 
 
+def arm(body):
+    status, _, raw = post("/_ghost/faults", json.dumps(body).encode(), {"Content-Type": "application/json"})
+    return status, json.loads(raw)
+
+
+def disarm(key):
+    urllib.request.urlopen(urllib.request.Request(f"{URL}/_ghost/faults?key={key}", method="DELETE"))
+
+
+def recorded(key):
+    return json.loads(urllib.request.urlopen(f"{URL}/_ghost/calls?key={key}").read())
+
+
+def raw_client(service, key):
+    """A boto3 client that does not retry, and says each call is a first attempt of five (so the front treats it
+    as retryable): each injected fault is seen as it is."""
+    from botocore.config import Config
+    c = boto3.client(service, endpoint_url=URL, region_name=REGION, aws_access_key_id=key,
+                     aws_secret_access_key="secret", config=Config(retries={"total_max_attempts": 1}))
+
+    def first_of_five(request, **_):
+        request.headers["amz-sdk-request"] = "attempt=1; max=5"
+
+    c.meta.events.register_last("before-send", first_of_five)
+    return c
+
+
+class FaultFront(unittest.TestCase):
+    """The fault-injecting front: crash as an error or a dropped connection, transient faults, latency."""
+
+    def test_bad_fault_bodies_are_refused_with_the_reason(self):
+        for body, says in [({}, "need a key"), ({"key": "K", "crash_as": "drop"}, "need at least one"),
+                           ({"key": "K", "latency_ms": -1}, "latency_ms"), ({"key": "K", "bogus": 1}, "unknown"),
+                           ({"key": "K", "transient_fraction": 2}, "between 0 and 1")]:
+            status, answer = arm(body)
+            self.assertEqual(status, 400, body)
+            self.assertIn(says, answer["error"])
+
+    def test_a_dropped_crash_makes_the_kth_write_and_loses_its_answer(self):
+        key = "AKIDDROPCRASH"
+        ec2 = raw_client("ec2", key)
+        arm({"key": key, "crash_after_mutating": 2, "crash_as": "drop"})
+        try:
+            ec2.create_vpc(CidrBlock="10.91.0.0/16")
+            with self.assertRaises(Exception) as ctx:  # the connection closes unanswered
+                ec2.create_vpc(CidrBlock="10.92.0.0/16")
+            self.assertNotIsInstance(ctx.exception, ClientError)
+            with self.assertRaises(Exception):
+                ec2.describe_vpcs()
+        finally:
+            disarm(key)
+        cidrs = {v["CidrBlock"] for v in client("ec2").describe_vpcs()["Vpcs"]}
+        self.assertTrue({"10.91.0.0/16", "10.92.0.0/16"} <= cidrs, "the lost call's write was made")
+        calls = recorded(key)
+        self.assertEqual([(c["action"], c.get("injected")) for c in calls],
+                         [("CreateVpc", None), ("CreateVpc", "drop"), ("DescribeVpcs", "drop")])
+
+    def test_transient_faults_hit_the_fraction_asked_for_in_each_protocol(self):
+        key = "AKIDTRANSIENT"
+        arm({"key": key, "transient_fraction": 0.5, "transient_seed": 7})
+        seen = {}
+        try:
+            for service, call in [("ec2", lambda c: c.describe_vpcs()), ("ecs", lambda c: c.list_clusters()),
+                                  ("elbv2", lambda c: c.describe_load_balancers()),
+                                  ("s3", lambda c: c.list_buckets())]:
+                c = raw_client(service, key)
+                for _ in range(20):
+                    try:
+                        call(c)
+                    except ClientError as e:
+                        code, status = e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]
+                        seen.setdefault(service, set()).add((code, status))
+        finally:
+            disarm(key)
+        calls = recorded(key)
+        injected = [c for c in calls if c.get("injected")]
+        self.assertTrue(0.3 <= len(injected) / len(calls) <= 0.7, f"{len(injected)} of {len(calls)}")
+        self.assertEqual({c["injected"] for c in injected}, {"throttle", "429", "503"})
+        self.assertIn(("RequestLimitExceeded", 400), seen["ec2"])
+        self.assertIn(("ThrottlingException", 400), seen["ecs"])
+        self.assertIn(("TooManyRequestsException", 429), seen["elbv2"])
+        self.assertTrue(any(status == 503 for _, status in seen["s3"]), seen["s3"])
+
+    def test_a_calls_last_attempt_is_never_faulted(self):
+        key = "AKIDLASTATTEMPT"
+        arm({"key": key, "transient_fraction": 1.0})
+        try:
+            # botocore's standard mode sends amz-sdk-request: attempt=N; max=3 and retries the faults.
+            from botocore.config import Config
+            ecs = boto3.client("ecs", endpoint_url=URL, region_name=REGION, aws_access_key_id=key,
+                               aws_secret_access_key="secret",
+                               config=Config(retries={"mode": "standard", "total_max_attempts": 3}))
+            ecs.list_clusters()
+        finally:
+            disarm(key)
+        self.assertEqual([bool(c.get("injected")) for c in recorded(key)], [True, True, False])
+
+    def test_latency_is_added_to_every_call(self):
+        key = "AKIDLATENCY"
+        ecs = raw_client("ecs", key)
+        arm({"key": key, "latency_ms": 200})
+        try:
+            t = time.time()
+            for _ in range(3):
+                ecs.list_clusters()
+            waited = time.time() - t
+        finally:
+            disarm(key)
+        self.assertGreaterEqual(waited, 0.6)
+
+
 class EarlierExtensions(unittest.TestCase):
     """The extensions that predate this suite, kept working: EFS backup policy, ECS CreateService."""
 

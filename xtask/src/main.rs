@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 done, 1 failed while applying, 2 invalid input (nothing was called).
 
+mod audit;
+mod bench;
 mod cicd;
 mod e2e;
 mod emulator;
@@ -128,6 +130,12 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         last: i32,
     },
+    /// Security audit of the stack's desired state (IAM, security groups, EFS, S3, ECR, RDS, secrets) and of the
+    /// settings fixed at creation where deployed; findings exit 1.
+    Audit(StackArgs),
+    /// Benchmark: cold deploy against the seed's CLI procedure, no-op re-deploy, deploy under injected latency
+    /// against its critical path, plan; medians on an emulator of its own.
+    Bench(bench::BenchArgs),
     /// The local AWS emulator (moto on 127.0.0.1:4566).
     Emulator {
         #[command(subcommand)]
@@ -172,6 +180,8 @@ fn main() -> ExitCode {
             Cmd::Status { args, last } => cicd::status(&args, last).await,
             Cmd::Logs { args, since, follow } => cicd::logs(&args, &since, follow).await,
             Cmd::Metrics { args, since } => cicd::metrics(&args, &since).await,
+            Cmd::Audit(args) => audit::run(&args).await,
+            Cmd::Bench(args) => bench::run(args).await,
             Cmd::Emulator { cmd } => emulator::run(cmd).await,
             Cmd::Local { cmd } => local::run(cmd).await,
             Cmd::E2e(args) => e2e::run(args).await,

@@ -20,6 +20,8 @@ pub struct AwsOptions {
     pub static_credentials: Option<(String, String)>,
     /// Attempts per call including the first (standard retry mode with backoff and jitter).
     pub max_attempts: Option<u32>,
+    /// The retry backoff's base (the SDK's default is 1 s); tests that crash on purpose shorten it.
+    pub initial_backoff: Option<std::time::Duration>,
 }
 
 impl AwsOptions {
@@ -31,6 +33,7 @@ impl AwsOptions {
             endpoint_url: Some(endpoint.to_string()),
             static_credentials: Some((access_key.to_string(), "testing".to_string())),
             max_attempts: None,
+            initial_backoff: None,
         }
     }
 }
@@ -40,8 +43,11 @@ impl AwsOptions {
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)));
+    let mut retry = RetryConfig::standard().with_max_attempts(opts.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS));
+    if let Some(b) = opts.initial_backoff {
+        retry = retry.with_initial_backoff(b);
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }

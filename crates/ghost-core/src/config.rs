@@ -700,6 +700,63 @@ mod tests {
 
     const SAMPLE: &str = include_str!("../../../fixtures/ghost.toml");
 
+    /// Every `key = value` line of the sample, as (line index, key).
+    fn sample_keys() -> Vec<(usize, String)> {
+        SAMPLE
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.starts_with('#') && !l.starts_with('[') && l.contains(" = "))
+            .map(|(i, l)| (i, l.split(" = ").next().unwrap().to_string()))
+            .collect()
+    }
+
+    fn any_toml_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_filter("TOML has no NaN literal here", |f| f.is_finite()).prop_map(|f| format!("{f:?}")),
+            any::<bool>().prop_map(|b| b.to_string()),
+            "[a-z0-9./:-]{0,24}".prop_map(|s| format!("\"{s}\"")),
+            proptest::collection::vec("[a-z@.]{0,12}", 0..3).prop_map(|v| format!("{v:?}")),
+            Just("{ nested = 1 }".to_string()),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any bytes: parsing never panics, and a refusal always names where (a key, or the syntax).
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in ".{0,400}") {
+            if let Err(e) = Config::parse(&text, "proptest") {
+                proptest::prop_assert!(!e.problems().is_empty());
+            }
+        }
+
+        /// The sample with any one key's value replaced by any TOML value: never a panic; either a valid config
+        /// (which then validates clean) or a refusal naming that very key.
+        #[test]
+        fn any_one_wrong_value_is_refused_by_its_key(pick in 0usize..1000, value in any_toml_value()) {
+            let keys = sample_keys();
+            let (line, key) = &keys[pick % keys.len()];
+            let text: Vec<String> = SAMPLE
+                .lines()
+                .enumerate()
+                .map(|(i, l)| if i == *line { format!("{key} = {value}") } else { l.to_string() })
+                .collect();
+            match Config::parse(&text.join("\n"), "proptest") {
+                Ok(cfg) => proptest::prop_assert!(cfg.validate().is_empty()),
+                Err(e) => {
+                    let named: Vec<String> = e.problems().iter().map(|p| p.key.clone()).collect();
+                    // cpu and memory are valid only as a pair: a new cpu may be refused as the memory's problem.
+                    let pair = key == "cpu" && named.iter().any(|k| k == "ghost.memory");
+                    proptest::prop_assert!(
+                        pair || named.iter().any(|k| k.contains(key.as_str())),
+                        "{} = {} refused under {:?}", key, value, named
+                    );
+                }
+            }
+        }
+    }
+
     fn problem_keys(text: &str) -> Vec<String> {
         match Config::parse(text, "test") {
             Ok(_) => vec![],

@@ -72,6 +72,56 @@ pub struct Call {
     pub status: u16,
     #[serde(default)]
     pub injected: Option<String>,
+    /// When the emulator received the call and when it answered (epoch seconds).
+    #[serde(default)]
+    pub at: f64,
+    #[serde(default)]
+    pub end: Option<f64>,
+}
+
+/// The longest chain of calls each of which started after the one before it had been answered: how many
+/// round trips in a row the caller made at least (its critical path through the API, in calls).
+pub fn sequential_depth(calls: &[Call]) -> usize {
+    let mut sorted: Vec<&Call> = calls.iter().filter(|c| c.end.is_some()).collect();
+    sorted.sort_by(|a, b| a.at.total_cmp(&b.at));
+    let mut depth = vec![1usize; sorted.len()];
+    for i in 0..sorted.len() {
+        for j in 0..i {
+            if sorted[j].end.unwrap_or(f64::MAX) <= sorted[i].at {
+                depth[i] = depth[i].max(depth[j] + 1);
+            }
+        }
+    }
+    depth.into_iter().max().unwrap_or(0)
+}
+
+/// What the emulator's fault-injecting front does to one caller's calls (all off by default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Faults {
+    /// A crash at the k-th mutating call: later calls fail (`CrashAs::Error`), or the k-th is made and its answer
+    /// lost and later ones dropped (`CrashAs::Drop`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash_after_mutating: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash_as: Option<CrashAs>,
+    /// This fraction of calls is throttled (400 ThrottlingException / 429) or refused with a 503, except a call's
+    /// last attempt; seeded by `transient_seed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transient_fraction: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transient_seed: Option<u64>,
+    /// Added to every call before it is handled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashAs {
+    /// A non-retryable AWS error (`InjectedCrash`) for every call after the k-th write.
+    Error,
+    /// The k-th write is made and its connection dropped unanswered; every later call is dropped unprocessed.
+    Drop,
 }
 
 /// Calls grouped by service and action, for `cargo xtask emulator calls` and test assertions.
@@ -79,6 +129,8 @@ pub struct Call {
 pub struct CallSummary {
     pub total: usize,
     pub mutating: usize,
+    /// Calls the fault-injecting front failed (each one a retry for the SDK, or the end of a crashed run).
+    pub injected: usize,
     /// `service:Action` -> how often, and whether it writes.
     pub by_action: BTreeMap<String, ActionCount>,
 }
@@ -94,6 +146,7 @@ impl CallSummary {
         let mut s = Self { total: calls.len(), ..Self::default() };
         for c in calls {
             s.mutating += usize::from(c.mutating);
+            s.injected += usize::from(c.injected.is_some());
             let e = s.by_action.entry(format!("{}:{}", c.service, c.action)).or_default();
             e.calls += 1;
             e.mutating = c.mutating;
@@ -374,7 +427,13 @@ impl Emulator {
 
     /// Lets `k` mutating calls of `key` through, then fails every later call of that key (a crash after call k).
     pub async fn crash_after(&self, key: &str, k: usize) -> Result<()> {
-        let body = serde_json::json!({ "key": key, "crash_after_mutating": k });
+        self.faults(key, &Faults { crash_after_mutating: Some(k), ..Faults::default() }).await
+    }
+
+    /// Arms the fault-injecting front for the calls of `key` (see [`Faults`]); replaces what was armed before.
+    pub async fn faults(&self, key: &str, faults: &Faults) -> Result<()> {
+        let mut body = serde_json::to_value(faults).expect("faults serialize");
+        body["key"] = key.into();
         self.post("/_ghost/faults", Some(body)).await.map(|_| ())
     }
 
@@ -471,11 +530,31 @@ mod tests {
             mutating: m,
             status: 200,
             injected: None,
+            at: 0.0,
+            end: None,
         };
         let s = CallSummary::of(&[call("DescribeVpcs", false), call("CreateVpc", true), call("DescribeVpcs", false)]);
         assert_eq!((s.total, s.mutating), (3, 1));
         assert_eq!(s.writes(), ["ec2:CreateVpc x1"]);
         assert_eq!(s.by_action["ec2:DescribeVpcs"], ActionCount { calls: 2, mutating: false });
+    }
+
+    #[test]
+    fn sequential_depth_counts_calls_that_waited_for_each_other() {
+        let call = |at: f64, end: f64| Call {
+            key: "k".into(),
+            service: "ec2".into(),
+            action: "A".into(),
+            mutating: false,
+            status: 200,
+            injected: None,
+            at,
+            end: Some(end),
+        };
+        // Two concurrent calls, then one after both, then two concurrent again: three rounds.
+        let calls = [call(0.0, 1.0), call(0.1, 1.1), call(1.2, 2.0), call(2.1, 3.0), call(2.1, 2.5)];
+        assert_eq!(sequential_depth(&calls), 3);
+        assert_eq!(sequential_depth(&[]), 0);
     }
 
     #[test]

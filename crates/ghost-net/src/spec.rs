@@ -236,6 +236,34 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any block the config accepts (a private range, /16 to /24, host bits clear), any AZ count: the carved
+        /// subnets stay inside the VPC and never overlap, and adding the third AZ moves none of the first two.
+        #[test]
+        fn carving_any_accepted_block_never_overlaps_and_stays_inside(
+            range in 0usize..3, bits in proptest::prelude::any::<u32>(), prefix in 16u8..=24, azs in 2usize..=3,
+        ) {
+            let (base, fixed) = [([10, 0, 0, 0], 8u8), ([172, 16, 0, 0], 12), ([192, 168, 0, 0], 16)][range];
+            let prefix = prefix.max(fixed);
+            let addr = u32::from(std::net::Ipv4Addr::from(base)) | (bits >> fixed);
+            let vpc = Ipv4Net::new(addr.into(), prefix).unwrap().trunc();
+            let text = format!(
+                "[stack]\nname = \"p\"\nregion = \"eu-west-2\"\n[network]\ncidr = \"{vpc}\"\navailability_zones = {azs}\n"
+            );
+            let cfg = ghost_core::Config::parse(&text, "proptest");
+            proptest::prop_assert!(cfg.is_ok(), "{vpc} is accepted: {:?}", cfg.err());
+            let all: Vec<Ipv4Net> = carve(vpc, azs).into_iter().flat_map(|(a, b)| [a, b]).collect();
+            proptest::prop_assert_eq!(all.len(), azs * 2);
+            for (i, a) in all.iter().enumerate() {
+                proptest::prop_assert!(vpc.contains(a), "{} outside {}", a, vpc);
+                for b in &all[i + 1..] {
+                    proptest::prop_assert!(!a.contains(b) && !b.contains(a), "{} overlaps {}", a, b);
+                }
+            }
+            proptest::prop_assert_eq!(&carve(vpc, 2)[..], &carve(vpc, 3)[..2]);
+        }
+    }
+
     #[test]
     fn adding_an_az_keeps_existing_subnets() {
         let two = carve(net("10.0.0.0/16"), 2);

@@ -805,18 +805,31 @@ pub async fn delete_autoscaling(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> 
     rt.env
         .delete("scalable-target", &id, &id, &["ObjectNotFoundException"], || async {
             let policy = spec.names.of("cpu75");
-            let res = rt
+            // Found first: a destroy killed after deleting the policy must not trip over its absence on the
+            // re-run (AWS answers ObjectNotFoundException, the emulator a ValidationException).
+            let policies = rt
                 .autoscaling
-                .delete_scaling_policy()
-                .policy_name(&policy)
+                .describe_scaling_policies()
                 .service_namespace(ServiceNamespace::Ecs)
                 .resource_id(&id)
-                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .policy_names(&policy)
                 .send()
                 .await
-                .map(|_| ())
-                .aws("DeleteScalingPolicy", &policy);
-            ghost_core::error::gone_if(res, &["ObjectNotFoundException"])?;
+                .aws("DescribeScalingPolicies", &policy)?;
+            if !policies.scaling_policies().is_empty() {
+                let res = rt
+                    .autoscaling
+                    .delete_scaling_policy()
+                    .policy_name(&policy)
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .resource_id(&id)
+                    .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws("DeleteScalingPolicy", &policy);
+                ghost_core::error::gone_if(res, &["ObjectNotFoundException"])?;
+            }
             rt.autoscaling
                 .deregister_scalable_target()
                 .service_namespace(ServiceNamespace::Ecs)

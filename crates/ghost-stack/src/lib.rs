@@ -5,6 +5,7 @@
 //! The operate lens goes before the build lens's delivery half because CodeDeploy rolls a deployment back on its
 //! alarms; the build half (repository, bucket, project) needs no other lens and runs from the start.
 
+pub mod audit;
 pub mod verify;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
-//! The whole stack (network + run lens) against the local emulator: converge, re-deploy with zero writes, plan
-//! exactly what a config change touches, keep data on destroy, survive a blue/green swap, and converge after
-//! a crash at any mutating call. Tests share one emulator and stay apart by stack name and access key.
+//! The whole stack against the local emulator: converge, re-deploy with zero writes, plan exactly what a config
+//! change touches, keep data on destroy, survive a blue/green swap; the sample matrix (samples.rs), and faults:
+//! a crash at any write of a deploy or a destroy, transient throttling (faults.rs). Tests share one emulator and
+//! stay apart by stack name and access key; the crash sweeps run on emulators of their own.
 
 use aws_sdk_elasticloadbalancingv2::types::{Action as ElbAction, ActionTypeEnum};
 use ghost_core::aws::{AwsOptions, SdkConfig, sdk_config};
@@ -10,10 +11,27 @@ use ghost_runtime::DataPolicy;
 use ghost_stack::Report;
 
 mod cicd;
+mod faults;
 mod observe;
 mod samples;
 
 const SAMPLE: &str = include_str!("../../../../fixtures/ghost.toml");
+
+/// `text` as the config of `stack`, with `edits` applied; its CodeCommit repository named after the stack too
+/// (repositories are per account, not per stack).
+fn test_config(stack: &str, text: &str, edits: &[(&str, &str)]) -> Config {
+    let original = Config::parse(text, "test").expect("valid config");
+    let mut text = text.replace(&format!("name = \"{}\"", original.stack.name), &format!("name = \"{stack}\""));
+    for (from, to) in edits {
+        assert!(text.contains(from), "config has {from}");
+        text = text.replace(from, to);
+    }
+    let mut cfg = Config::parse(&text, "test").expect("valid test config");
+    if cfg.pipeline.source == ghost_core::config::Source::Codecommit {
+        cfg.pipeline.repository = format!("{stack}-site");
+    }
+    cfg
+}
 
 struct Harness {
     emu: Emulator,
@@ -31,21 +49,16 @@ impl Harness {
     /// two runs at once, never meet.
     async fn with_text(tag: &str, text: &str, edits: &[(&str, &str)]) -> Self {
         let stack = format!("{tag}-{}", std::process::id() % 100_000);
-        let mut cfg = Config::parse(text, "test").expect("valid config");
-        let mut text = text.replace(&format!("name = \"{}\"", cfg.stack.name), &format!("name = \"{stack}\""));
-        for (from, to) in edits {
-            assert!(text.contains(from), "config has {from}");
-            text = text.replace(from, to);
-        }
-        cfg = Config::parse(&text, "test").expect("valid test config");
-        // CodeCommit repositories are per account, not per stack: each test stack gets its own.
-        if cfg.pipeline.source == ghost_core::config::Source::Codecommit {
-            cfg.pipeline.repository = format!("{stack}-site");
-        }
-        let emu = Emulator::from_env();
+        Self::connect(Emulator::from_env(), test_config(&stack, text, edits), |_| {}).await
+    }
+
+    /// A harness on a given emulator, calling as a key of the stack's own; `tune` adjusts the SDK options.
+    async fn connect(emu: Emulator, cfg: Config, tune: impl FnOnce(&mut AwsOptions)) -> Self {
         emu.up().await.expect("emulator");
-        let key = format!("ST{}", stack.replace('-', "").to_uppercase());
-        let sdk = sdk_config(&AwsOptions::emulator(&emu.url(), "eu-west-2", &key)).await;
+        let key = format!("ST{}", cfg.stack.name.replace('-', "").to_uppercase());
+        let mut opts = AwsOptions::emulator(&emu.url(), "eu-west-2", &key);
+        tune(&mut opts);
+        let sdk = sdk_config(&opts).await;
         emu.clear_calls(Some(&key)).await.unwrap();
         Self { emu, key, sdk, cfg }
     }
@@ -85,13 +98,6 @@ impl Harness {
 fn actions(r: &Report) -> Vec<(String, String, Action)> {
     let mut v: Vec<_> = r.resources.iter().map(|x| (x.kind.clone(), x.name.clone(), x.action)).collect();
     v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    v
-}
-
-/// How many resources of each kind, in which state: names differ between stacks, counts must not.
-fn kinds(r: &Report) -> Vec<(String, Action)> {
-    let mut v: Vec<_> = r.resources.iter().map(|x| (x.kind.clone(), x.action)).collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
 
@@ -257,38 +263,6 @@ async fn ecs_native_deployments_with_https_private_tasks_deploy_and_redeploy_cle
     assert!(h.deploy().await.is_noop());
     assert_eq!(h.calls().await.mutating, 0);
     h.destroy(DataPolicy::Delete).await;
-}
-
-#[tokio::test]
-async fn a_deploy_interrupted_after_any_mutating_call_converges_on_rerun() {
-    let reference = Harness::new("sref", &[]).await;
-    reference.deploy().await;
-    let cold = reference.calls().await.mutating;
-    let want = kinds(&reference.run(Mode::Plan).await.unwrap());
-    reference.destroy(DataPolicy::Delete).await;
-
-    let mut converged = 0;
-    for k in 1..=cold {
-        let h = Harness::new(&format!("s{k}"), &[]).await;
-        h.emu.crash_after(&h.key, k).await.unwrap();
-        let crashed = h.run(Mode::Apply).await;
-        if k < cold {
-            let err = crashed.expect_err("crashed before its last write");
-            // A HEAD answer has no body, so S3's HeadBucket sees the injected crash as a bare 400.
-            let err = format!("{err}");
-            assert!(err.contains("InjectedCrash") || err.contains("HeadBucket"), "k={k}: {err}");
-        }
-        h.emu.clear_faults(&h.key).await.unwrap();
-        h.deploy().await;
-        h.calls().await;
-        let again = h.deploy().await;
-        assert!(again.is_noop(), "k={k}: {:?}", actions(&again));
-        assert_eq!(kinds(&again), want, "k={k}: the same resources as a clean deploy");
-        assert_eq!(h.calls().await.mutating, 0, "k={k}: converged state re-deploys with zero writes");
-        h.destroy(DataPolicy::Delete).await;
-        converged += 1;
-    }
-    println!("whole stack: {cold} k tried / {converged} converged ({cold} mutating calls in a cold deploy)");
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The sample matrix: every config in fixtures/ (2 and 3 AZs, public and private tasks, SQLite and MySQL,
-//! CodeDeploy and ECS-native, HTTP and HTTPS, CodeCommit and GitHub) deploys with its wiring read back intact,
-//! re-deploys with zero writes, and destroys to nothing — twice, the second time without a write.
+//! CodeDeploy and ECS-native, HTTP and HTTPS, CodeCommit and GitHub) deploys with its wiring read back intact and
+//! a security audit without findings, re-deploys with zero writes, and destroys to nothing — twice, the second
+//! time without a write.
 
 use std::path::{Path, PathBuf};
 
@@ -56,6 +57,14 @@ async fn every_sample_config_deploys_redeploys_as_a_noop_and_destroys_cleanly() 
         h.calls().await;
         let failed: Vec<_> = checks.iter().filter(|c| !c.ok).collect();
         assert!(failed.is_empty(), "{name}: wiring {failed:?}");
+        // The security audit: the desired state, and the settings fixed at creation read back.
+        let account =
+            ghost_cicd::Cicd::new(&h.sdk, ghost_core::Env::new(&h.cfg.stack.name, Mode::Plan)).account().await.unwrap();
+        let mut audit = ghost_stack::audit::audit_desired(&h.cfg, &account, &out);
+        ghost_stack::audit::audit_live(&mut audit, &h.sdk, &h.cfg, &account, &out).await.unwrap();
+        h.calls().await;
+        assert!(audit.findings.is_empty(), "{name}: audit {:#?}", audit.findings);
+        let live = audit.checked.iter().filter(|c| c.ends_with("(live)")).count();
 
         let again = h.deploy().await;
         assert!(again.is_noop(), "{name}: {:?}", actions(&again));
@@ -71,12 +80,13 @@ async fn every_sample_config_deploys_redeploys_as_a_noop_and_destroys_cleanly() 
         let left: Vec<_> = left.resources.iter().filter(|r| r.action != Action::Create).collect();
         assert!(left.is_empty(), "{name}: left after destroy --delete-data: {left:?}");
         rows.push(format!(
-            "{name:<28} {:>3} resources  cold {:>3} calls ({:>2} mutating)  re-deploy {:>3} calls (0 mutating)  {} wiring checks",
+            "{name:<28} {:>3} resources  cold {:>3} calls ({:>2} mutating)  re-deploy {:>3} calls (0 mutating)  {} wiring checks  audit: {} checks ({live} live), 0 findings",
             first.resources.len(),
             cold.total,
             cold.mutating,
             noop.total,
-            checks.len()
+            checks.len(),
+            audit.checked.len()
         ));
     }
     println!("sample matrix:\n  {}", rows.join("\n  "));

@@ -1,0 +1,218 @@
+//! Proof under fire: the whole stack killed at every one of its writes, deploy and destroy, then re-run — the end
+//! state is a clean deploy's (the same resources by kind and name, the same wiring, no duplicates) or nothing;
+//! and a deploy with a fifth of its calls throttled or refused converges on the SDK's own retries.
+//!
+//! The sweeps run on emulators of their own (not the shared one on 4566), reset between cases: every case starts
+//! from an empty cloud, so it can use the same stack name as the clean reference and compare names exactly, and
+//! later cases do not slow down under earlier ones' leftovers.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::Filter;
+use ghost_core::{Action, Mode};
+use ghost_emulator::{CrashAs, Emulator, Faults};
+use ghost_runtime::DataPolicy;
+
+use crate::{Harness, SAMPLE, actions, test_config};
+
+/// (kind, name, action) with the AWS ids some names carry (a mount target is named after its subnet) blanked:
+/// ids differ between runs, names otherwise must not.
+fn stable(r: &ghost_stack::Report) -> Vec<(String, String, Action)> {
+    let mut v: Vec<_> = actions(r)
+        .into_iter()
+        .map(|(kind, name, action)| {
+            let name = match name.find("subnet-") {
+                Some(i) => format!("{}subnet-*", &name[..i]),
+                None => name,
+            };
+            (kind, name, action)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+async fn own_emulator(port: u16) -> Emulator {
+    let emu = Emulator::new(port, ghost_emulator::ghost_home());
+    emu.up().await.expect("the sweep's emulator");
+    emu.reset().await.expect("reset");
+    emu
+}
+
+/// A killed process makes no retries worth waiting for: two attempts, a short backoff.
+async fn sweep_harness(emu: &Emulator) -> Harness {
+    Harness::connect(emu.clone(), test_config("sweep", SAMPLE, &[]), |o| {
+        o.max_attempts = Some(2);
+        o.initial_backoff = Some(Duration::from_millis(5));
+    })
+    .await
+}
+
+/// Odd k: the k-th write is made and its answer lost (a dropped connection); even k: the calls after the k-th
+/// write fail with an AWS error. Both are a process killed at its k-th write.
+fn crash(k: usize) -> Faults {
+    let crash_as = if k % 2 == 1 { CrashAs::Drop } else { CrashAs::Error };
+    Faults { crash_after_mutating: Some(k), crash_as: Some(crash_as), ..Faults::default() }
+}
+
+/// How many of each duplicable resource the stack has: EC2 resources carrying its tag (their creates are not
+/// idempotent by name), and the file system's access points and mount targets. A duplicate shows as a count
+/// above a clean deploy's.
+async fn census(h: &Harness) -> BTreeMap<&'static str, usize> {
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let tag = || Filter::builder().name("tag:ghost:stack").values(&h.cfg.stack.name).build();
+    let mut n = BTreeMap::new();
+    n.insert("vpc", ec2.describe_vpcs().filters(tag()).send().await.unwrap().vpcs().len());
+    n.insert("subnet", ec2.describe_subnets().filters(tag()).send().await.unwrap().subnets().len());
+    let igws = ec2.describe_internet_gateways().filters(tag()).send().await.unwrap();
+    n.insert("internet-gateway", igws.internet_gateways().len());
+    let nats = ec2.describe_nat_gateways().filter(tag()).send().await.unwrap();
+    let live = nats.nat_gateways().iter().filter(|g| g.state().is_some_and(|s| s.as_str() != "deleted"));
+    n.insert("nat-gateway", live.count());
+    n.insert("route-table", ec2.describe_route_tables().filters(tag()).send().await.unwrap().route_tables().len());
+    let sgs = ec2.describe_security_groups().filters(tag()).send().await.unwrap();
+    n.insert("security-group", sgs.security_groups().len());
+    n.insert("elastic-ip", ec2.describe_addresses().filters(tag()).send().await.unwrap().addresses().len());
+    let efs = aws_sdk_efs::Client::new(&h.sdk);
+    let fss = efs.describe_file_systems().creation_token(&h.cfg.stack.name).send().await.unwrap();
+    n.insert("file-system", fss.file_systems().len());
+    let (mut aps, mut mts) = (0, 0);
+    for fs in fss.file_systems() {
+        let id = fs.file_system_id();
+        aps += efs.describe_access_points().file_system_id(id).send().await.unwrap().access_points().len();
+        mts += efs.describe_mount_targets().file_system_id(id).send().await.unwrap().mount_targets().len();
+    }
+    n.insert("access-point", aps);
+    n.insert("mount-target", mts);
+    n
+}
+
+async fn wiring_ok(h: &Harness, outputs: &ghost_stack::StackOutputs) -> Vec<String> {
+    let checks = ghost_stack::verify::wiring(&h.sdk, &h.cfg, outputs).await.unwrap();
+    checks.iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.what, c.found)).collect()
+}
+
+#[tokio::test]
+async fn a_deploy_killed_at_any_write_converges_on_rerun_to_a_clean_deploys_state() {
+    let emu = own_emulator(4571).await;
+    let h = sweep_harness(&emu).await;
+    h.deploy().await;
+    let cold = h.calls().await.mutating;
+    let want = stable(&h.run(Mode::Plan).await.unwrap());
+    let want_census = census(&h).await;
+    // The sample: one VPC, two AZs of public and private subnets, no NAT gateway (public tasks).
+    assert_eq!((want_census["vpc"], want_census["subnet"], want_census["nat-gateway"]), (1, 4, 0), "{want_census:?}");
+
+    let t = Instant::now();
+    let mut converged = 0;
+    for k in 1..=cold {
+        emu.reset().await.unwrap();
+        let faults = crash(k);
+        emu.faults(&h.key, &faults).await.unwrap();
+        let crashed = h.run(Mode::Apply).await;
+        // Killed at its last write, an error-mode run has nothing left to call; a dropped last write still fails.
+        if k < cold || faults.crash_as == Some(CrashAs::Drop) {
+            assert!(crashed.is_err(), "k={k}: the crash stopped the run");
+        }
+        emu.clear_faults(&h.key).await.unwrap();
+        h.deploy().await;
+        h.calls().await;
+        let again = h.deploy().await;
+        assert!(again.is_noop(), "k={k}: {:?}", actions(&again));
+        assert_eq!(h.calls().await.mutating, 0, "k={k}: the converged stack re-deploys with zero writes");
+        assert_eq!(stable(&again), want, "k={k}: the resources of a clean deploy");
+        assert_eq!(census(&h).await, want_census, "k={k}: no duplicates");
+        let bad = wiring_ok(&h, &again.outputs.unwrap()).await;
+        assert!(bad.is_empty(), "k={k}: wiring {bad:?}");
+        converged += 1;
+    }
+    println!(
+        "deploy crash sweep: {cold} k tried / {converged} converged ({cold} writes in a cold deploy; odd k dropped \
+         connections, even k AWS errors; {:.0} s)",
+        t.elapsed().as_secs_f64()
+    );
+    let _ = emu.down().await;
+}
+
+#[tokio::test]
+async fn a_destroy_killed_at_any_write_converges_on_rerun_to_nothing() {
+    let emu = own_emulator(4572).await;
+    let h = sweep_harness(&emu).await;
+    h.deploy().await;
+    h.calls().await;
+    h.destroy(DataPolicy::Delete).await;
+    let writes = h.calls().await.mutating;
+    let nothing: BTreeMap<&str, usize> = census(&h).await;
+    assert!(nothing.values().all(|n| *n == 0), "{nothing:?}");
+
+    let t = Instant::now();
+    let mut converged = 0;
+    for k in 1..=writes {
+        emu.reset().await.unwrap();
+        h.deploy().await;
+        let faults = crash(k);
+        emu.faults(&h.key, &faults).await.unwrap();
+        let crashed = ghost_stack::destroy(
+            &h.cfg,
+            &h.sdk,
+            &ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply),
+            DataPolicy::Delete,
+        )
+        .await;
+        if k < writes || faults.crash_as == Some(CrashAs::Drop) {
+            assert!(crashed.is_err(), "k={k}: the crash stopped the destroy");
+        }
+        emu.clear_faults(&h.key).await.unwrap();
+        h.destroy(DataPolicy::Delete).await;
+        h.calls().await;
+        let second = h.destroy(DataPolicy::Delete).await;
+        assert!(second.resources.iter().all(|r| !r.action.is_change()), "k={k}: {:?}", actions(&second));
+        assert_eq!(h.calls().await.mutating, 0, "k={k}: a destroy after the re-run writes nothing");
+        let plan = h.run(Mode::Plan).await.unwrap();
+        let left: Vec<_> = plan.resources.iter().filter(|r| r.action != Action::Create).collect();
+        assert!(left.is_empty(), "k={k}: left {left:?}");
+        assert_eq!(census(&h).await, nothing, "k={k}: nothing left");
+        converged += 1;
+    }
+    println!(
+        "destroy crash sweep: {writes} k tried / {converged} converged ({writes} writes in a destroy; {:.0} s)",
+        t.elapsed().as_secs_f64()
+    );
+    let _ = emu.down().await;
+}
+
+#[tokio::test]
+async fn a_deploy_with_a_fifth_of_its_calls_throttled_or_refused_converges_on_the_sdks_retries() {
+    let mut rows = Vec::new();
+    for seed in [1, 2, 3] {
+        let h = Harness::new(&format!("tf{seed}"), &[]).await;
+        let faults = Faults { transient_fraction: Some(0.2), transient_seed: Some(seed), ..Faults::default() };
+        h.emu.faults(&h.key, &faults).await.unwrap();
+        let t = Instant::now();
+        let first = h.run(Mode::Apply).await;
+        let wall = t.elapsed().as_secs_f64();
+        let calls = h.calls().await;
+        h.emu.clear_faults(&h.key).await.unwrap();
+        let first = first.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert!(first.resources.iter().all(|r| r.action == Action::Create), "seed {seed}: {:?}", actions(&first));
+        assert!(
+            calls.injected * 10 >= calls.total,
+            "seed {seed}: faults were injected ({} of {})",
+            calls.injected,
+            calls.total
+        );
+        let again = h.deploy().await;
+        assert!(again.is_noop(), "seed {seed}: {:?}", actions(&again));
+        assert_eq!(h.calls().await.mutating, 0);
+        rows.push(format!(
+            "seed {seed}: {} calls, {} faults injected = {} SDK retries, {} resources, {wall:.1} s",
+            calls.total,
+            calls.injected,
+            calls.injected,
+            first.resources.len()
+        ));
+        h.destroy(DataPolicy::Delete).await;
+    }
+    println!("transient faults (20 % of calls: 400 throttling, 429 or 503), all converged:\n  {}", rows.join("\n  "));
+}

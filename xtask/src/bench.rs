@@ -1,0 +1,254 @@
+//! `cargo xtask bench`: a benchmark (not a timed test) on an emulator of its own, reset before every run —
+//! a) a cold full deploy against the seed tutorial's own procedure (`bench/seed_cli.sh`: its AWS CLI commands in
+//!    order, with awscli from PyPI) for the same resources (2 AZs, public tasks, SQLite, CodeDeploy: the sample);
+//! b) a no-op re-deploy; c) a cold deploy with latency added to every call, against the sequential depth of the
+//!    calls (the longest chain of calls that each waited for the one before: the critical path) × that latency;
+//! d) a plan of the deployed stack. Medians of `--runs`, as a table and JSON (`--output json`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use ghost_core::aws::{AwsOptions, sdk_config};
+use ghost_core::{Config, Env, Mode};
+use ghost_emulator::{CallSummary, Emulator, Faults, ghost_home, sequential_depth};
+use serde::Serialize;
+
+use crate::Output;
+
+/// awscli from PyPI, pinned, in a venv of its own next to the emulator's.
+const AWSCLI: &str = "awscli==1.46.3";
+const PORT: u16 = 4590;
+const SEED_KEY: &str = "testing";
+const OUR_KEY: &str = "BENCH";
+
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Runs of each measurement; the table shows medians.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Latency added to every call in measurement c.
+    #[arg(long, default_value_t = 100)]
+    latency_ms: u64,
+    /// The seed's procedure (the tutorial's AWS CLI commands).
+    #[arg(long, default_value = "bench/seed_cli.sh")]
+    seed_script: PathBuf,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Samples {
+    seed_s: Vec<f64>,
+    seed_calls: usize,
+    cold_s: Vec<f64>,
+    cold: Option<CallSummary>,
+    noop_s: Vec<f64>,
+    noop_calls: usize,
+    noop_mutating: usize,
+    latency_s: Vec<f64>,
+    depth: Vec<usize>,
+    plan_s: Vec<f64>,
+    plan_calls: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Results {
+    date: String,
+    machine: String,
+    runs: usize,
+    latency_ms: u64,
+    seed_cold_s: f64,
+    seed_calls: usize,
+    cold_s: f64,
+    cold_calls: usize,
+    cold_mutating: usize,
+    speedup_vs_seed: f64,
+    noop_s: f64,
+    noop_calls: usize,
+    noop_mutating: usize,
+    latency_cold_s: f64,
+    critical_path_calls: usize,
+    critical_path_s: f64,
+    latency_ratio: f64,
+    plan_s: f64,
+    plan_calls: usize,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
+}
+
+/// The awscli venv: created with `python3 -m venv` and pip on first use (PyPI), reused after.
+fn ensure_awscli(home: &Path) -> Result<PathBuf> {
+    let venv = home.join(format!("awscli-{}", AWSCLI.trim_start_matches("awscli==")));
+    let aws = venv.join("bin/aws");
+    if aws.exists() {
+        return Ok(aws);
+    }
+    eprintln!("installing {AWSCLI} into {} (once)", venv.display());
+    let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status()?.success()
+        && Command::new(venv.join("bin/pip")).args(["install", "--quiet", AWSCLI]).status()?.success();
+    ensure!(ok && aws.exists(), "could not install {AWSCLI} into {}", venv.display());
+    Ok(aws)
+}
+
+pub(crate) async fn run(args: BenchArgs) -> Result<()> {
+    ensure!(args.runs >= 1, "--runs must be at least 1");
+    if !args.seed_script.exists() {
+        bail!(
+            "no seed procedure at {} (run from the repository root, or pass --seed-script)",
+            args.seed_script.display()
+        );
+    }
+    let home = ghost_home();
+    let aws = ensure_awscli(&home)?;
+    let emu = Emulator::new(PORT, home.clone());
+    emu.up().await.context("the benchmark's emulator")?;
+    let mut cfg = Config::load(Path::new("fixtures/ghost.toml"))?;
+    cfg.stack.name = "bench".into();
+    cfg.pipeline.repository = "bench-site".into();
+    let sdk = sdk_config(&AwsOptions::emulator(&emu.url(), &cfg.stack.region, OUR_KEY)).await;
+    let env = || Env::new(&cfg.stack.name, Mode::Apply);
+    let mut s = Samples::default();
+
+    for i in 1..=args.runs {
+        // a) the seed's procedure
+        emu.reset().await?;
+        let t = Instant::now();
+        let out = Command::new("bash")
+            .arg(&args.seed_script)
+            .env("EP", emu.url())
+            .env("AWS", &aws)
+            .output()
+            .context("running the seed procedure")?;
+        let seed_s = t.elapsed().as_secs_f64();
+        ensure!(out.status.success(), "the seed procedure failed: {}", String::from_utf8_lossy(&out.stderr));
+        s.seed_s.push(seed_s);
+        s.seed_calls = emu.calls(Some(SEED_KEY)).await?.len();
+
+        // a) ours, b) no-op, d) plan
+        emu.reset().await?;
+        let t = Instant::now();
+        ghost_stack::deploy(&cfg, &sdk, &env()).await.context("cold deploy")?;
+        s.cold_s.push(t.elapsed().as_secs_f64());
+        s.cold = Some(CallSummary::of(&emu.calls(Some(OUR_KEY)).await?));
+        emu.clear_calls(Some(OUR_KEY)).await?;
+        let t = Instant::now();
+        let noop = ghost_stack::deploy(&cfg, &sdk, &env()).await.context("re-deploy")?;
+        s.noop_s.push(t.elapsed().as_secs_f64());
+        let c = CallSummary::of(&emu.calls(Some(OUR_KEY)).await?);
+        ensure!(noop.is_noop() && c.mutating == 0, "the re-deploy wrote: {:?}", c.writes());
+        (s.noop_calls, s.noop_mutating) = (c.total, c.mutating);
+        emu.clear_calls(Some(OUR_KEY)).await?;
+        let t = Instant::now();
+        ghost_stack::deploy(&cfg, &sdk, &Env::new(&cfg.stack.name, Mode::Plan)).await.context("plan")?;
+        s.plan_s.push(t.elapsed().as_secs_f64());
+        s.plan_calls = emu.calls(Some(OUR_KEY)).await?.len();
+
+        // c) with latency on every call
+        emu.reset().await?;
+        emu.faults(OUR_KEY, &Faults { latency_ms: Some(args.latency_ms), ..Faults::default() }).await?;
+        let t = Instant::now();
+        let res = ghost_stack::deploy(&cfg, &sdk, &env()).await;
+        s.latency_s.push(t.elapsed().as_secs_f64());
+        emu.clear_faults(OUR_KEY).await?;
+        res.context("cold deploy with latency")?;
+        s.depth.push(sequential_depth(&emu.calls(Some(OUR_KEY)).await?));
+        if args.output == Output::Text {
+            eprintln!(
+                "run {i}/{}: seed {seed_s:.1} s, cold {:.2} s, no-op {:.2} s, plan {:.2} s, with {} ms/call {:.2} s (depth {})",
+                args.runs,
+                s.cold_s[i - 1],
+                s.noop_s[i - 1],
+                s.plan_s[i - 1],
+                args.latency_ms,
+                s.latency_s[i - 1],
+                s.depth[i - 1]
+            );
+        }
+    }
+    emu.reset().await?;
+    let _ = emu.down().await;
+
+    let cold = s.cold.clone().unwrap_or_default();
+    let depth = {
+        let mut d = s.depth.clone();
+        d.sort();
+        d[d.len() / 2]
+    };
+    let critical_path_s = depth as f64 * Duration::from_millis(args.latency_ms).as_secs_f64();
+    let r = Results {
+        date: chrono_free_today(),
+        machine: machine(),
+        runs: args.runs,
+        latency_ms: args.latency_ms,
+        seed_cold_s: median(&s.seed_s),
+        seed_calls: s.seed_calls,
+        cold_s: median(&s.cold_s),
+        cold_calls: cold.total,
+        cold_mutating: cold.mutating,
+        speedup_vs_seed: median(&s.seed_s) / median(&s.cold_s),
+        noop_s: median(&s.noop_s),
+        noop_calls: s.noop_calls,
+        noop_mutating: s.noop_mutating,
+        latency_cold_s: median(&s.latency_s),
+        critical_path_calls: depth,
+        critical_path_s,
+        latency_ratio: median(&s.latency_s) / critical_path_s,
+        plan_s: median(&s.plan_s),
+        plan_calls: s.plan_calls,
+    };
+    if args.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    println!("\nbenchmark, {} ({}), medians of {} runs, emulator on 127.0.0.1:{PORT}", r.date, r.machine, r.runs);
+    println!("  {:<44} {:>10} {:>7} {:>9}  against", "measurement", "wall", "calls", "mutating");
+    println!(
+        "  {:<44} {:>8.2} s {:>7} {:>9}  seed CLI procedure {:.1} s, {} calls → {:.0}× faster",
+        "a) cold deploy (55 resources)",
+        r.cold_s,
+        r.cold_calls,
+        r.cold_mutating,
+        r.seed_cold_s,
+        r.seed_calls,
+        r.speedup_vs_seed
+    );
+    println!("  {:<44} {:>8.2} s {:>7} {:>9}", "b) no-op re-deploy", r.noop_s, r.noop_calls, r.noop_mutating);
+    println!(
+        "  {:<44} {:>8.2} s {:>7} {:>9}  critical path {} calls × {} ms = {:.1} s → {:.2}×",
+        format!("c) cold deploy, {} ms per call", r.latency_ms),
+        r.latency_cold_s,
+        r.cold_calls,
+        r.cold_mutating,
+        r.critical_path_calls,
+        r.latency_ms,
+        r.critical_path_s,
+        r.latency_ratio
+    );
+    println!("  {:<44} {:>8.2} s {:>7} {:>9}", "d) plan of the deployed stack", r.plan_s, r.plan_calls, 0);
+    Ok(())
+}
+
+fn chrono_free_today() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .map(|kb| format!("{} GiB", kb / 1024 / 1024))
+        .unwrap_or_default();
+    format!("{cpus} cores, {mem}")
+}
