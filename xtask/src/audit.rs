@@ -32,6 +32,11 @@ pub(crate) async fn run(args: &StackArgs) -> Result<()> {
         for f in &a.findings {
             println!("  FINDING  [{}] {}: {}", f.area, f.resource, f.problem);
         }
+        if !a.checked.iter().any(|c| c.ends_with("(live)")) {
+            println!(
+                "  (not deployed here: the settings fixed at creation — encryption, public access, scanning, RDS — are read back once it is)"
+            );
+        }
         println!("{} findings", a.findings.len());
     }
     if !a.findings.is_empty() {
