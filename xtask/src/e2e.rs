@@ -165,6 +165,8 @@ fn config(args: &E2eArgs) -> Result<Config> {
 fn settings(name: String, image: &str, td: &TaskDefinition, content: &std::path::Path, url: &str) -> LocalSettings {
     let mut env = local_env();
     env.insert("url".into(), url.to_string());
+    // MySQL on AWS; no MySQL server here (said in the phase line).
+    env.extend(ghost_local::sqlite_fallback(td).unwrap_or_default());
     let secrets = td
         .container(None)
         .map(|c| c.secrets.iter().map(|s| (s.value_from.clone(), format!("e2e-placeholder-{}", s.name))).collect())
@@ -247,11 +249,12 @@ pub(crate) async fn run(args: E2eArgs) -> Result<()> {
         .into_id();
     let ready = runner::wait_ready(&engine, &blue, Duration::from_secs(180)).await?;
     let front = Front::start(front_port, blue.port).await?;
+    let db = if ghost_local::sqlite_fallback(&td).is_some() { "; MySQL stood in for by SQLite locally" } else { "" };
     r.done(
         "Ghost up",
         t,
         false,
-        format!("{} behind {front_url} (ready after {:.1} s)", blue.name, ready.as_secs_f64()),
+        format!("{} behind {front_url} (ready after {:.1} s{db})", blue.name, ready.as_secs_f64()),
     )
     .await?;
 

@@ -145,7 +145,7 @@ async fn ensure_front(stack: &str, port: u16, upstream: u16) -> Result<Outcome<F
 }
 
 /// Runs a task definition (ECS API JSON) as Ghost on this machine and prints where to look.
-pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &str) -> Result<()> {
+pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &str, to_stderr: bool) -> Result<()> {
     let home = ghost_home();
     let t = Instant::now();
     let engine = Engine::connect_or_start(&home).await?;
@@ -177,6 +177,12 @@ pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &st
     let url = format!("http://127.0.0.1:{front}");
     let mut env = ghost_local::local_env();
     env.insert("url".into(), url.clone());
+    if let Some(sqlite) = ghost_local::sqlite_fallback(&td) {
+        eprintln!(
+            "database: the task definition uses RDS MySQL, and there is no MySQL server here: this local Ghost runs on SQLite in the content folder"
+        );
+        env.extend(sqlite);
+    }
     let settings = LocalSettings {
         name: container_name(stack),
         image: Some(img.id().tag.clone()),
@@ -192,25 +198,27 @@ pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &st
     let boot = runner::wait_ready(&engine, &run, Duration::from_secs(180)).await?;
     let front = ensure_front(stack, front, run.port).await?;
     let noop = action == ghost_core::Action::Unchanged && front.action() == ghost_core::Action::Unchanged;
-    println!(
+    // With `deploy --output json`, stdout carries only the JSON document: where to look goes to stderr.
+    macro_rules! say {
+        ($($t:tt)*) => {
+            if to_stderr { eprintln!($($t)*) } else { println!($($t)*) }
+        };
+    }
+    say!(
         "Ghost is up (container {action}, front {}, ready after {:.1} s, {:.0} s in all){}",
         front.action(),
         boot.as_secs_f64(),
         t.elapsed().as_secs_f64(),
         if noop { ": nothing to do, it already runs this task definition" } else { "" }
     );
-    println!("  url:       {url}/   (the local front, standing for the load balancer's listener)");
-    println!("  admin:     {url}/ghost/");
-    println!("  container: {} (Ghost itself on 127.0.0.1:{})", run.name, run.port);
+    say!("  url:       {url}/   (the local front, standing for the load balancer's listener)");
+    say!("  admin:     {url}/ghost/");
+    say!("  container: {} (Ghost itself on 127.0.0.1:{})", run.name, run.port);
     for (name, dir) in &volumes {
-        println!("  content:   {} (volume {name})", dir.display());
+        say!("  content:   {} (volume {name})", dir.display());
     }
-    println!(
-        "  logs:      docker logs {}; the front's in {}",
-        run.name,
-        content_root(stack).join("front.log").display()
-    );
-    println!("  stop:      cargo xtask local down --stack {stack} (the content stays)");
+    say!("  logs:      docker logs {}; the front's in {}", run.name, content_root(stack).join("front.log").display());
+    say!("  stop:      cargo xtask local down --stack {stack} (the content stays)");
     Ok(())
 }
 
@@ -222,7 +230,7 @@ pub(crate) async fn run(cmd: LocalCmd) -> Result<()> {
                 Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
                 None => ghost_local::SAMPLE_TASK_DEFINITION.to_string(),
             };
-            up(&args.stack, port, &json).await?;
+            up(&args.stack, port, &json, false).await?;
         }
         LocalCmd::Down { args, engine: stop_engine } => {
             let name = container_name(&args.stack);

@@ -90,7 +90,9 @@ pub(crate) async fn deploy(args: &StackArgs, mode: Mode) -> Result<()> {
     {
         let json = serde_json::to_string(&o.runtime.task_definition)?;
         eprintln!("\nrunning the service's task definition as Ghost on this machine (skip with --no-ghost)");
-        crate::local::up(&cfg.stack.name, None, &json).await.context("running Ghost locally")?;
+        crate::local::up(&cfg.stack.name, None, &json, args.output == Output::Json)
+            .await
+            .context("running Ghost locally")?;
     }
     Ok(())
 }

@@ -30,3 +30,34 @@ pub const SAMPLE_TASK_DEFINITION: &str = include_str!("../../../fixtures/ghost-i
 pub fn local_env() -> std::collections::BTreeMap<String, String> {
     std::collections::BTreeMap::from([("security__staffDeviceVerification".to_string(), "false".to_string())])
 }
+
+/// A task definition that talks to RDS MySQL finds no database server on this machine: locally, Ghost runs on
+/// SQLite in the content folder instead (the caller says so). The overriding environment, or `None` when the
+/// task definition is not a MySQL one.
+pub fn sqlite_fallback(td: &taskdef::TaskDefinition) -> Option<std::collections::BTreeMap<String, String>> {
+    let c = td.container(None).ok()?;
+    let mysql = c.environment.iter().any(|kv| kv.name == "database__client" && kv.value == "mysql");
+    let content = c.mount_points.first().map_or("/var/lib/ghost/content", |m| m.container_path.as_str());
+    mysql.then(|| {
+        std::collections::BTreeMap::from([
+            ("database__client".to_string(), "sqlite3".to_string()),
+            ("database__connection__filename".to_string(), format!("{content}/data/ghost.db")),
+        ])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mysql_task_definition_runs_on_sqlite_locally_and_a_sqlite_one_as_it_is() {
+        let sqlite = taskdef::TaskDefinition::from_json(SAMPLE_TASK_DEFINITION).unwrap();
+        assert_eq!(sqlite_fallback(&sqlite), None);
+        let mysql = SAMPLE_TASK_DEFINITION.replace("\"sqlite3\"", "\"mysql\"");
+        assert_ne!(mysql, SAMPLE_TASK_DEFINITION, "the sample names its client");
+        let over = sqlite_fallback(&taskdef::TaskDefinition::from_json(&mysql).unwrap()).expect("a fallback");
+        assert_eq!(over["database__client"], "sqlite3");
+        assert!(over["database__connection__filename"].ends_with("/data/ghost.db"));
+    }
+}

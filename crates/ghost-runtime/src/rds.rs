@@ -204,7 +204,8 @@ pub async fn ensure_database(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut)
     }))
 }
 
-/// Keep: deletion protection lifted, then deleted with a final snapshot (reported as kept). Delete: no snapshot.
+/// Keep: deletion protection lifted, then deleted with a final snapshot (reported as kept). Delete: no snapshot,
+/// and the final snapshots of earlier destroys go too.
 pub async fn delete_database(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy) -> Result<()> {
     let name = spec.names.of("db");
     if let Some(db) = find_instance(rt, &name).await? {
@@ -244,6 +245,35 @@ pub async fn delete_database(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy)
             if data == DataPolicy::Keep {
                 rt.env.note("db-snapshot", &snapshot, Action::Keep, &snapshot, "final snapshot of the database");
             }
+        }
+    }
+    if data == DataPolicy::Delete {
+        // The final snapshots earlier destroys kept are the database's data too: --delete-data removes them.
+        let snapshots = rt
+            .rds
+            .describe_db_snapshots()
+            .db_instance_identifier(&name)
+            .snapshot_type("manual")
+            .send()
+            .await
+            .aws("DescribeDBSnapshots", &name)?;
+        let prefix = format!("{name}-final-");
+        for snap in snapshots.db_snapshots() {
+            let id = snap.db_snapshot_identifier().unwrap_or_default();
+            if !id.starts_with(&prefix) {
+                continue;
+            }
+            rt.env
+                .delete("db-snapshot", id, id, &["DBSnapshotNotFound"], || async {
+                    rt.rds
+                        .delete_db_snapshot()
+                        .db_snapshot_identifier(id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .aws("DeleteDBSnapshot", id)
+                })
+                .await?;
         }
     }
     let got = rt.rds.describe_db_subnet_groups().db_subnet_group_name(&name).send().await;

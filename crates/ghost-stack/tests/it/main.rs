@@ -288,5 +288,13 @@ async fn mysql_mode_keeps_the_password_in_secrets_manager_and_leaves_a_final_sna
     let gone = h.destroy(DataPolicy::Keep).await;
     assert!(gone.resources.iter().any(|r| r.kind == "db-snapshot" && r.action == Action::Keep), "{:?}", actions(&gone));
     h.destroy(DataPolicy::Keep).await;
-    h.destroy(DataPolicy::Delete).await;
+    let all = h.destroy(DataPolicy::Delete).await;
+    assert!(
+        all.resources.iter().any(|r| r.kind == "db-snapshot" && r.action == Action::Delete),
+        "--delete-data removes the kept final snapshot: {:?}",
+        actions(&all)
+    );
+    let rds = aws_sdk_rds::Client::new(&h.sdk);
+    let left = rds.describe_db_snapshots().db_instance_identifier(&db.instance).send().await.unwrap();
+    assert!(left.db_snapshots().is_empty(), "{:?}", left.db_snapshots());
 }
