@@ -125,16 +125,21 @@ pub(crate) async fn status(args: &StackArgs, last: i32) -> Result<()> {
     Ok(())
 }
 
-/// The service's log events since `since` ago; with `follow`, keeps polling every 2 s until interrupted.
-pub(crate) async fn logs(args: &StackArgs, since: &str, follow: bool) -> Result<()> {
-    let cfg = load(args)?;
-    let window = ghost_observe::metrics::parse_since(since).map_err(|_| {
+/// `--since` in seconds; a bad value is invalid input (exit 2).
+fn since_seconds(since: &str) -> Result<u64, ghost_core::ConfigError> {
+    ghost_observe::metrics::parse_since(since).map_err(|_| {
         ghost_core::ConfigError::argument(
             "--since",
             since,
             "a whole number and one unit: s, m, h, d or w (e.g. 10m, 30d)",
         )
-    })?;
+    })
+}
+
+/// The service's log events since `since` ago; with `follow`, keeps polling every 2 s until interrupted.
+pub(crate) async fn logs(args: &StackArgs, since: &str, follow: bool) -> Result<()> {
+    let cfg = load(args)?;
+    let window = since_seconds(since)?;
     let s = session(args, &cfg).await?;
     let client = aws_sdk_cloudwatchlogs::Client::new(&s.sdk);
     let group = ghost_runtime::RuntimeSpec::from_config(&cfg).log_group();
@@ -169,13 +174,7 @@ pub(crate) async fn logs(args: &StackArgs, since: &str, follow: bool) -> Result<
 /// The four delivery metrics over the last `since`, from the pipeline's and the deployments' history.
 pub(crate) async fn metrics(args: &StackArgs, since: &str) -> Result<()> {
     let cfg = load(args)?;
-    let window = ghost_observe::metrics::parse_since(since).map_err(|_| {
-        ghost_core::ConfigError::argument(
-            "--since",
-            since,
-            "a whole number and one unit: s, m, h, d or w (e.g. 10m, 30d)",
-        )
-    })?;
+    let window = since_seconds(since)?;
     let s = session(args, &cfg).await?;
     let (c, spec) = lens(&cfg, &s).await?;
     let end =

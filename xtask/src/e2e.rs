@@ -19,7 +19,7 @@ use ghost_local::front::{self, Front, RequestLoop};
 use ghost_local::image::{self, Recipe};
 use ghost_local::runner::{self, LocalSettings};
 use ghost_local::taskdef::TaskDefinition;
-use ghost_local::{Engine, ghost_home, local_env};
+use ghost_local::{Engine, ghost_home};
 use ghost_runtime::DataPolicy;
 use ghost_stack::{Report, StackOutputs, verify};
 use serde::Serialize;
@@ -161,26 +161,6 @@ fn config(args: &E2eArgs) -> Result<Config> {
     Ok(cfg)
 }
 
-/// Ghost as a container from the task definition, on the content folder, knowing the front's URL as its own.
-fn settings(name: String, image: &str, td: &TaskDefinition, content: &std::path::Path, url: &str) -> LocalSettings {
-    let mut env = local_env();
-    env.insert("url".into(), url.to_string());
-    // MySQL on AWS; no MySQL server here (said in the phase line).
-    env.extend(ghost_local::sqlite_fallback(td).unwrap_or_default());
-    let secrets = td
-        .container(None)
-        .map(|c| c.secrets.iter().map(|s| (s.value_from.clone(), format!("e2e-placeholder-{}", s.name))).collect())
-        .unwrap_or_default();
-    LocalSettings {
-        name,
-        image: Some(image.to_string()),
-        volumes: td.volumes.iter().map(|v| (v.name.clone(), content.join(&v.name))).collect(),
-        secrets,
-        env,
-        ..Default::default()
-    }
-}
-
 fn local_td(o: &StackOutputs) -> Result<TaskDefinition> {
     Ok(TaskDefinition::from_json(&serde_json::to_string(&o.runtime.task_definition)?)?)
 }
@@ -244,9 +224,10 @@ pub(crate) async fn run(args: E2eArgs) -> Result<()> {
     let front_port = runner::free_port()?;
     let front_url = format!("http://127.0.0.1:{front_port}");
     let td = local_td(&o)?;
-    let blue = runner::ensure_container(&engine, &td, &settings(blue_name.clone(), &tag, &td, &content, &front_url))
-        .await?
-        .into_id();
+    let blue =
+        runner::ensure_container(&engine, &td, &LocalSettings::for_task(&td, &blue_name, &tag, &content, &front_url))
+            .await?
+            .into_id();
     let ready = runner::wait_ready(&engine, &blue, Duration::from_secs(180)).await?;
     let front = Front::start(front_port, blue.port).await?;
     let db = if ghost_local::sqlite_fallback(&td).is_some() { "; MySQL stood in for by SQLite locally" } else { "" };
@@ -292,7 +273,7 @@ pub(crate) async fn run(args: E2eArgs) -> Result<()> {
     let mut green_td = o.runtime.task_definition.clone();
     green_td.container_definitions[0].image = new_image.clone();
     let green_td = TaskDefinition::from_json(&serde_json::to_string(&green_td)?)?;
-    let green = settings(green_name.clone(), &tag, &green_td, &content, &front_url);
+    let green = LocalSettings::for_task(&green_td, &green_name, &tag, &content, &front_url);
     let swap = front::swap(&engine, &front, &green_td, &blue_name, &green, Duration::from_secs(180)).await?;
     // Readers keep reading green alone for a while: the swap is measured on both sides.
     let after = readers.sent() + 100;

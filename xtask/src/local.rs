@@ -1,7 +1,6 @@
 //! `cargo xtask local up | down | status`: Ghost on this machine, run from the ECS task definition as a real
 //! container (ghost-local), with a host folder standing in for EFS.
 
-use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -159,38 +158,17 @@ pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &st
     let verb = if matches!(img, Outcome::Created(_)) { "built" } else { "present" };
     eprintln!("image: {} ({verb})", img.id());
     let td = TaskDefinition::from_json(task_definition_json)?;
-    let root = content_root(stack);
-    let volumes: BTreeMap<String, PathBuf> = td.volumes.iter().map(|v| (v.name.clone(), root.join(&v.name))).collect();
-    // Secrets: GHOST_LOCAL_SECRET_<env name> when set, else a placeholder (nothing here sends mail).
-    let c = td.container(None)?;
-    let secrets: BTreeMap<String, String> = c
-        .secrets
-        .iter()
-        .map(|s| {
-            let v = std::env::var(format!("GHOST_LOCAL_SECRET_{}", s.name))
-                .unwrap_or_else(|_| format!("local-placeholder-{}", s.name));
-            (s.value_from.clone(), v)
-        })
-        .collect();
     // Ghost knows the front's URL as its own, as on AWS it knows the load balancer's.
     let front = front_port(stack)?;
     let url = format!("http://127.0.0.1:{front}");
-    let mut env = ghost_local::local_env();
-    env.insert("url".into(), url.clone());
-    if let Some(sqlite) = ghost_local::sqlite_fallback(&td) {
+    if ghost_local::sqlite_fallback(&td).is_some() {
         eprintln!(
             "database: the task definition uses RDS MySQL, and there is no MySQL server here: this local Ghost runs on SQLite in the content folder"
         );
-        env.extend(sqlite);
     }
     let settings = LocalSettings {
-        name: container_name(stack),
-        image: Some(img.id().tag.clone()),
         port,
-        volumes: volumes.clone(),
-        secrets,
-        env,
-        container: None,
+        ..LocalSettings::for_task(&td, &container_name(stack), &img.id().tag, &content_root(stack), &url)
     };
     let out = runner::ensure_container(&engine, &td, &settings).await?;
     let action = out.action();
@@ -214,7 +192,7 @@ pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &st
     say!("  url:       {url}/   (the local front, standing for the load balancer's listener)");
     say!("  admin:     {url}/ghost/");
     say!("  container: {} (Ghost itself on 127.0.0.1:{})", run.name, run.port);
-    for (name, dir) in &volumes {
+    for (name, dir) in &settings.volumes {
         say!("  content:   {} (volume {name})", dir.display());
     }
     say!("  logs:      docker logs {}; the front's in {}", run.name, content_root(stack).join("front.log").display());

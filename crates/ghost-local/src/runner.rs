@@ -46,6 +46,39 @@ pub struct LocalSettings {
     pub container: Option<String>,
 }
 
+impl LocalSettings {
+    /// How the harness runs a stack's task definition: each volume a folder under `content_root`, each secret
+    /// from `GHOST_LOCAL_SECRET_<env name>` or a placeholder (nothing here sends mail), Ghost knowing `url` as
+    /// its own, and a MySQL task definition on SQLite (see [`crate::sqlite_fallback`]).
+    pub fn for_task(td: &TaskDefinition, name: &str, image: &str, content_root: &std::path::Path, url: &str) -> Self {
+        let secrets = td
+            .container(None)
+            .map(|c| {
+                c.secrets
+                    .iter()
+                    .map(|s| {
+                        let v = std::env::var(format!("GHOST_LOCAL_SECRET_{}", s.name))
+                            .unwrap_or_else(|_| format!("local-placeholder-{}", s.name));
+                        (s.value_from.clone(), v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut env = crate::local_env();
+        env.insert("url".into(), url.to_string());
+        env.extend(crate::sqlite_fallback(td).unwrap_or_default());
+        Self {
+            name: name.to_string(),
+            image: Some(image.to_string()),
+            port: None,
+            volumes: td.volumes.iter().map(|v| (v.name.clone(), content_root.join(&v.name))).collect(),
+            secrets,
+            env,
+            container: None,
+        }
+    }
+}
+
 /// The container as it should be; its hash goes into a label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContainerSpec {

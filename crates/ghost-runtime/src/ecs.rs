@@ -13,7 +13,7 @@ use aws_sdk_ecs::types::{
     DeploymentController, DeploymentControllerType, DeploymentStrategy, EfsAuthorizationConfig,
     EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, HealthCheck, KeyValuePair, LoadBalancer,
     LogConfiguration, LogDriver, MountPoint, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags, Secret,
-    Tag as EcsTag, TaskDefinitionField, TransportProtocol, Volume,
+    Tag as EcsTag, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
 };
 use ghost_core::config::{CapacityProvider, Database};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
@@ -71,6 +71,14 @@ pub fn ecs_lb_role_name(spec: &RuntimeSpec) -> String {
 /// With deployment = "ecs": the role ECS assumes to shift the listener rules and (de)register targets during a
 /// blue/green deployment, scoped to this stack's listeners, rules and target groups. Describe* calls support no
 /// resource-level permissions in IAM, so they are the only `*` resource.
+/// The load balancer reads ECS needs for native blue/green: IAM offers no resource-level permission for them.
+pub const ELB_READ: &[&str] = &[
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+];
+
 pub fn ecs_lb_role(spec: &RuntimeSpec, lb: &LoadBalancerOut) -> RoleSpec {
     let mut rules: Vec<String> = vec![lb.production_listener.clone(), lb.test_listener.clone()];
     rules.extend(lb.production_rule.iter().chain(&lb.test_rule).cloned());
@@ -82,16 +90,7 @@ pub fn ecs_lb_role(spec: &RuntimeSpec, lb: &LoadBalancerOut) -> RoleSpec {
             vec![lb.blue_target_group.clone(), lb.green_target_group.clone()],
         )
         .sid("Targets"),
-        Statement::allow(
-            &[
-                "elasticloadbalancing:DescribeListeners",
-                "elasticloadbalancing:DescribeRules",
-                "elasticloadbalancing:DescribeTargetGroups",
-                "elasticloadbalancing:DescribeTargetHealth",
-            ],
-            vec!["*".into()],
-        )
-        .sid("Read"),
+        Statement::allow(ELB_READ, vec!["*".into()]).sid("Read"),
     ];
     RoleSpec {
         name: ecs_lb_role_name(spec),
@@ -875,23 +874,30 @@ pub async fn delete_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
     Ok(())
 }
 
-/// The cluster, our task definition revisions (deregistered) and the log group.
-/// Deregisters the family's revisions (AWS keeps them as INACTIVE history); with `DataPolicy::Delete` the
-/// history goes too (DeleteTaskDefinitions, at most 10 per call), so nothing of the stack is left.
-pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: crate::DataPolicy) -> Result<()> {
-    let family = spec.family();
-    let revisions = rt
+/// The family's revisions in one status (ListTaskDefinitions matches by prefix: `ghost-blog` would also list
+/// `ghost-blog2`'s, so the family is checked exactly).
+async fn family_revisions(rt: &Runtime, family: &str, status: TaskDefinitionStatus) -> Result<Vec<String>> {
+    let revisions: Vec<String> = rt
         .ecs
         .list_task_definitions()
-        .family_prefix(&family)
-        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .family_prefix(family)
+        .status(status)
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .aws("ListTaskDefinitions", &family)?;
-    for arn in revisions.iter().filter(|a| a.contains(&format!("task-definition/{family}:"))) {
+        .aws("ListTaskDefinitions", family)?;
+    Ok(revisions.into_iter().filter(|a| a.contains(&format!("task-definition/{family}:"))).collect())
+}
+
+/// The cluster, our task definition revisions (deregistered) and the log group.
+/// Deregisters the family's revisions (AWS keeps them as INACTIVE history); with `DataPolicy::Delete` the
+/// history goes too (DeleteTaskDefinitions, at most 10 per call), so nothing of the stack is left.
+pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: crate::DataPolicy) -> Result<()> {
+    let family = spec.family();
+    let revisions = family_revisions(rt, &family, TaskDefinitionStatus::Active).await?;
+    for arn in &revisions {
         rt.env
             .delete("task-definition", &family, arn, &["ClientException"], || async {
                 rt.ecs
@@ -905,20 +911,8 @@ pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: cra
             .await?;
     }
     if data == crate::DataPolicy::Delete {
-        let inactive = rt
-            .ecs
-            .list_task_definitions()
-            .family_prefix(&family)
-            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Inactive)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .aws("ListTaskDefinitions", &family)?;
-        let ours: Vec<&String> =
-            inactive.iter().filter(|a| a.contains(&format!("task-definition/{family}:"))).collect();
-        for chunk in ours.chunks(10) {
+        let inactive = family_revisions(rt, &family, TaskDefinitionStatus::Inactive).await?;
+        for chunk in inactive.chunks(10) {
             let id = format!("{} inactive revisions", chunk.len());
             rt.env
                 .delete("task-definition-history", &family, &id, &["ClientException"], || async {

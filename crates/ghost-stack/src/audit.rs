@@ -3,7 +3,7 @@
 //! creation read back from AWS where the resources exist.
 //!
 //! Rules: no wildcard action in any policy we write; `*` as a resource only for actions IAM cannot scope
-//! ([`STAR_ONLY`], listed in the report); roles trusted by one AWS service; managed policies only the AWS ones
+//! ([`star_only`], listed in the report); roles trusted by one AWS service; managed policies only the AWS ones
 //! the lenses name; the internet (0.0.0.0/0, ::/0) only on the load balancer's 80/443; EFS encrypted, TLS-only,
 //! IAM-authorised and mounted through the access point; the artifact bucket TLS-only, public access blocked,
 //! encrypted; ECR scanning on push with immutable tags; RDS encrypted, private, deletion-protected; secrets never in
@@ -21,18 +21,11 @@ use serde::Serialize;
 
 use crate::StackOutputs;
 
-/// Actions IAM offers no resource-level permission for: `*` is the only resource they take.
-pub const STAR_ONLY: &[&str] = &[
-    "ecr:GetAuthorizationToken",
-    "ecs:RegisterTaskDefinition",
-    "ecs:DescribeTaskDefinition",
-    "ecs:DescribeTasks",
-    "ecs:ListTasks",
-    "elasticloadbalancing:DescribeListeners",
-    "elasticloadbalancing:DescribeRules",
-    "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:DescribeTargetHealth",
-];
+/// Actions IAM offers no resource-level permission for, so `*` is the only resource they take: the build
+/// lens's ([`ghost_cicd::roles::STAR_ONLY`]) and the load balancer reads of ECS-native blue/green.
+pub fn star_only(action: &str) -> bool {
+    ghost_cicd::roles::STAR_ONLY.contains(&action) || ecs::ELB_READ.contains(&action)
+}
 
 /// AWS managed policies a lens attaches, each for a documented reason (ECS pulling images and writing logs;
 /// CodeDeploy shifting an ECS service).
@@ -113,7 +106,7 @@ fn audit_allow_statements(a: &mut Audit, owner: &str, doc: &PolicyDocument) {
         let resources = st.resource.clone().unwrap_or_default();
         if resources.iter().any(|r| r == "*") {
             for action in &st.action {
-                if STAR_ONLY.contains(&action.as_str()) {
+                if star_only(action) {
                     a.star_resources.push(format!("{owner}: {action}"));
                 } else {
                     a.find("iam", owner, format!("{action} on * (IAM can scope it to the stack's resources)"));

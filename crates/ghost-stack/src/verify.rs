@@ -22,6 +22,11 @@ fn check(what: impl Into<String>, ok: bool, found: impl Into<String>) -> Check {
     Check { what: what.into(), ok, found: found.into() }
 }
 
+/// `targetgroup/<name>/<id>` → `<name>`: what a person recognises in the report.
+fn tg_name(arn: &str) -> String {
+    arn.rsplit('/').nth(1).unwrap_or(arn).to_string()
+}
+
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
@@ -69,14 +74,14 @@ pub async fn wiring(sdk: &aws_types::SdkConfig, cfg: &Config, o: &StackOutputs) 
     checks.push(check(
         "production listener → live target group",
         live == lb.live_target_group || lb.production_rule.is_some(),
-        live.rsplit('/').nth(1).unwrap_or(&live).to_string(),
+        tg_name(&live),
     ));
     let test = forward_of(&lb.test_listener);
     let pair = [lb.blue_target_group.as_str(), lb.green_target_group.as_str()];
     checks.push(check(
         "test listener → one of the blue/green target groups",
         pair.contains(&test.as_str()) || lb.test_rule.is_some(),
-        test.rsplit('/').nth(1).unwrap_or(&test).to_string(),
+        tg_name(&test),
     ));
 
     // Service → target group, subnets, security group.
@@ -90,11 +95,7 @@ pub async fn wiring(sdk: &aws_types::SdkConfig, cfg: &Config, o: &StackOutputs) 
         .aws("DescribeServices", &rt.service_arn)?;
     let svc = svc.services().first();
     let svc_tg = svc.and_then(|s| s.load_balancers().first()).and_then(|l| l.target_group_arn()).unwrap_or_default();
-    checks.push(check(
-        "service → a blue/green target group",
-        pair.contains(&svc_tg),
-        svc_tg.rsplit('/').nth(1).unwrap_or(svc_tg),
-    ));
+    checks.push(check("service → a blue/green target group", pair.contains(&svc_tg), tg_name(svc_tg)));
     let vpc_cfg = svc.and_then(|s| s.network_configuration()).and_then(|n| n.awsvpc_configuration());
     let want_subnets = match cfg.network.task_subnets {
         TaskSubnets::Public => &net.public_subnets,
@@ -232,7 +233,7 @@ pub async fn wiring(sdk: &aws_types::SdkConfig, cfg: &Config, o: &StackOutputs) 
                     .map(|p| p.target_groups().iter().filter_map(|t| t.name().map(String::from)).collect())
                     .unwrap_or_default(),
             );
-            let want = sorted(pair.iter().map(|a| a.rsplit('/').nth(1).unwrap_or(a).to_string()).collect());
+            let want = sorted(pair.iter().map(|a| tg_name(a)).collect());
             checks.push(check("deployment group → the blue and green target groups", tgs == want, tgs.join(",")));
             let svc_name =
                 info.and_then(|i| i.ecs_services().first()).and_then(|s| s.service_name()).unwrap_or_default();
