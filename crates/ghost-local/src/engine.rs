@@ -7,7 +7,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -15,6 +15,10 @@ use bollard::Docker;
 use crate::error::{Error, Result, io, tail};
 
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+/// Where dockerd keeps its own pid (its default `--pidfile`).
+const DOCKERD_PID_FILE: &str = "/var/run/docker.pid";
+/// Where the containerd that dockerd runs keeps its pid.
+const CONTAINERD_PID_FILE: &str = "/var/run/docker/containerd/containerd.pid";
 /// Seconds bollard waits for one engine request (image builds stream for minutes, so this is generous).
 const REQUEST_TIMEOUT_S: u64 = 1800;
 
@@ -66,10 +70,11 @@ impl Engine {
             if let Ok(engine) = connect_socket(DEFAULT_SOCKET).await {
                 return Ok(engine);
             }
-            if our_dockerd(&paths).is_none() {
-                start_dockerd(&paths).await?;
-            }
-            let engine = wait_socket(&paths, Duration::from_secs(90)).await?;
+            let child = match our_dockerd(&paths) {
+                Some(_) => None,
+                None => Some(start_dockerd(&paths).await?),
+            };
+            let engine = wait_socket(&paths, child, Duration::from_secs(90)).await?;
             Ok(Engine { started: true, ..engine })
         }
         .await;
@@ -140,12 +145,36 @@ fn which(bin: &str) -> Option<PathBuf> {
 /// The pid of the dockerd we started earlier, if it still runs.
 pub(crate) fn our_dockerd(paths: &EnginePaths) -> Option<u32> {
     let pid: u32 = fs::read_to_string(&paths.pid).ok()?.trim().parse().ok()?;
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    String::from_utf8_lossy(&cmdline).contains("dockerd").then_some(pid)
+    is_dockerd(pid).then_some(pid)
+}
+
+fn is_dockerd(pid: u32) -> bool {
+    runs(pid, "dockerd")
+}
+
+/// Whether `pid` is a running process whose command line names `program`. A zombie's command line is empty,
+/// so an exited process not yet reaped does not count.
+fn runs(pid: u32, program: &str) -> bool {
+    fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(program))
+}
+
+/// dockerd refuses to start while its pid file names a live process, and waits in vain for a containerd whose
+/// pid file does. After a machine-level kill those pids may since belong to anything (or to a zombie), so a
+/// pid file that names no running dockerd / containerd is removed.
+fn clear_stale_pid_files() {
+    for (file, program) in [(DOCKERD_PID_FILE, "dockerd"), (CONTAINERD_PID_FILE, "containerd")] {
+        let Ok(text) = fs::read_to_string(file) else {
+            continue;
+        };
+        if !text.trim().parse().is_ok_and(|pid| runs(pid, program)) {
+            eprintln!("engine: removing the stale {file} (pid {}, no {program})", text.trim());
+            let _ = fs::remove_file(file);
+        }
+    }
 }
 
 /// Installs docker.io when dockerd is missing (Debian, root only), then starts dockerd in its own process group.
-async fn start_dockerd(paths: &EnginePaths) -> Result<()> {
+async fn start_dockerd(paths: &EnginePaths) -> Result<Child> {
     let debian = Path::new("/etc/debian_version").exists();
     if which("dockerd").is_none() {
         if !(debian && is_root()) {
@@ -190,6 +219,7 @@ async fn start_dockerd(paths: &EnginePaths) -> Result<()> {
             });
         }
     }
+    clear_stale_pid_files();
     eprintln!("engine: starting dockerd (log {}, pid file {})", paths.log.display(), paths.pid.display());
     use std::os::unix::process::CommandExt;
     let log = OpenOptions::new()
@@ -220,10 +250,12 @@ async fn start_dockerd(paths: &EnginePaths) -> Result<()> {
             }
         })?;
     fs::write(&paths.pid, child.id().to_string()).map_err(io("writing dockerd.pid"))?;
-    Ok(())
+    Ok(child)
 }
 
-async fn wait_socket(paths: &EnginePaths, max: Duration) -> Result<Engine> {
+/// Waits for the engine's socket. With the `child` we just spawned, its exit is read from the child itself
+/// (not from /proc, which can lag a fresh spawn); without, from the recorded pid of an earlier start.
+async fn wait_socket(paths: &EnginePaths, mut child: Option<Child>, max: Duration) -> Result<Engine> {
     let start = Instant::now();
     let mut last = String::from("not started");
     while start.elapsed() < max {
@@ -231,10 +263,14 @@ async fn wait_socket(paths: &EnginePaths, max: Duration) -> Result<Engine> {
             Ok(e) => return Ok(e),
             Err(e) => last = e,
         }
-        if our_dockerd(paths).is_none() {
+        let exited = match child.as_mut() {
+            Some(c) => c.try_wait().ok().flatten().map(|status| format!("dockerd {status}")),
+            None => our_dockerd(paths).is_none().then(|| "the dockerd of an earlier start is gone".to_string()),
+        };
+        if let Some(exited) = exited {
             return Err(Error::EngineStart {
                 step: "dockerd exited",
-                message: last,
+                message: format!("{exited}; last answer on {DEFAULT_SOCKET}: {last}"),
                 log: paths.log.clone(),
                 tail: tail(&paths.log, 15),
             });
@@ -265,4 +301,30 @@ pub async fn stop_our_engine(home: &Path) -> bool {
     }
     let _ = fs::remove_file(&paths.pid);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zombie_or_a_missing_pid_is_not_a_running_program() {
+        let me = std::process::id();
+        let exe = std::env::current_exe().unwrap();
+        let name = exe.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(runs(me, &name), "this test process runs {name}");
+        assert!(!runs(me, "dockerd"), "a pid running something else is not dockerd");
+        assert!(!runs(u32::MAX, "dockerd"), "no such pid");
+
+        // An exited child not yet reaped is a zombie: its pid still exists but it runs nothing.
+        let mut child = Command::new("sleep").arg("0").spawn().unwrap();
+        let pid = child.id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")) {
+            assert!(Instant::now() < deadline, "sleep 0 did not exit within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!runs(pid, "sleep"), "a zombie counts as not running");
+        child.wait().unwrap();
+    }
 }
