@@ -200,6 +200,31 @@ pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &st
     Ok(())
 }
 
+/// Stops a stack's local Ghost, container and front, as deleting the ECS service stops its tasks. The content
+/// folder (standing in for EFS) stays unless `delete_content`. Starts no engine to do it.
+pub(crate) async fn down(stack: &str, delete_content: bool, to_stderr: bool) -> Result<()> {
+    let say = |line: String| if to_stderr { eprintln!("{line}") } else { println!("{line}") };
+    let name = container_name(stack);
+    if ghost_local::engine::engine_reachable().await {
+        let engine = Engine::connect_or_start(&ghost_home()).await?;
+        let removed = runner::remove_container(&engine, &name).await?;
+        say(if removed { format!("removed {name}") } else { format!("no container {name}") });
+    } else {
+        say("no Docker engine running: no local container to remove".into());
+    }
+    if stop_front(stack) {
+        say("stopped the local front".into());
+    }
+    let root = content_root(stack);
+    if delete_content && root.exists() {
+        std::fs::remove_dir_all(&root).with_context(|| format!("deleting {}", root.display()))?;
+        say(format!("content deleted: {}", root.display()));
+    } else if root.exists() {
+        say(format!("content kept in {}", root.display()));
+    }
+    Ok(())
+}
+
 pub(crate) async fn run(cmd: LocalCmd) -> Result<()> {
     let home = ghost_home();
     match cmd {
@@ -211,18 +236,7 @@ pub(crate) async fn run(cmd: LocalCmd) -> Result<()> {
             up(&args.stack, port, &json, false).await?;
         }
         LocalCmd::Down { args, engine: stop_engine } => {
-            let name = container_name(&args.stack);
-            if ghost_local::engine::engine_reachable().await {
-                let engine = Engine::connect_or_start(&home).await?;
-                let removed = runner::remove_container(&engine, &name).await?;
-                println!("{}", if removed { format!("removed {name}") } else { format!("no container {name}") });
-            } else {
-                println!("no Docker engine running: nothing to remove");
-            }
-            if stop_front(&args.stack) {
-                println!("stopped the local front");
-            }
-            println!("content kept in {}", content_root(&args.stack).display());
+            down(&args.stack, false, false).await?;
             if stop_engine {
                 let stopped = ghost_local::engine::stop_our_engine(&home).await;
                 println!("{}", if stopped { "engine stopped" } else { "no engine of ours was running" });

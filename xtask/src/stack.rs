@@ -106,5 +106,16 @@ pub(crate) async fn destroy(args: &StackArgs, dry_run: bool, delete_data: bool) 
     let calls = s.calls().await;
     let report = res.context("destroy failed")?;
     output::report(&report, calls.as_ref(), args.output);
+    // The service is gone, so its local stand-in stops too; its content folder follows the data rule.
+    if !dry_run && args.target == Target::Local {
+        let json = args.output == Output::Json;
+        let header = format!("\nthe local Ghost of {}:", cfg.stack.name);
+        if json {
+            eprintln!("{header}")
+        } else {
+            println!("{header}")
+        }
+        crate::local::down(&cfg.stack.name, delete_data, json).await.context("stopping the local Ghost")?;
+    }
     Ok(())
 }
