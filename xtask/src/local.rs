@@ -78,7 +78,7 @@ fn read_front(stack: &str) -> Option<FrontState> {
 }
 
 fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.contains("front"))
+    ghost_emulator::runs(pid, "front")
 }
 
 async fn answers(port: u16) -> bool {

@@ -364,9 +364,7 @@ impl Emulator {
         let Some(pid) = self.pid() else {
             return Ok(false);
         };
-        let ours = fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|c| String::from_utf8_lossy(&c).contains("launcher.py"))
-            .unwrap_or(false);
+        let ours = runs(pid, "launcher.py");
         let _ = fs::remove_file(self.pid_path());
         if !ours {
             return Ok(false);
@@ -484,6 +482,13 @@ pub fn ghost_home() -> PathBuf {
     PathBuf::from(home).join(".cache/ghost-ecs")
 }
 
+/// Whether `pid` is a running process whose command line names `program`: how the background processes we
+/// start (emulator, dockerd, the local front) are recognised from their pid files. A zombie's command line is
+/// empty, so an exited process not yet reaped (PID 1 here does not reap) does not count.
+pub fn runs(pid: u32, program: &str) -> bool {
+    fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(program))
+}
+
 fn run(cmd: &mut Command) -> Result<()> {
     let out = cmd.output().map_err(|e| Error::Venv(format!("{cmd:?}: {e}")))?;
     if out.status.success() {
@@ -520,6 +525,27 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zombie_or_a_missing_pid_is_not_a_running_program() {
+        let me = std::process::id();
+        let exe = std::env::current_exe().unwrap();
+        let name = exe.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(runs(me, &name), "this test process runs {name}");
+        assert!(!runs(me, "dockerd"), "a pid running something else is not dockerd");
+        assert!(!runs(u32::MAX, "dockerd"), "no such pid");
+
+        // An exited child not yet reaped is a zombie: its pid still exists but it runs nothing.
+        let mut child = Command::new("sleep").arg("0").spawn().unwrap();
+        let pid = child.id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")) {
+            assert!(Instant::now() < deadline, "sleep 0 did not exit within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!runs(pid, "sleep"), "a zombie counts as not running");
+        child.wait().unwrap();
+    }
 
     #[test]
     fn summary_groups_and_counts_writes() {

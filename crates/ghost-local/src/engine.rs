@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
+use ghost_emulator::runs;
 
 use crate::error::{Error, Result, io, tail};
 
@@ -145,17 +146,7 @@ fn which(bin: &str) -> Option<PathBuf> {
 /// The pid of the dockerd we started earlier, if it still runs.
 pub(crate) fn our_dockerd(paths: &EnginePaths) -> Option<u32> {
     let pid: u32 = fs::read_to_string(&paths.pid).ok()?.trim().parse().ok()?;
-    is_dockerd(pid).then_some(pid)
-}
-
-fn is_dockerd(pid: u32) -> bool {
-    runs(pid, "dockerd")
-}
-
-/// Whether `pid` is a running process whose command line names `program`. A zombie's command line is empty,
-/// so an exited process not yet reaped does not count.
-fn runs(pid: u32, program: &str) -> bool {
-    fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(program))
+    runs(pid, "dockerd").then_some(pid)
 }
 
 /// dockerd refuses to start while its pid file names a live process, and waits in vain for a containerd whose
@@ -301,30 +292,4 @@ pub async fn stop_our_engine(home: &Path) -> bool {
     }
     let _ = fs::remove_file(&paths.pid);
     true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_zombie_or_a_missing_pid_is_not_a_running_program() {
-        let me = std::process::id();
-        let exe = std::env::current_exe().unwrap();
-        let name = exe.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(runs(me, &name), "this test process runs {name}");
-        assert!(!runs(me, "dockerd"), "a pid running something else is not dockerd");
-        assert!(!runs(u32::MAX, "dockerd"), "no such pid");
-
-        // An exited child not yet reaped is a zombie: its pid still exists but it runs nothing.
-        let mut child = Command::new("sleep").arg("0").spawn().unwrap();
-        let pid = child.id();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")) {
-            assert!(Instant::now() < deadline, "sleep 0 did not exit within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(!runs(pid, "sleep"), "a zombie counts as not running");
-        child.wait().unwrap();
-    }
 }

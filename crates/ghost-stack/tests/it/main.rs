@@ -83,6 +83,19 @@ impl Harness {
             .expect("destroy")
     }
 
+    /// `destroy --delete-data`, then a second one that must change and write nothing, then a plan that must find
+    /// nothing of the stack left. `ctx` names the case in failures.
+    async fn destroy_to_nothing(&self, ctx: &str) {
+        self.destroy(DataPolicy::Delete).await;
+        self.calls().await;
+        let second = self.destroy(DataPolicy::Delete).await;
+        assert!(second.resources.iter().all(|r| !r.action.is_change()), "{ctx}: {:?}", actions(&second));
+        assert_eq!(self.calls().await.mutating, 0, "{ctx}: a second destroy writes nothing");
+        let plan = self.run(Mode::Plan).await.unwrap();
+        let left: Vec<_> = plan.resources.iter().filter(|r| r.action != Action::Create).collect();
+        assert!(left.is_empty(), "{ctx}: left after destroy --delete-data: {left:?}");
+    }
+
     fn elb(&self) -> aws_sdk_elasticloadbalancingv2::Client {
         aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk)
     }

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use ghost_core::aws::{AwsOptions, sdk_config};
 use ghost_core::{Action, Config, Mode};
 use ghost_emulator::Emulator;
-use ghost_runtime::DataPolicy;
 
 use crate::{Harness, actions};
 
@@ -71,14 +70,7 @@ async fn every_sample_config_deploys_redeploys_as_a_noop_and_destroys_cleanly() 
         let noop = h.calls().await;
         assert_eq!(noop.mutating, 0, "{name}: re-deploy wrote {:?}", noop.writes());
 
-        h.destroy(DataPolicy::Delete).await;
-        h.calls().await;
-        let second = h.destroy(DataPolicy::Delete).await;
-        assert!(second.resources.iter().all(|r| !r.action.is_change()), "{name}: {:?}", actions(&second));
-        assert_eq!(h.calls().await.mutating, 0, "{name}: a second destroy writes nothing");
-        let left = h.run(Mode::Plan).await.unwrap();
-        let left: Vec<_> = left.resources.iter().filter(|r| r.action != Action::Create).collect();
-        assert!(left.is_empty(), "{name}: left after destroy --delete-data: {left:?}");
+        h.destroy_to_nothing(&name).await;
         rows.push(format!(
             "{name:<28} {:>3} resources  cold {:>3} calls ({:>2} mutating)  re-deploy {:>3} calls (0 mutating)  {} wiring checks  audit: {} checks ({live} live), 0 findings",
             first.resources.len(),
