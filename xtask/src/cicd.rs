@@ -88,6 +88,14 @@ fn print_release(out: &ReleaseOut, output: Output) -> Result<()> {
 }
 
 pub(crate) async fn release(args: &StackArgs, image: Option<&str>, timeout_minutes: u64) -> Result<()> {
+    if let Some(image) = image.filter(|i| release::image_id(i).is_none()) {
+        return Err(ghost_core::ConfigError::argument(
+            "--image",
+            image,
+            "an image reference with a tag or a digest, e.g. <account>.dkr.ecr.<region>.amazonaws.com/<stack>-blog:<commit>",
+        )
+        .into());
+    }
     let (cfg, s, outputs) = deployed(args).await?;
     let (c, spec) = lens(&cfg, &s).await?;
     let out = match image {

@@ -255,6 +255,8 @@ pub(crate) async fn run(args: E2eArgs) -> Result<()> {
     let c = Cicd::new(&r.sdk, r.env(Mode::Apply));
     let spec = CicdSpec::from_config(&r.cfg, &c.account().await?);
     let new_image = format!("{}:e2e-release", o.cicd.image_repository_uri);
+    // What the build's push leaves in ECR (the emulator builds nothing); a release checks the image is there.
+    ghost_cicd::registry::put_placeholder_image(&c, &spec, "e2e-release").await?;
     let rel = release::release_image(
         &c,
         &spec,

@@ -86,3 +86,21 @@ fn unknown_flags_exit_2() {
     let out = xtask(&["deploy", "--target", "mars"], &endpoint);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn bad_command_line_values_exit_2_name_the_flag_and_call_nothing() {
+    let (endpoint, hits) = counting_endpoint();
+    let image = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/blog-blog"; // no tag: ECS would pull `latest`
+    for (args, flag) in [
+        (&["release", "--target", "aws", "--image", image][..], "--image"),
+        (&["release", "--target", "local", "--image", "localhost:5000/ghost"][..], "--image"),
+        (&["logs", "--target", "aws", "--since", "10 minutes"][..], "--since"),
+        (&["metrics", "--target", "aws", "--since", "forever"][..], "--since"),
+    ] {
+        let out = xtask(args, &endpoint);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?}: must name {flag}:\n{stderr}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "bad arguments must not reach any endpoint");
+}

@@ -27,6 +27,24 @@ pub fn lifecycle_policy(keep: u32) -> Value {
     })
 }
 
+/// An image manifest without layers: what `put_placeholder_image` records.
+const PLACEHOLDER_MANIFEST: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#;
+
+/// Records an image under `tag` in the stack's repository, as the build's `docker push` would. The emulator runs
+/// no build, so the end-to-end flow and the tests stand in for it with an image of no layers.
+pub async fn put_placeholder_image(c: &Cicd, spec: &CicdSpec, tag: &str) -> Result<()> {
+    let name = spec.image_repository();
+    c.ecr
+        .put_image()
+        .repository_name(&name)
+        .image_tag(tag)
+        .image_manifest(PLACEHOLDER_MANIFEST)
+        .send()
+        .await
+        .aws("PutImage", &name)?;
+    Ok(())
+}
+
 pub async fn find_repository(c: &Cicd, name: &str) -> Result<Option<Repository>> {
     let got = c.ecr.describe_repositories().repository_names(name).send().await.aws("DescribeRepositories", name);
     Ok(absent_if(got, NOT_FOUND)?.and_then(|o| o.repositories.unwrap_or_default().into_iter().next()))

@@ -102,10 +102,65 @@ pub fn appspec(task_definition: &str) -> String {
 /// service's native blue/green). Registered by the run lens's own code, so a later `deploy` sees it as current.
 pub async fn release_image(c: &Cicd, spec: &CicdSpec, td: &TaskDef, image: &str, bound: &Bound) -> Result<ReleaseOut> {
     current_task_definition(c, spec).await?;
+    require_image(c, spec, image).await?;
     let mut td = td.clone();
     td.container_definitions[0].image = image.to_string();
     let arn = ghost_runtime::ecs::register(&c.ecs, &c.env.names, &td).await?;
     roll_out(c, spec, &arn, bound).await
+}
+
+/// How an image reference names its image: by tag or by digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageId {
+    Tag(String),
+    Digest(String),
+}
+
+/// Splits `registry/path[:tag][@digest]` into its path (registry included) and how it names the image; `None`
+/// when it names neither a tag nor a digest (ECS would take `latest`, which the repository's immutable,
+/// commit-tagged images never carry).
+pub fn image_id(image: &str) -> Option<(&str, ImageId)> {
+    if let Some((path, digest)) = image.split_once('@') {
+        let path = path.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or(path, |(p, _)| p);
+        return (!digest.is_empty()).then(|| (path, ImageId::Digest(digest.to_string())));
+    }
+    // A colon after the last slash is a tag; one before it is a registry's port.
+    let (path, tag) = image.rsplit_once(':').filter(|(_, t)| !t.contains('/'))?;
+    (!tag.is_empty()).then(|| (path, ImageId::Tag(tag.to_string())))
+}
+
+/// An image in this stack's ECR repository must be there before the release: otherwise the deployment would
+/// fail only when ECS pulls it (minutes later on AWS) and roll back. Images from elsewhere are not checked.
+async fn require_image(c: &Cicd, spec: &CicdSpec, image: &str) -> Result<()> {
+    let repo = spec.image_repository();
+    let Some((path, id)) = image_id(image) else {
+        return Err(CoreError::Conflict {
+            resource: format!("image {image}"),
+            message: "names no tag or digest; name the commit tag the build pushed (`<repository>:<commit>`)".into(),
+        }
+        .into());
+    };
+    let ours = path.split_once('/').is_some_and(|(host, name)| host.contains(".dkr.ecr.") && name == repo);
+    if !ours {
+        return Ok(());
+    }
+    let id = match id {
+        ImageId::Tag(t) => aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(t).build(),
+        ImageId::Digest(d) => aws_sdk_ecr::types::ImageIdentifier::builder().image_digest(d).build(),
+    };
+    let found = c.ecr.describe_images().repository_name(&repo).image_ids(id).send().await.aws("DescribeImages", image);
+    match found {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_code(&["ImageNotFoundException"]) => Err(CoreError::Conflict {
+            resource: format!("image {image}"),
+            message: format!(
+                "not in ECR repository {repo}; push it first (the pipeline's build does: `cargo xtask release` \
+                 without --image), or name a tag `aws ecr list-images --repository-name {repo}` lists"
+            ),
+        }
+        .into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Rolls the service out to `td`, waiting (bounded) for the deployment to end.
@@ -403,4 +458,23 @@ async fn ecs_history(c: &Cicd, spec: &CicdSpec) -> Result<Vec<HistoryItem>> {
                 .collect()
         })
         .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ImageId, image_id};
+
+    #[test]
+    fn image_references_split_into_path_and_tag_or_digest() {
+        let ecr = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/blog-blog";
+        assert_eq!(image_id(&format!("{ecr}:0123abcd")), Some((ecr, ImageId::Tag("0123abcd".into()))));
+        assert_eq!(image_id(&format!("{ecr}@sha256:ab")), Some((ecr, ImageId::Digest("sha256:ab".into()))));
+        assert_eq!(image_id(&format!("{ecr}:v1@sha256:ab")), Some((ecr, ImageId::Digest("sha256:ab".into()))));
+        assert_eq!(image_id("localhost:5000/ghost:6"), Some(("localhost:5000/ghost", ImageId::Tag("6".into()))));
+        assert_eq!(image_id("ghost:6-alpine"), Some(("ghost", ImageId::Tag("6-alpine".into()))));
+        // No tag: ECS would pull `latest`; a registry port is not a tag; empty tags and digests are nothing.
+        for none in [ecr, "localhost:5000/ghost", "ghost:", "ghost@"] {
+            assert_eq!(image_id(none), None, "{none}");
+        }
+    }
 }

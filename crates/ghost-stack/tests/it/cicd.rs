@@ -162,6 +162,13 @@ async fn codedeploy_pipeline_converges_and_only_a_pipeline_change_writes_the_pip
     let c = ghost_cicd::Cicd::new(&branch.sdk, ghost_core::Env::new(&branch.cfg.stack.name, Mode::Apply));
     let spec = ghost_cicd::CicdSpec::from_config(&branch.cfg, &c.account().await.unwrap());
     let bound = ghost_core::wait::Bound::new(std::time::Duration::from_secs(30), std::time::Duration::from_millis(200));
+    // A tag nobody pushed is refused before anything is registered; once the build's push is there, it goes out.
+    branch.calls().await;
+    let missing = ghost_cicd::release::release_image(&c, &spec, &out.runtime.task_definition, &image, &bound).await;
+    let err = missing.expect_err("an unpushed tag").to_string();
+    assert!(err.contains("not in ECR repository") && err.contains("list-images"), "{err}");
+    assert_eq!(branch.calls().await.mutating, 0);
+    ghost_cicd::registry::put_placeholder_image(&c, &spec, "0123456789ab").await.unwrap();
     let released =
         ghost_cicd::release::release_image(&c, &spec, &out.runtime.task_definition, &image, &bound).await.unwrap();
     assert_eq!(released.via, "codedeploy");
@@ -178,13 +185,6 @@ async fn codedeploy_pipeline_converges_and_only_a_pipeline_change_writes_the_pip
     assert_eq!(history.deployments.len(), 2, "{history:?}");
 
     // Destroy: the repository holding an image is kept (and said), then goes with --delete-data.
-    ecr.put_image()
-        .repository_name(format!("{}-blog", branch.cfg.stack.name))
-        .image_tag("0123456789ab")
-        .image_manifest(r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#)
-        .send()
-        .await
-        .unwrap();
     let gone = branch.destroy(DataPolicy::Keep).await;
     assert!(
         gone.resources.iter().any(|r| r.kind == "ecr-repository" && r.action == Action::Keep),

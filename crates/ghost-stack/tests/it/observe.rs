@@ -139,6 +139,7 @@ async fn delivery_history_status_and_logs_read_the_emulators_records() {
     ghost_cicd::release::start_pipeline(&c, &spec, &bound).await.unwrap();
     ghost_cicd::release::start_pipeline(&c, &spec, &bound).await.unwrap();
     for tag in ["aaaaaaaaaaaa", "bbbbbbbbbbbb"] {
+        ghost_cicd::registry::put_placeholder_image(&c, &spec, tag).await.unwrap();
         let image = format!("{}:{tag}", out.cicd.image_repository_uri);
         ghost_cicd::release::release_image(&c, &spec, &out.runtime.task_definition, &image, &bound).await.unwrap();
     }
