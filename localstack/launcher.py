@@ -43,8 +43,8 @@ This is the one place for every emulator extension. Each is documented against w
   as on AWS (moto listed nothing). CreateDeployment completes at once (`Succeeded`), as moto's CodeBuild builds and
   pipeline executions do, since nothing runs here, and leaves what a successful ECS blue/green deployment leaves:
   the service on the AppSpec's task definition, the production and test listeners swapped between the group's
-  two target groups; `POST /_ghost/codedeploy/hold?on=1` (`on=0` to release) keeps new
-  deployments `InProgress` instead, for tests of a release in flight.
+  two target groups; `POST /_ghost/codedeploy/hold?on=1[&application=NAME]` (`on=0` to release) keeps
+  new deployments (of that application) `InProgress` instead, for tests of a release in flight.
 * CodePipeline GetPipelineState (one stage state per stage, each action by name, `latestExecution` from the newest
   execution) and StopPipelineExecution (status `Stopped`; moto's executions "succeed" as they start, since nothing
   runs, so only an already stopped one is refused with `PipelineExecutionNotStoppableException`). GetPipeline's
@@ -246,8 +246,13 @@ def _codedeploy_backend_update_group(self, application_name, current, new_name, 
 
 
 _codedeploy_create_deployment = CodeDeployBackend.create_deployment
-# `POST /_ghost/codedeploy/hold?on=1` keeps new deployments `InProgress` (a release in flight, to stop or roll back).
-CODEDEPLOY_HOLD = {"on": False}
+# `POST /_ghost/codedeploy/hold?on=1` keeps new deployments `InProgress` (a release in flight, to stop or roll back);
+# `&application=NAME` holds that application's alone, so tests sharing the emulator do not hold each other's.
+CODEDEPLOY_HOLD = {"on": False, "applications": set()}
+
+
+def _codedeploy_held(application_name):
+    return CODEDEPLOY_HOLD["on"] or application_name in CODEDEPLOY_HOLD["applications"]
 
 
 @patch(CodeDeployBackend, "create_deployment")
@@ -256,7 +261,7 @@ def _codedeploy_backend_create_deployment(self, *args, **kwargs):
     do in moto): `Succeeded` with start and complete times, the state a healthy AWS deployment ends in."""
     deployment_id = _codedeploy_create_deployment(self, *args, **kwargs)
     deployment = self.deployments.get(deployment_id)
-    if deployment is not None and CODEDEPLOY_HOLD["on"]:
+    if deployment is not None and _codedeploy_held(deployment.application_name):
         deployment.status = "InProgress"
         deployment.start_time = deployment.create_time
     elif deployment is not None:
@@ -575,8 +580,16 @@ class GhostMiddleware:
                 self.faults[body["key"]] = fault
             return self.json(start_response, 200, {"armed": body})
         if path == "/_ghost/codedeploy/hold" and method == "POST":
-            CODEDEPLOY_HOLD["on"] = (query.get("on") or ["1"])[0] not in ("0", "false")
-            return self.json(start_response, 200, {"hold": CODEDEPLOY_HOLD["on"]})
+            on = (query.get("on") or ["1"])[0] not in ("0", "false")
+            application = (query.get("application") or [None])[0]
+            with self.lock:
+                if application is None:
+                    CODEDEPLOY_HOLD["on"] = on
+                elif on:
+                    CODEDEPLOY_HOLD["applications"].add(application)
+                else:
+                    CODEDEPLOY_HOLD["applications"].discard(application)
+            return self.json(start_response, 200, {"hold": on, "application": application})
         if path == "/_ghost/faults" and method == "DELETE":
             with self.lock:
                 if key is None:

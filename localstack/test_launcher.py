@@ -221,6 +221,18 @@ class CodeDeploy(unittest.TestCase):
         done = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
                                     revision=revision)["deploymentId"]
         self.assertEqual(cd.get_deployment(deploymentId=done)["deploymentInfo"]["status"], "Succeeded")
+        # A hold of another application's deployments leaves this one's alone; a hold of its own keeps it going.
+        post("/_ghost/codedeploy/hold?on=1&application=other-app")
+        free = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
+                                    revision=revision)["deploymentId"]
+        self.assertEqual(cd.get_deployment(deploymentId=free)["deploymentInfo"]["status"], "Succeeded")
+        post("/_ghost/codedeploy/hold?on=0&application=other-app")
+        post("/_ghost/codedeploy/hold?on=1&application=ghost-app")
+        held = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
+                                    revision=revision)["deploymentId"]
+        post("/_ghost/codedeploy/hold?on=0&application=ghost-app")
+        self.assertEqual(cd.get_deployment(deploymentId=held)["deploymentInfo"]["status"], "InProgress")
+        cd.stop_deployment(deploymentId=held, autoRollbackEnabled=True)
         post("/_ghost/codedeploy/hold?on=1")
         deployment = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
                                           revision=revision)["deploymentId"]

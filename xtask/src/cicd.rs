@@ -29,12 +29,13 @@ async fn deployed(args: &StackArgs) -> Result<(ghost_core::Config, crate::stack:
         .map(|r| format!("{} {}", r.kind, r.name))
         .collect();
     if is_planned(&outputs.runtime.task_definition_arn) || !missing.is_empty() {
-        bail!(
-            "stack {} is not deployed ({} missing: {}); run `cargo xtask deploy` first",
-            cfg.stack.name,
-            missing.len(),
-            missing.join(", ")
-        );
+        // A few missing resources are worth naming (drift); a whole stack's worth is just "not deployed".
+        let which = match missing.len() {
+            n if n == report.resources.len() => String::new(),
+            n if n <= 5 => format!(" ({n} missing: {})", missing.join(", ")),
+            n => format!(" ({n} missing, `cargo xtask plan` lists them)"),
+        };
+        bail!("stack {} is not deployed{which}; run `cargo xtask deploy` first", cfg.stack.name);
     }
     Ok((cfg, s, outputs))
 }
@@ -100,18 +101,29 @@ pub(crate) async fn release(args: &StackArgs, image: Option<&str>, timeout_minut
     let (c, spec) = lens(&cfg, &s).await?;
     let out = match image {
         Some(image) => {
-            release::release_image(&c, &spec, &outputs.runtime.task_definition, image, &bound(timeout_minutes)).await?
+            release::release_image(&c, &spec, &outputs.runtime.task_definition, image, &bound(timeout_minutes)).await
         }
-        None => release::start_pipeline(&c, &spec, &bound(timeout_minutes)).await?,
+        None => release::start_pipeline(&c, &spec, &bound(timeout_minutes)).await,
     };
-    print_release(&out, args.output)
+    print_release(&out.map_err(|e| still_running(e, "; `cargo xtask rollback` stops it"))?, args.output)
+}
+
+/// A wait that ran out is not a failure: the deployment goes on without us. Say so, and how to follow it.
+fn still_running(err: ghost_cicd::Error, then: &str) -> anyhow::Error {
+    match err {
+        ghost_cicd::Error::Core(ghost_core::Error::WaitTimeout { .. }) => anyhow::anyhow!(
+            "{err}\n  it is still running: follow it at that link or with `cargo xtask status`{then}; \
+             --timeout-minutes waits longer"
+        ),
+        err => err.into(),
+    }
 }
 
 pub(crate) async fn rollback(args: &StackArgs, timeout_minutes: u64) -> Result<()> {
     let (cfg, s, _) = deployed(args).await?;
     let (c, spec) = lens(&cfg, &s).await?;
-    let out = release::rollback(&c, &spec, &bound(timeout_minutes)).await?;
-    print_release(&out, args.output)
+    let out = release::rollback(&c, &spec, &bound(timeout_minutes)).await;
+    print_release(&out.map_err(|e| still_running(e, ""))?, args.output)
 }
 
 /// The stack's state on one screen, then the last executions and deployments.
@@ -216,4 +228,25 @@ pub(crate) fn render_history(h: &History) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::still_running;
+
+    #[test]
+    fn a_wait_that_ran_out_says_the_deployment_is_still_running_and_how_to_follow_it() {
+        let timeout = ghost_core::Error::WaitTimeout {
+            what: "CodeDeploy deployment d-1 (https://console/d-1)".into(),
+            waited_s: 600,
+            last: "InProgress".into(),
+        };
+        let text = still_running(timeout.into(), "; `cargo xtask rollback` stops it").to_string();
+        assert!(text.starts_with("gave up waiting for CodeDeploy deployment d-1 (https://console/d-1)"), "{text}");
+        assert!(text.contains("still running") && text.contains("cargo xtask status"), "{text}");
+        assert!(text.contains("cargo xtask rollback"), "{text}");
+        // Any other error passes through as it was.
+        let failed = ghost_core::Error::WaitFailed { what: "deployment d-2".into(), state: "Failed".into() };
+        assert!(!still_running(failed.into(), "").to_string().contains("still running"));
+    }
 }

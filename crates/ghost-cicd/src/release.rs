@@ -277,7 +277,11 @@ pub async fn rollback(c: &Cicd, spec: &CicdSpec, bound: &Bound) -> Result<Releas
                 .send()
                 .await
                 .aws("StopDeployment", id)?;
-            let status = out.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+            // StopDeployment answers whether the stop was accepted ("Succeeded", "Pending"), not the deployment's
+            // state: say both, so "Succeeded" cannot be read as the release having succeeded.
+            let answer = out.status().map(|s| s.as_str()).unwrap_or("?");
+            let message = out.status_message().map(|m| format!(": {m}")).unwrap_or_default();
+            let status = format!("stopped with rollback (StopDeployment {answer}{message})");
             return Ok(ReleaseOut {
                 via: "codedeploy",
                 id: id.clone(),

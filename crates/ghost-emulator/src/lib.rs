@@ -446,6 +446,14 @@ impl Emulator {
         Ok(())
     }
 
+    /// Keeps new CodeDeploy deployments of `application` `InProgress` (`on`) instead of completing them at once:
+    /// a release in flight, to time out on, stop or roll back.
+    pub async fn hold_codedeploy(&self, application: &str, on: bool) -> Result<()> {
+        self.post(&format!("/_ghost/codedeploy/hold?on={}&application={application}", u8::from(on)), None)
+            .await
+            .map(|_| ())
+    }
+
     async fn post(&self, path: &str, body: Option<serde_json::Value>) -> Result<reqwest::Response> {
         let url = format!("{}{path}", self.url());
         let mut req = self.http.post(&url);

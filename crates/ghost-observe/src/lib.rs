@@ -110,9 +110,9 @@ impl ObserveSpec {
             stack: self.names.stack().to_string(),
             region: self.region.clone(),
             load_balancer: signals::elb_dimension(&lb.alb_arn),
-            target_groups: vec![
-                signals::elb_dimension(&lb.blue_target_group),
-                signals::elb_dimension(&lb.green_target_group),
+            target_groups: [
+                ("blue", signals::elb_dimension(&lb.blue_target_group)),
+                ("green", signals::elb_dimension(&lb.green_target_group)),
             ],
             cluster: self.names.stack().to_string(),
             service: self.service.clone(),

@@ -49,8 +49,9 @@ pub struct Watched {
     pub region: String,
     /// `app/<name>/<id>`: the ALB's CloudWatch dimension (the tail of its ARN).
     pub load_balancer: String,
-    /// `targetgroup/<name>/<id>` of blue and green.
-    pub target_groups: Vec<String>,
+    /// Blue and green, each with its `targetgroup/<name>/<id>`. The colour is carried, not read from the name: in
+    /// a plan the groups do not exist yet and their dimensions are placeholders.
+    pub target_groups: [(&'static str, String); 2],
     pub cluster: String,
     pub service: String,
     pub file_system: String,
@@ -120,10 +121,6 @@ impl Watched {
         }
     }
 
-    fn tg_color(tg: &str) -> &str {
-        if tg.contains("-green/") { "green" } else { "blue" }
-    }
-
     /// Every alarm for this stack, named `<stack>-<what>`.
     pub fn alarms(&self, t: &AlarmThresholds) -> Vec<AlarmDef> {
         let name = |s: &str| format!("{}-{s}", self.stack);
@@ -169,8 +166,7 @@ impl Watched {
                 false,
             ),
         ];
-        for tg in &self.target_groups {
-            let color = Self::tg_color(tg);
+        for (color, tg) in &self.target_groups {
             out.push(alarm(
                 &format!("unhealthy-{color}"),
                 format!("A {color} target failed its health check"),
@@ -304,8 +300,7 @@ impl Watched {
         let healthy: Vec<Value> = self
             .target_groups
             .iter()
-            .flat_map(|tg| {
-                let color = Self::tg_color(tg);
+            .flat_map(|(color, tg)| {
                 [
                     series(&self.target_group(tg, "HealthyHostCount", "Minimum", 60), &format!("healthy {color}")),
                     series(&self.target_group(tg, "UnHealthyHostCount", "Maximum", 60), &format!("unhealthy {color}")),

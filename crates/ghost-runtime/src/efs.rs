@@ -225,8 +225,10 @@ pub async fn ensure_mount_targets(rt: &Runtime, fs_id: &str, net: &NetworkOut) -
             .unwrap_or_default()
     };
     let mut ids = Vec::new();
-    for subnet in &net.private_subnets {
-        let name = format!("{}-mount-{subnet}", rt.env.stack());
+    for (i, subnet) in net.private_subnets.iter().enumerate() {
+        // Named by zone, as the subnets are: in a plan the subnet ids are all the same placeholder.
+        let zone = net.availability_zones.get(i).and_then(|az| az.chars().last()).map_or(subnet.clone(), String::from);
+        let name = format!("{}-mount-{zone}", rt.env.stack());
         let out = rt
             .env
             .track("mount-target", &name, async {

@@ -1,6 +1,7 @@
 //! The build lens inside the whole stack, against the emulator: both deployment modes converge, re-deploy with
 //! zero writes, a pipeline-only change writes only the pipeline, the rendered taskdef.json is the registered task
-//! definition, a direct release is current for the next deploy, and destroy keeps what holds the user's data.
+//! definition, a direct release is current for the next deploy (an unpushed image is refused first), a release in
+//! flight times out naming where to look and rollback stops it, and destroy keeps what holds the user's data.
 
 use ghost_cicd::site;
 use ghost_core::{Action, Mode};
@@ -256,4 +257,40 @@ async fn a_github_source_reports_the_pending_handshake_and_never_waits() {
     h.calls().await;
     h.destroy(DataPolicy::Keep).await;
     assert_eq!(h.calls().await.mutating, 0);
+}
+
+#[tokio::test]
+async fn a_release_in_flight_times_out_naming_it_and_rollback_stops_it() {
+    let h = Harness::new("cdhold", &[]).await;
+    let out = h.deploy().await.outputs.unwrap();
+    let (app, _) = out.cicd.codedeploy.clone().unwrap();
+    let c = ghost_cicd::Cicd::new(&h.sdk, ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply));
+    let spec = ghost_cicd::CicdSpec::from_config(&h.cfg, &c.account().await.unwrap());
+    ghost_cicd::registry::put_placeholder_image(&c, &spec, "feedfacecafe").await.unwrap();
+    let image = format!("{}:feedfacecafe", out.cicd.image_repository_uri);
+    let short = ghost_core::wait::Bound::new(std::time::Duration::from_secs(1), std::time::Duration::from_millis(200));
+
+    // The deployment stays in flight: the bounded wait gives up, naming it, its last state and its console page.
+    h.emu.hold_codedeploy(&app, true).await.unwrap();
+    let err = ghost_cicd::release::release_image(&c, &spec, &out.runtime.task_definition, &image, &short)
+        .await
+        .expect_err("a deployment that never ends");
+    h.emu.hold_codedeploy(&app, false).await.unwrap();
+    let ghost_cicd::Error::Core(ghost_core::Error::WaitTimeout { what, last, .. }) = &err else {
+        panic!("not a timeout: {err}")
+    };
+    assert_eq!(last, "InProgress");
+    assert!(what.contains("codesuite/codedeploy/deployments/"), "{what}");
+
+    // rollback finds that deployment in flight and stops it with rollback; the service stays on revision 1.
+    let back = ghost_cicd::release::rollback(&c, &spec, &short).await.unwrap();
+    assert_eq!(back.via, "codedeploy");
+    assert!(what.contains(&back.id), "rollback stopped {} but the timeout named {what}", back.id);
+    assert!(back.status.starts_with("stopped with rollback"), "{}", back.status);
+    let cd = aws_sdk_codedeploy::Client::new(&h.sdk);
+    let d = cd.get_deployment().deployment_id(&back.id).send().await.unwrap();
+    assert_eq!(d.deployment_info().unwrap().status().map(|s| s.as_str()), Some("Stopped"));
+    let svc = ghost_cicd::release::service(&c, &spec).await.unwrap().unwrap();
+    assert_eq!(svc.task_definition(), Some(out.runtime.task_definition_arn.as_str()));
+    h.destroy(DataPolicy::Delete).await;
 }

@@ -117,8 +117,17 @@ fn actions(r: &Report) -> Vec<(String, String, Action)> {
 #[tokio::test]
 async fn the_stack_converges_redeploys_with_zero_writes_and_plans_exactly_a_change() {
     let h = Harness::new("rt", &[]).await;
+    // The plan of nothing names every resource once, and as the deploy then names it (ids are placeholders in a
+    // plan: a name made from one would repeat).
+    let plan = h.run(Mode::Plan).await.unwrap();
+    let planned: Vec<(String, String)> = actions(&plan).into_iter().map(|(k, n, _)| (k, n)).collect();
+    let mut once = planned.clone();
+    once.dedup();
+    assert_eq!(planned, once, "a plan names two resources alike");
     let first = h.deploy().await;
     assert!(first.resources.iter().all(|r| r.action == Action::Create), "{:?}", actions(&first));
+    let deployed: Vec<(String, String)> = actions(&first).into_iter().map(|(k, n, _)| (k, n)).collect();
+    assert_eq!(planned, deployed, "the plan and the deploy name the resources differently");
     let out = first.outputs.clone().unwrap();
 
     // Wiring, read back: listener → live target group; service → that group, the public subnets, the task group;
