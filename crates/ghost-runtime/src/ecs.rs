@@ -610,7 +610,11 @@ pub async fn ensure_service(
             if have_controller.as_ref() != Some(&controller(spec)) {
                 return Err(CoreError::NeedsReplacement {
                     resource: format!("service {name}"),
-                    change: Change::new("deployment_controller", format!("{have_controller:?}"), controller(spec).as_str()),
+                    change: Change::new(
+                        "deployment_controller",
+                        have_controller.as_ref().map_or("none", |c| c.as_str()),
+                        controller(spec).as_str(),
+                    ),
                     remedy: "keep pipeline.deployment as deployed, or delete the service and deploy again".into(),
                 }
                 .into());

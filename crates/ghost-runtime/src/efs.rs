@@ -90,7 +90,11 @@ pub fn diff_file_system(spec: &RuntimeSpec, fs: &FileSystemDescription) -> Resul
     let mut changes = Vec::new();
     let want = throughput(spec);
     if fs.throughput_mode() != Some(&want) {
-        changes.push(Change::new("throughput_mode", format!("{:?}", fs.throughput_mode()), want.as_str()));
+        changes.push(Change::new(
+            "throughput_mode",
+            fs.throughput_mode().map_or("none", |m| m.as_str()),
+            want.as_str(),
+        ));
     }
     Ok(changes)
 }

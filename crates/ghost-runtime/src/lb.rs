@@ -26,6 +26,11 @@ pub const GHOST_PORT: i32 = 2368;
 /// `url` is https and the check arrives over plain HTTP.
 pub const HEALTH_PATH: &str = "/ghost/api/admin/site/";
 pub const HEALTH_MATCHER: &str = "200,301";
+/// Health checks every 15 s; 2 passes make a target healthy, 3 failures unhealthy (green is in service ~30 s
+/// after Ghost answers).
+const HEALTHY_THRESHOLD: i32 = 2;
+const UNHEALTHY_THRESHOLD: i32 = 3;
+const HEALTH_INTERVAL_S: i32 = 15;
 /// TLS 1.3 with 1.2 fallback: AWS's current recommended policy.
 pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 const DEREGISTRATION_DELAY_S: &str = "30";
@@ -140,9 +145,10 @@ pub fn diff_target_group(tg: &TargetGroup) -> Vec<Change> {
     };
     check("health_check_path", tg.health_check_path().unwrap_or_default().into(), HEALTH_PATH.into());
     check("matcher", tg.matcher().and_then(|m| m.http_code()).unwrap_or_default().into(), HEALTH_MATCHER.into());
-    check("healthy_threshold", format!("{:?}", tg.healthy_threshold_count()), "Some(2)".into());
-    check("unhealthy_threshold", format!("{:?}", tg.unhealthy_threshold_count()), "Some(3)".into());
-    check("health_check_interval", format!("{:?}", tg.health_check_interval_seconds()), "Some(15)".into());
+    let number = |n: Option<i32>| n.map_or("none".to_string(), |n| n.to_string());
+    check("healthy_threshold", number(tg.healthy_threshold_count()), HEALTHY_THRESHOLD.to_string());
+    check("unhealthy_threshold", number(tg.unhealthy_threshold_count()), UNHEALTHY_THRESHOLD.to_string());
+    check("health_check_interval", number(tg.health_check_interval_seconds()), HEALTH_INTERVAL_S.to_string());
     c
 }
 
@@ -165,9 +171,9 @@ pub async fn ensure_target_group(rt: &Runtime, color: &str, vpc_id: &str) -> Res
                     .health_check_protocol(ProtocolEnum::Http)
                     .health_check_path(HEALTH_PATH)
                     .matcher(Matcher::builder().http_code(HEALTH_MATCHER).build())
-                    .healthy_threshold_count(2)
-                    .unhealthy_threshold_count(3)
-                    .health_check_interval_seconds(15)
+                    .healthy_threshold_count(HEALTHY_THRESHOLD)
+                    .unhealthy_threshold_count(UNHEALTHY_THRESHOLD)
+                    .health_check_interval_seconds(HEALTH_INTERVAL_S)
                     .health_check_timeout_seconds(5)
                     .set_tags(Some(tags(rt, "target-group", &name)))
                     .send()
@@ -186,9 +192,9 @@ pub async fn ensure_target_group(rt: &Runtime, color: &str, vpc_id: &str) -> Res
                     .target_group_arn(&arn)
                     .health_check_path(HEALTH_PATH)
                     .matcher(Matcher::builder().http_code(HEALTH_MATCHER).build())
-                    .healthy_threshold_count(2)
-                    .unhealthy_threshold_count(3)
-                    .health_check_interval_seconds(15)
+                    .healthy_threshold_count(HEALTHY_THRESHOLD)
+                    .unhealthy_threshold_count(UNHEALTHY_THRESHOLD)
+                    .health_check_interval_seconds(HEALTH_INTERVAL_S)
                     .send()
                     .await
                     .aws("ModifyTargetGroup", &name)?;
@@ -373,7 +379,7 @@ pub async fn ensure_listener(
             let arn = l.listener_arn().unwrap_or_default().to_string();
             let mut changes = Vec::new();
             if l.protocol() != Some(&protocol) {
-                changes.push(Change::new("protocol", format!("{:?}", l.protocol()), protocol.as_str()));
+                changes.push(Change::new("protocol", l.protocol().map_or("none", |p| p.as_str()), protocol.as_str()));
             }
             let have_cert = l.certificates().first().and_then(|c| c.certificate_arn()).map(str::to_string);
             if have_cert != want.https_certificate {

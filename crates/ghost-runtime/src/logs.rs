@@ -37,7 +37,10 @@ pub async fn ensure_log_group(
         if !env.is_plan() {
             set_retention(logs, name, days).await?;
         }
-        Ok(Outcome::Updated(name.to_string(), vec![Change::new("retention_days", format!("{have:?}"), days)]))
+        Ok(Outcome::Updated(
+            name.to_string(),
+            vec![Change::new("retention_days", have.map_or("never expire".into(), |d| d.to_string()), days)],
+        ))
     })
     .await
     .map(Outcome::into_id)
