@@ -168,7 +168,18 @@ pub(crate) async fn logs(args: &StackArgs, since: &str, follow: bool) -> Result<
     };
     let mut start = now_ms() - i64::try_from(window).unwrap_or(0) * 1000;
     let mut seen = std::collections::HashSet::new();
+    // Locally no awslogs driver runs: ship the local Ghost's output to the group first (when Docker is up).
+    let engine = match args.target {
+        crate::Target::Local if ghost_local::engine::engine_reachable().await => {
+            Some(ghost_local::Engine::connect_or_start(&ghost_local::ghost_home()).await?)
+        }
+        _ => None,
+    };
+    let family = ghost_runtime::RuntimeSpec::from_config(&cfg).family();
     loop {
+        if let Some(engine) = &engine {
+            crate::awslogs::ship(engine, &client, &group, &family).await?;
+        }
         let lines = ghost_observe::logs::read_logs(&client, &group, start, &seen).await?;
         for l in &lines {
             match args.output {

@@ -1,7 +1,7 @@
 //! `cargo xtask e2e`: the whole flow from nothing, on this machine — the emulator, a cold deploy, every
 //! resource's wiring read back, Ghost from the registered task definition behind the local front, first-run
-//! setup and a post, a blue/green release with readers on the blog the whole time, the post still there, a
-//! re-deploy that writes nothing, and destroy until nothing of the stack is left. Each phase is timed and its
+//! setup and a post, a blue/green release with readers on the blog the whole time, the post still there, both
+//! tasks' output read back from the service's log group, a re-deploy that writes nothing, and destroy until nothing of the stack is left. Each phase is timed and its
 //! API calls counted by the emulator's recorder; the summary table is the proof.
 
 use std::collections::BTreeSet;
@@ -309,6 +309,28 @@ pub(crate) async fn run(args: E2eArgs) -> Result<()> {
     ensure!(back.title == post.title, "the post came back as {:?}", back.title);
     page(&post_url, "still here after it").await?;
     r.done("the post survived", t, false, format!("{} on {}", post.slug, swap.green.name)).await?;
+
+    // What `cargo xtask logs` shows: both tasks' output, shipped as awslogs would, read back from the log group.
+    let t = r.start("Ghost's logs through CloudWatch Logs");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&r.sdk);
+    let family = ghost_runtime::RuntimeSpec::from_config(&r.cfg).family();
+    let shipped = crate::awslogs::ship(&engine, &logs, &o.runtime.log_group, &family).await?;
+    let lines = ghost_observe::logs::read_logs(&logs, &o.runtime.log_group, 0, &Default::default()).await?;
+    let booted: BTreeSet<&str> =
+        lines.iter().filter(|l| l.message.contains("Ghost booted")).map(|l| l.stream.as_str()).collect();
+    ensure!(booted.len() == 2, "expected 'Ghost booted' from blue and green, found it in {booted:?}");
+    ensure!(
+        lines.iter().any(|l| l.message.contains("POST /ghost/api/admin/posts/")),
+        "the post's request is not in {}",
+        o.runtime.log_group
+    );
+    r.done(
+        "Ghost's logs through CloudWatch Logs",
+        t,
+        true,
+        format!("{shipped} events from 2 tasks in {}; both booted, the post's request logged", o.runtime.log_group),
+    )
+    .await?;
 
     let t = r.start("re-deploy");
     let again = r.deploy(Mode::Apply).await?;

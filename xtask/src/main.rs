@@ -3,6 +3,7 @@
 //! Exit codes: 0 done, 1 failed while applying, 2 invalid input (nothing was called).
 
 mod audit;
+mod awslogs;
 mod bench;
 mod cicd;
 mod e2e;

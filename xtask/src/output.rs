@@ -123,7 +123,9 @@ pub(crate) fn next_steps(report: &Report, local: bool) {
     }
     println!("release: `cargo xtask site render ./site` (then push it), `cargo xtask release`, `cargo xtask status`");
     if local {
-        println!("\nlook: `cargo xtask plan` (changes nothing), `cargo xtask emulator calls` (recorded API calls)");
+        println!(
+            "\nlook: `cargo xtask status` (one screen), `cargo xtask logs` (Ghost's log events), `cargo xtask plan` (changes nothing), `cargo xtask emulator calls` (recorded API calls)"
+        );
         println!(
             "tear down: `cargo xtask destroy` (the content is kept; --delete-data drops it), `cargo xtask local down` (Ghost and the front), `cargo xtask emulator down`"
         );

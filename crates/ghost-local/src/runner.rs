@@ -336,6 +336,19 @@ pub async fn logs(engine: &Engine, name: &str, lines: usize) -> String {
     out
 }
 
+/// The container's log lines from `since_s` (epoch seconds) on, each prefixed by the engine with its RFC 3339 time
+/// (`2026-11-28T07:44:02.123456789Z message`): what an awslogs driver would ship.
+pub async fn timestamped_logs(engine: &Engine, name: &str, since_s: i64) -> Result<Vec<String>> {
+    let since = i32::try_from(since_s.max(0)).unwrap_or(i32::MAX);
+    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).timestamps(true).since(since).build();
+    let mut s = engine.docker.logs(name, Some(opts));
+    let mut text = String::new();
+    while let Some(chunk) = s.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.map_err(docker("read logs of", name))?.into_bytes()));
+    }
+    Ok(text.lines().map(str::to_string).collect())
+}
+
 /// Waits until Ghost answers `GET /ghost/api/admin/site/` with 200; fails fast when the container exits, and
 /// with the container's last log lines when the bound runs out.
 pub async fn wait_ready(engine: &Engine, run: &Running, max: Duration) -> Result<Duration> {

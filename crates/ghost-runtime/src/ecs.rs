@@ -30,6 +30,8 @@ use crate::spec::RuntimeSpec;
 use crate::{Result, Runtime};
 
 pub const CONTAINER: &str = "ghost";
+/// awslogs names each task's stream `<prefix>/<container>/<task id>`.
+pub const LOG_STREAM_PREFIX: &str = "ghost";
 pub const CONTENT_PATH: &str = "/var/lib/ghost/content";
 const VOLUME: &str = "ghost-content";
 /// Tag on each task definition revision we register: the hash of its content, so "changed?" is one lookup.
@@ -351,7 +353,7 @@ pub fn task_def(spec: &RuntimeSpec, refs: &TaskRefs<'_>) -> Result<TaskDef> {
             mount_points: vec![json!({ "sourceVolume": VOLUME, "containerPath": CONTENT_PATH, "readOnly": false })],
             log_configuration: json!({
                 "logDriver": "awslogs",
-                "options": { "awslogs-group": refs.log_group, "awslogs-region": spec.region, "awslogs-stream-prefix": "ghost" }
+                "options": { "awslogs-group": refs.log_group, "awslogs-region": spec.region, "awslogs-stream-prefix": LOG_STREAM_PREFIX }
             }),
             health_check: HealthCheckDef {
                 command: health_command(),
@@ -466,7 +468,7 @@ pub async fn register(ecs: &aws_sdk_ecs::Client, names: &ghost_core::Names, td: 
                     "awslogs-region",
                     c.log_configuration["options"]["awslogs-region"].as_str().unwrap_or_default(),
                 )
-                .options("awslogs-stream-prefix", "ghost")
+                .options("awslogs-stream-prefix", LOG_STREAM_PREFIX)
                 .build()
                 .expect("log driver set"),
         )
