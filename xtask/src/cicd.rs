@@ -134,7 +134,10 @@ pub(crate) async fn status(args: &StackArgs, last: i32) -> Result<()> {
     let env = Env::new(&cfg.stack.name, Mode::Plan);
     let (o, rt) = (ghost_observe::Observe::new(&s.sdk, env.clone()), ghost_runtime::Runtime::new(&s.sdk, env));
     let ospec = ghost_observe::ObserveSpec::from_config(&cfg, &spec.account);
-    let report = ghost_observe::status::read_status(&o, &rt, &c, &ospec, &spec).await?;
+    let mut report = ghost_observe::status::read_status(&o, &rt, &c, &ospec, &spec).await?;
+    // Every resource, present and as configured: the plan's own reading, so status and plan never disagree.
+    let plan = ghost_stack::deploy(&cfg, &s.sdk, &Env::new(&cfg.stack.name, Mode::Plan)).await.context("planning")?;
+    report.resources = Some(ghost_observe::status::ResourcesState::from_plan(&plan.resources));
     let history = release::history(&c, &spec, last).await?;
     match args.output {
         Output::Json => {

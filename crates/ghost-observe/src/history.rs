@@ -15,12 +15,18 @@ fn secs(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
     t.map(|t| t.secs())
 }
 
-/// Executions and deployments that started at or after `since` (epoch seconds).
+/// How long before the window an execution may have started and still deploy inside it: CodePipeline's manual
+/// approval waits up to 7 days.
+pub const EXECUTION_LOOKBACK_S: i64 = 7 * 24 * 3600;
+
+/// Deployments that started at or after `since` (epoch seconds), and the executions that may have made them:
+/// those started since [`EXECUTION_LOOKBACK_S`] before it (the metrics count only the window's own).
 ///
 /// CodePipeline's history carries no commit timestamp, and a push starts the pipeline at once (its trigger), so
 /// a change's start is taken as its execution's start: lead time is push → production.
 pub async fn read_history(c: &Cicd, spec: &CicdSpec, since: i64) -> Result<History> {
     let name = spec.pipeline();
+    let executions_since = since - EXECUTION_LOOKBACK_S;
     let mut executions = Vec::new();
     let mut token = None;
     'pages: loop {
@@ -35,7 +41,7 @@ pub async fn read_history(c: &Cicd, spec: &CicdSpec, since: i64) -> Result<Histo
         let Some(page) = absent_if(got, &["PipelineNotFoundException"])? else { break };
         for e in page.pipeline_execution_summaries() {
             let started = secs(e.start_time()).unwrap_or_default();
-            if started < since {
+            if started < executions_since {
                 break 'pages; // newest first: the rest is older
             }
             let status = match e.status().map(|s| s.as_str()) {

@@ -1,6 +1,6 @@
-//! `cargo xtask status`: one screen with the state of every part of the stack that can be wrong — the load
-//! balancer, the targets' health, the service's running/desired tasks, the last pipeline execution and
-//! deployment, alarms in ALARM, unconfirmed subscriptions. Reads only.
+//! `cargo xtask status`: one screen with the state of every part of the stack that can be wrong — every resource
+//! present and as configured (from a plan), the load balancer, the targets' health, the service's running/desired
+//! tasks, the last pipeline execution and deployment, alarms in ALARM, unconfirmed subscriptions. Reads only.
 
 use aws_sdk_cloudwatch::types::StateValue;
 use ghost_cicd::release::{self, HistoryItem};
@@ -20,9 +20,47 @@ pub struct TargetsState {
     pub live: bool,
 }
 
+/// Every resource of the stack against the config, from a plan: what is there as configured, and what is not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ResourcesState {
+    pub total: usize,
+    /// `kind name` of each resource the plan would create.
+    pub missing: Vec<String>,
+    /// `kind name: field, field` of each resource the plan would update.
+    pub drifted: Vec<String>,
+    /// `kind name` of each resource the plan would delete (no longer in the config).
+    pub extra: Vec<String>,
+}
+
+impl ResourcesState {
+    pub fn from_plan(records: &[ghost_core::env::Record]) -> Self {
+        use ghost_core::Action;
+        let named = |r: &ghost_core::env::Record| format!("{} {}", r.kind, r.name);
+        let mut state = Self { total: records.len(), ..Self::default() };
+        for r in records {
+            match r.action {
+                Action::Create => state.missing.push(named(r)),
+                Action::Update => {
+                    let fields: Vec<&str> = r.changes.iter().map(|c| c.field.as_str()).collect();
+                    state.drifted.push(format!("{}: {}", named(r), fields.join(", ")));
+                }
+                Action::Delete => state.extra.push(named(r)),
+                _ => {}
+            }
+        }
+        state
+    }
+
+    pub fn as_configured(&self) -> bool {
+        self.missing.is_empty() && self.drifted.is_empty() && self.extra.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusReport {
     pub stack: String,
+    /// None when not read (a library caller that did not plan).
+    pub resources: Option<ResourcesState>,
     /// `active`, `provisioning`, ... or `missing`.
     pub load_balancer: String,
     pub url: Option<String>,
@@ -39,9 +77,11 @@ pub struct StatusReport {
 }
 
 impl StatusReport {
-    /// Healthy: the balancer is active, the service runs what it should, no alarm fires.
+    /// Healthy: every resource is as configured, the balancer is active, the service runs what it should, no
+    /// alarm fires.
     pub fn healthy(&self) -> bool {
-        self.load_balancer == "active"
+        self.resources.as_ref().is_none_or(ResourcesState::as_configured)
+            && self.load_balancer == "active"
             && self.service.is_some_and(|(running, desired, _)| running >= desired)
             && self.alarms_in_alarm.is_empty()
     }
@@ -126,6 +166,7 @@ pub async fn read_status(
     };
     Ok(StatusReport {
         stack,
+        resources: None,
         url: alb.as_ref().and_then(|a| a.dns_name()).map(|d| format!("http://{d}")),
         load_balancer,
         target_groups,
@@ -143,6 +184,22 @@ pub async fn read_status(
 /// The report as one screen of text.
 pub fn render_status(r: &StatusReport) -> String {
     let mut out = format!("stack {}: {}\n", r.stack, if r.healthy() { "healthy" } else { "needs attention" });
+    if let Some(res) = &r.resources {
+        if res.as_configured() {
+            out.push_str(&format!("  resources       {} in place, as configured\n", res.total));
+        } else {
+            let gone = res.missing.len() + res.extra.len();
+            let mut parts = vec![format!("{} of {} as configured", res.total - gone - res.drifted.len(), res.total)];
+            for (what, list) in
+                [("missing", &res.missing), ("drifted", &res.drifted), ("not in the config", &res.extra)]
+            {
+                if !list.is_empty() {
+                    parts.push(format!("{what}: {}", list.join("; ")));
+                }
+            }
+            out.push_str(&format!("  resources       {} (`cargo xtask plan` shows the changes)\n", parts.join("; ")));
+        }
+    }
     out.push_str(&format!(
         "  load balancer   {}{}\n",
         r.load_balancer,
@@ -193,6 +250,7 @@ mod tests {
     fn report() -> StatusReport {
         StatusReport {
             stack: "ghost".into(),
+            resources: Some(ResourcesState { total: 55, ..ResourcesState::default() }),
             load_balancer: "active".into(),
             url: Some("http://ghost-alb-1.eu-west-2.elb.amazonaws.com".into()),
             target_groups: vec![
@@ -237,5 +295,36 @@ mod tests {
         assert!(r.healthy());
         r.service = Some((0, 1, 1));
         assert!(!r.healthy());
+    }
+
+    #[test]
+    fn drift_from_a_plan_needs_attention_and_is_named() {
+        use ghost_core::env::Record;
+        use ghost_core::{Action, Change};
+        let record = |kind: &str, name: &str, action, changes| Record {
+            kind: kind.into(),
+            name: name.into(),
+            action,
+            changes,
+            id: String::new(),
+            elapsed_ms: 0,
+        };
+        let plan = [
+            record("vpc", "ghost-vpc", Action::Unchanged, vec![]),
+            record("ecs-service", "ghost-blog", Action::Update, vec![Change::new("desired_count", 1, 2)]),
+            record("cloudwatch-alarm", "ghost-cpu-high", Action::Create, vec![]),
+        ];
+        let mut r = report();
+        r.alarms_in_alarm.clear();
+        assert!(r.healthy());
+        r.resources = Some(ResourcesState::from_plan(&plan));
+        assert!(!r.healthy());
+        let text = render_status(&r);
+        let line = text.lines().nth(1).unwrap();
+        assert_eq!(
+            line,
+            "  resources       1 of 3 as configured; missing: cloudwatch-alarm ghost-cpu-high; drifted: ecs-service \
+             ghost-blog: desired_count (`cargo xtask plan` shows the changes)"
+        );
     }
 }
