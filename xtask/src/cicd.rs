@@ -22,12 +22,7 @@ async fn deployed(args: &StackArgs) -> Result<(ghost_core::Config, crate::stack:
     let env = Env::new(&cfg.stack.name, Mode::Plan);
     let report = ghost_stack::deploy(&cfg, &s.sdk, &env).await.context("reading the deployed stack")?;
     let outputs = report.outputs.clone().context("plan returned no outputs")?;
-    let missing: Vec<String> = report
-        .resources
-        .iter()
-        .filter(|r| r.action == ghost_core::Action::Create)
-        .map(|r| format!("{} {}", r.kind, r.name))
-        .collect();
+    let missing = ghost_observe::status::ResourcesState::from_plan(&report.resources).missing;
     if is_planned(&outputs.runtime.task_definition_arn) || !missing.is_empty() {
         // A few missing resources are worth naming (drift); a whole stack's worth is just "not deployed".
         let which = match missing.len() {
@@ -173,10 +168,8 @@ pub(crate) async fn logs(args: &StackArgs, since: &str, follow: bool) -> Result<
     let mut seen = std::collections::HashSet::new();
     // Locally no awslogs driver runs: ship the local Ghost's output to the group first (when Docker is up).
     let engine = match args.target {
-        crate::Target::Local if ghost_local::engine::engine_reachable().await => {
-            Some(ghost_local::Engine::connect_or_start(&ghost_local::ghost_home()).await?)
-        }
-        _ => None,
+        crate::Target::Local => ghost_local::engine::running_engine().await,
+        crate::Target::Aws => None,
     };
     let family = ghost_runtime::RuntimeSpec::from_config(&cfg).family();
     loop {

@@ -205,8 +205,7 @@ pub(crate) async fn up(stack: &str, port: Option<u16>, task_definition_json: &st
 pub(crate) async fn down(stack: &str, delete_content: bool, to_stderr: bool) -> Result<()> {
     let say = |line: String| if to_stderr { eprintln!("{line}") } else { println!("{line}") };
     let name = container_name(stack);
-    if ghost_local::engine::engine_reachable().await {
-        let engine = Engine::connect_or_start(&ghost_home()).await?;
+    if let Some(engine) = ghost_local::engine::running_engine().await {
         let removed = runner::remove_container(&engine, &name).await?;
         say(if removed { format!("removed {name}") } else { format!("no container {name}") });
     } else {
@@ -248,11 +247,10 @@ pub(crate) async fn run(cmd: LocalCmd) -> Result<()> {
             tokio::signal::ctrl_c().await?;
         }
         LocalCmd::Status => {
-            if !ghost_local::engine::engine_reachable().await {
+            let Some(engine) = ghost_local::engine::running_engine().await else {
                 println!("engine: not running (cargo xtask local up starts it)");
                 return Ok(());
-            }
-            let engine = Engine::connect_or_start(&home).await?;
+            };
             println!("engine: {} (API {})", engine.endpoint, engine.api_version);
             let recipe = Recipe::default();
             match image::find_image(&engine, &recipe.tag()).await? {

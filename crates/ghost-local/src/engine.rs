@@ -98,11 +98,11 @@ impl Engine {
     }
 }
 
-/// True when some engine answers on DOCKER_HOST or the default socket (nothing is started).
-pub async fn engine_reachable() -> bool {
+/// The engine answering on DOCKER_HOST or the default socket, if one does (nothing is started).
+pub async fn running_engine() -> Option<Engine> {
     match std::env::var("DOCKER_HOST") {
-        Ok(host) => connect_host(&host).await.is_ok(),
-        Err(_) => connect_socket(DEFAULT_SOCKET).await.is_ok(),
+        Ok(host) => connect_host(&host).await.ok(),
+        Err(_) => connect_socket(DEFAULT_SOCKET).await.ok(),
     }
 }
 
