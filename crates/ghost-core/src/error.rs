@@ -31,6 +31,9 @@ pub enum Error {
     NeedsReplacement { resource: String, change: crate::Change, remedy: String },
     #[error("{resource}: {message}")]
     Conflict { resource: String, message: String },
+    /// Something this toolkit guarantees did not hold: a bug to report, not an input to fix.
+    #[error("{resource}: {message} (an internal invariant; please report it)")]
+    Invariant { resource: String, message: String },
 }
 
 fn code_prefix(code: &Option<String>) -> String {

@@ -11,6 +11,7 @@ pub mod env;
 pub mod error;
 pub mod naming;
 pub mod outcome;
+pub mod reconcile;
 pub mod wait;
 
 pub use config::{Config, ConfigError};

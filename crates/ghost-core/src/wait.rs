@@ -1,7 +1,9 @@
 //! A bounded poll for resources that have no SDK waiter. Where a waiter exists, use it instead.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 

@@ -29,7 +29,7 @@ pub use route::{RouteTableSpec, Target, diff_route_table, ensure_route_table, fi
 pub use sg::{diff_rules, ensure_security_groups, find_security_groups, rules_of};
 pub use spec::{NetworkSpec, SgRole, Tier};
 pub use subnet::{diff_subnet, ensure_subnet, list_subnets};
-pub use vpc::{diff_vpc, ensure_vpc, find_vpc};
+pub use vpc::{Vpc, VpcUpdate, VpcView, ensure_vpc, find_vpc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

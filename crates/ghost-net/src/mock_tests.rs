@@ -83,6 +83,13 @@ fn dns(support: bool, hostnames: bool) -> [Rule; 2] {
     ]
 }
 
+#[test]
+fn every_vpc_field_is_compared() {
+    let n = net(&[]);
+    let vpc = crate::Vpc { net: &n, desired: crate::VpcView::desired(&spec()) };
+    ghost_core::reconcile::testing::assert_every_field_compared(&vpc, &vpc.desired);
+}
+
 #[tokio::test]
 async fn vpc_absent_is_created_with_tags_and_dns() {
     let describe = always!(Client::describe_vpcs, || DescribeVpcsOutput::builder().build());
@@ -98,7 +105,8 @@ async fn vpc_absent_is_created_with_tags_and_dns() {
     let n = net(&[&describe, &create, &modify]);
     let out = crate::ensure_vpc(&n, &spec()).await.unwrap();
     assert_eq!(out.action(), Action::Create);
-    assert_eq!((create.num_calls(), modify.num_calls()), (1, 2));
+    // A new VPC has DNS support on already (AWS's default): only hostnames are switched on.
+    assert_eq!((create.num_calls(), modify.num_calls()), (1, 1));
 }
 
 #[tokio::test]
@@ -122,7 +130,7 @@ async fn vpc_with_dns_hostnames_off_is_updated() {
     let n = net(&[&describe, &support, &hostnames, &modify]);
     let out = crate::ensure_vpc(&n, &spec()).await.unwrap();
     assert_eq!(out.action(), Action::Update);
-    assert_eq!(out.changes()[0].field, "enable_dns_hostnames");
+    assert_eq!(out.changes()[0].field, "dns_hostnames");
     assert_eq!(modify.num_calls(), 1);
 }
 

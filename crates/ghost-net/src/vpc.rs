@@ -2,20 +2,34 @@
 //! names and the ALB need them).
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use ghost_core::reconcile::{self, Live, Resource};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, planned_id};
+use serde::{Deserialize, Serialize};
 
 use crate::spec::NetworkSpec;
 use crate::{Net, Result, ec2};
 
 const KIND: &str = "vpc";
 
-/// What we compare of a found VPC.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundVpc {
-    pub id: String,
+/// What we compare of a VPC: its CIDR (fixed at creation) and the two DNS attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcView {
     pub cidr: String,
     pub dns_support: bool,
     pub dns_hostnames: bool,
+}
+
+impl VpcView {
+    pub fn desired(spec: &NetworkSpec) -> Self {
+        Self { cidr: spec.cidr.to_string(), dns_support: true, dns_hostnames: true }
+    }
+}
+
+/// A found VPC: its id and view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundVpc {
+    pub id: String,
+    pub view: VpcView,
 }
 
 async fn stack_vpcs(net: &Net) -> Result<Vec<aws_sdk_ec2::types::Vpc>> {
@@ -64,92 +78,103 @@ pub async fn find_vpc(net: &Net) -> Result<Option<FoundVpc>> {
         tokio::try_join!(attr(VpcAttributeName::EnableDnsSupport), attr(VpcAttributeName::EnableDnsHostnames))
             .aws("DescribeVpcAttribute", &id)?;
     let on = |v: Option<&AttributeBooleanValue>| v.and_then(AttributeBooleanValue::value).unwrap_or(false);
-    Ok(Some(FoundVpc {
+    let view = VpcView {
         cidr: vpc.cidr_block().unwrap_or_default().to_string(),
         dns_support: on(support.enable_dns_support()),
         dns_hostnames: on(hostnames.enable_dns_hostnames()),
-        id,
-    }))
+    };
+    Ok(Some(FoundVpc { id, view }))
 }
 
-/// What differs. A different CIDR cannot be changed in place: that is an error naming the remedy.
-pub fn diff_vpc(spec: &NetworkSpec, vpc: &FoundVpc) -> Result<Vec<Change>> {
-    let want = spec.cidr.to_string();
-    if vpc.cidr != want {
-        return Err(CoreError::NeedsReplacement {
-            resource: format!("vpc {}", vpc.id),
-            change: Change::new("cidr", &vpc.cidr, &want),
-            remedy: "keep network.cidr as deployed, or destroy the stack and deploy it again".into(),
+/// The VPC as a reconciled resource.
+#[derive(Debug)]
+pub struct Vpc<'a> {
+    pub net: &'a Net,
+    pub desired: VpcView,
+}
+
+/// EC2 takes one attribute per ModifyVpcAttribute call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VpcUpdate {
+    DnsSupport(bool),
+    DnsHostnames(bool),
+}
+
+impl Resource for Vpc<'_> {
+    type View = VpcView;
+    type Out = String;
+    type Update = VpcUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = KIND;
+
+    fn name(&self) -> String {
+        self.net.env.names.of(KIND)
+    }
+
+    fn desired(&self) -> &VpcView {
+        &self.desired
+    }
+
+    fn planned(&self) -> String {
+        planned_id(KIND)
+    }
+
+    async fn find(&self) -> Result<Option<Live<VpcView, String>>> {
+        Ok(find_vpc(self.net).await?.map(|v| Live::ready(v.view, v.id)))
+    }
+
+    async fn create(&self, desired: &VpcView) -> Result<String> {
+        let name = self.name();
+        let out = self
+            .net
+            .ec2
+            .create_vpc()
+            .cidr_block(&desired.cidr)
+            .tag_specifications(ec2::tag_spec(ResourceType::Vpc, ec2::tags(&self.net.env, KIND, &name)))
+            .send()
+            .await
+            .aws("CreateVpc", &name)?;
+        let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
+        // Hostnames need support on first; a new VPC has support on and hostnames off.
+        for u in self.updates(desired, &VpcView { dns_hostnames: false, ..desired.clone() })? {
+            self.update(&id, u).await?;
         }
-        .into());
+        Ok(id)
     }
-    let mut changes = Vec::new();
-    if !vpc.dns_support {
-        changes.push(Change::new("enable_dns_support", false, true));
+
+    fn updates(&self, d: &VpcView, l: &VpcView) -> Result<Vec<VpcUpdate>> {
+        if d.cidr != l.cidr {
+            return Err(CoreError::NeedsReplacement {
+                resource: format!("vpc {}", self.name()),
+                change: Change::new("cidr", &l.cidr, &d.cidr),
+                remedy: "keep network.cidr as deployed, or destroy the stack and deploy it again".into(),
+            }
+            .into());
+        }
+        let mut u = Vec::new();
+        if d.dns_support != l.dns_support {
+            u.push(VpcUpdate::DnsSupport(d.dns_support));
+        }
+        if d.dns_hostnames != l.dns_hostnames {
+            u.push(VpcUpdate::DnsHostnames(d.dns_hostnames));
+        }
+        Ok(u)
     }
-    if !vpc.dns_hostnames {
-        changes.push(Change::new("enable_dns_hostnames", false, true));
+
+    async fn update(&self, id: &String, u: VpcUpdate) -> Result<()> {
+        let value = |v: bool| AttributeBooleanValue::builder().value(v).build();
+        let req = self.net.ec2.modify_vpc_attribute().vpc_id(id);
+        let req = match u {
+            VpcUpdate::DnsSupport(v) => req.enable_dns_support(value(v)),
+            VpcUpdate::DnsHostnames(v) => req.enable_dns_hostnames(value(v)),
+        };
+        req.send().await.aws("ModifyVpcAttribute", id)?;
+        Ok(())
     }
-    Ok(changes)
 }
 
 pub async fn ensure_vpc(net: &Net, spec: &NetworkSpec) -> Result<Outcome<String>> {
-    let name = net.env.names.of(KIND);
-    net.env
-        .track(KIND, &name, async {
-            let found = find_vpc(net).await?;
-            let (id, changes) = match found {
-                Some(vpc) => {
-                    let changes = diff_vpc(spec, &vpc)?;
-                    (vpc.id, changes)
-                }
-                None if net.env.is_plan() => return Ok(Outcome::Created(planned_id(KIND))),
-                None => {
-                    let out = net
-                        .ec2
-                        .create_vpc()
-                        .cidr_block(spec.cidr.to_string())
-                        .tag_specifications(ec2::tag_spec(ResourceType::Vpc, ec2::tags(&net.env, KIND, &name)))
-                        .send()
-                        .await
-                        .aws("CreateVpc", &name)?;
-                    let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
-                    set_dns(net, &id, true, true).await?;
-                    return Ok(Outcome::Created(id));
-                }
-            };
-            if !changes.is_empty() && !net.env.is_plan() {
-                let support = changes.iter().any(|c| c.field == "enable_dns_support");
-                let hostnames = changes.iter().any(|c| c.field == "enable_dns_hostnames");
-                set_dns(net, &id, support, hostnames).await?;
-            }
-            Ok(Outcome::from_changes(id, changes))
-        })
-        .await
-}
-
-/// EC2 takes one attribute per ModifyVpcAttribute call; hostnames need support on first.
-async fn set_dns(net: &Net, id: &str, support: bool, hostnames: bool) -> Result<()> {
-    let on = || AttributeBooleanValue::builder().value(true).build();
-    if support {
-        net.ec2
-            .modify_vpc_attribute()
-            .vpc_id(id)
-            .enable_dns_support(on())
-            .send()
-            .await
-            .aws("ModifyVpcAttribute", id)?;
-    }
-    if hostnames {
-        net.ec2
-            .modify_vpc_attribute()
-            .vpc_id(id)
-            .enable_dns_hostnames(on())
-            .send()
-            .await
-            .aws("ModifyVpcAttribute", id)?;
-    }
-    Ok(())
+    reconcile::ensure(&net.env, &Vpc { net, desired: VpcView::desired(spec) }).await
 }
 
 pub(crate) async fn delete_vpc(net: &Net, id: &str) -> Result<()> {
