@@ -22,9 +22,10 @@ This is the one place for every emulator extension. Each is documented against w
   Injected faults are recorded on the call (`"injected": "crash" | "drop" | "throttle" | "429" | "503"`), so a
   run's retry count is read from the recorder. `DELETE /_ghost/faults?key=AKID` turns them off.
 * `GET /_ghost/health`: readiness probe (moto version, pid).
-* ECS CreateService keeps `deploymentConfiguration` (moto 5.2.5 drops it on create and only stores it on
-  UpdateService; AWS stores it on create): after a successful CreateService that carried one, the same
-  `deploymentConfiguration` and `loadBalancers` are applied through moto's UpdateService.
+* ECS CreateService keeps `deploymentConfiguration`, `loadBalancers`, `capacityProviderStrategy` and
+  `healthCheckGracePeriodSeconds` (moto 5.2.5 drops them on create and only stores them on UpdateService; AWS
+  stores them on create and DescribeServices returns them): after a successful CreateService that carried any,
+  the same fields are applied through moto's UpdateService.
 * EFS backup policy (moto 5.2.5 lacks it): `PUT|GET /2015-02-01/file-systems/{id}/backup-policy` as in the EFS
   API reference (PutBackupPolicy / DescribeBackupPolicy: body `{"BackupPolicy": {"Status": "ENABLED"}}`;
   `PolicyNotFound` (404) until one is put).
@@ -746,15 +747,19 @@ class GhostMiddleware:
                              headers=[("x-amzn-ErrorType", "PolicyNotFound")])
         return self.json(start_response, 200, {"BackupPolicy": {"Status": status}})
 
+    # CreateService members moto's create drops but its UpdateService stores (ECS API reference: CreateService;
+    # DescribeServices returns each as the service was created).
+    CREATE_SERVICE_KEPT = ("deploymentConfiguration", "loadBalancers", "capacityProviderStrategy",
+                           "healthCheckGracePeriodSeconds")
+
     def ecs_create_service(self, environ, start_response):
         body = self.read_body(environ)
         status, headers, result = self.capture(self.app, environ)
         request = json.loads(body or b"{}")
-        if status == 200 and request.get("deploymentConfiguration"):
-            update = {"cluster": request.get("cluster", "default"), "service": request["serviceName"],
-                      "deploymentConfiguration": request["deploymentConfiguration"]}
-            if request.get("loadBalancers"):
-                update["loadBalancers"] = request["loadBalancers"]
+        # The CreateService fields moto 5.2.5 drops and AWS keeps (DescribeServices returns them).
+        kept = {k: request[k] for k in self.CREATE_SERVICE_KEPT if request.get(k) is not None}
+        if status == 200 and kept:
+            update = {"cluster": request.get("cluster", "default"), "service": request["serviceName"], **kept}
             data = json.dumps(update).encode()
             inner = dict(environ)
             inner["HTTP_X_AMZ_TARGET"] = "AmazonEC2ContainerServiceV20141113.UpdateService"

@@ -659,6 +659,18 @@ class EarlierExtensions(unittest.TestCase):
         described = ecs.describe_services(cluster="ghost-ecs", services=["ghost"])["services"][0]
         self.assertEqual(described["deploymentConfiguration"]["maximumPercent"], 200)
 
+    def test_ecs_create_service_keeps_capacity_provider_strategy_and_grace_period(self):
+        ecs = client("ecs")
+        ecs.create_cluster(clusterName="ghost-cps")
+        ecs.register_task_definition(family="ghost-cps", containerDefinitions=[{"name": "ghost", "image": "ghost:6",
+                                                                                "memory": 512}])
+        ecs.create_service(cluster="ghost-cps", serviceName="ghost", taskDefinition="ghost-cps", desiredCount=1,
+                           capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+                           healthCheckGracePeriodSeconds=300)
+        described = ecs.describe_services(cluster="ghost-cps", services=["ghost"])["services"][0]
+        self.assertEqual(described["capacityProviderStrategy"][0]["capacityProvider"], "FARGATE_SPOT")
+        self.assertEqual(described["healthCheckGracePeriodSeconds"], 300)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -7,7 +7,10 @@ use std::time::Duration;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{Address, DomainType, InternetGateway, NatGateway, NatGatewayState, ResourceType};
 use ghost_core::error::{gone_if, waiter_error};
+use ghost_core::reconcile::{self, Live, Readiness, Resource};
+use ghost_core::wait::Bound;
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
+use serde::{Deserialize, Serialize};
 
 use crate::spec::NetworkSpec;
 use crate::{Net, Result, ec2};
@@ -158,69 +161,170 @@ pub(crate) async fn list_addresses(net: &Net) -> Result<Vec<Address>> {
     Ok(out.addresses().iter().filter(|a| ec2::is_ours(a.tags(), &net.env, Some(EIP))).cloned().collect())
 }
 
-/// With `spec.nat`: an Elastic IP and a NAT gateway in `public_subnet`, waited until available.
-/// Without: removes a NAT gateway (and its address) left from a private-subnet config: it costs money and
-/// nothing routes to it any more.
+/// The NAT gateway's Elastic IP: nothing of it is configurable but its domain.
+#[derive(Debug)]
+pub struct NatAddress<'a> {
+    pub net: &'a Net,
+    pub desired: AddressView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressView {
+    pub domain: String,
+}
+
+impl Resource for NatAddress<'_> {
+    type View = AddressView;
+    type Out = String;
+    type Update = std::convert::Infallible;
+    type Error = crate::Error;
+    const KIND: &'static str = EIP;
+
+    fn name(&self) -> String {
+        self.net.env.names.of("nat-eip")
+    }
+    fn desired(&self) -> &AddressView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id(EIP)
+    }
+    async fn find(&self) -> Result<Option<Live<AddressView, String>>> {
+        Ok(list_addresses(self.net).await?.into_iter().next().map(|a| {
+            let domain = a.domain().map(|d| d.as_str().to_string()).unwrap_or_default();
+            Live::ready(AddressView { domain }, a.allocation_id.unwrap_or_default())
+        }))
+    }
+    async fn create(&self, d: &AddressView) -> Result<String> {
+        let name = self.name();
+        let out = self
+            .net
+            .ec2
+            .allocate_address()
+            .domain(DomainType::from(d.domain.as_str()))
+            .tag_specifications(ec2::tag_spec(ResourceType::ElasticIp, ec2::tags(&self.net.env, EIP, &name)))
+            .send()
+            .await
+            .aws("AllocateAddress", &name)?;
+        Ok(out.allocation_id.unwrap_or_default())
+    }
+    fn updates(&self, d: &AddressView, l: &AddressView) -> Result<Vec<std::convert::Infallible>> {
+        Err(CoreError::NeedsReplacement {
+            resource: format!("elastic ip {}", self.name()),
+            change: Change::new("domain", &l.domain, &d.domain),
+            remedy: "release the address (the NAT gateway first) and deploy again".into(),
+        }
+        .into())
+    }
+    async fn update(&self, _: &String, u: std::convert::Infallible) -> Result<()> {
+        match u {}
+    }
+}
+
+/// The NAT gateway: its subnet and address are fixed at creation; usable once `available`.
+#[derive(Debug)]
+pub struct Nat<'a> {
+    pub net: &'a Net,
+    pub desired: NatView,
+    pub planned_inputs: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NatView {
+    pub subnet: String,
+    pub allocation: String,
+}
+
+impl Resource for Nat<'_> {
+    type View = NatView;
+    type Out = String;
+    type Update = std::convert::Infallible;
+    type Error = crate::Error;
+    const KIND: &'static str = NAT;
+
+    fn name(&self) -> String {
+        self.net.env.names.of("nat")
+    }
+    fn desired(&self) -> &NatView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id(NAT)
+    }
+    async fn find(&self) -> Result<Option<Live<NatView, String>>> {
+        if self.planned_inputs {
+            return Ok(None);
+        }
+        Ok(find_nat(self.net).await?.map(|n| {
+            let view = NatView {
+                subnet: n.subnet_id().unwrap_or_default().into(),
+                allocation: n
+                    .nat_gateway_addresses()
+                    .first()
+                    .and_then(|a| a.allocation_id())
+                    .unwrap_or_default()
+                    .into(),
+            };
+            let readiness = match n.state() {
+                Some(NatGatewayState::Available) => Readiness::Ready,
+                Some(NatGatewayState::Failed) => Readiness::Failed(n.failure_message().unwrap_or("failed").into()),
+                other => Readiness::Pending(other.map_or("unknown", |s| s.as_str()).into()),
+            };
+            Live { view, out: n.nat_gateway_id.unwrap_or_default(), readiness }
+        }))
+    }
+    async fn create(&self, d: &NatView) -> Result<String> {
+        let name = self.name();
+        let out = self
+            .net
+            .ec2
+            .create_nat_gateway()
+            .subnet_id(&d.subnet)
+            .allocation_id(&d.allocation)
+            .tag_specifications(ec2::tag_spec(ResourceType::Natgateway, ec2::tags(&self.net.env, NAT, &name)))
+            .send()
+            .await
+            .aws("CreateNatGateway", &name)?;
+        Ok(out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string())
+    }
+    fn readiness(&self) -> Option<Bound> {
+        // The SDK's nat-gateway-available waiter polls every 15 s.
+        Some(Bound::new(NAT_WAIT, Duration::from_secs(15)))
+    }
+    fn updates(&self, d: &NatView, l: &NatView) -> Result<Vec<std::convert::Infallible>> {
+        let (field, have, want) = if d.subnet != l.subnet {
+            ("subnet", &l.subnet, &d.subnet)
+        } else {
+            ("allocation", &l.allocation, &d.allocation)
+        };
+        Err(CoreError::NeedsReplacement {
+            resource: format!("NAT gateway {}", self.name()),
+            change: Change::new(field, have, want),
+            remedy: "deploy once with network.task_subnets = \"public\" (which removes the NAT gateway), then again \
+                     with \"private\""
+                .into(),
+        }
+        .into())
+    }
+    async fn update(&self, _: &String, u: std::convert::Infallible) -> Result<()> {
+        match u {}
+    }
+}
+
+/// With `spec.nat`: an Elastic IP and a NAT gateway in `public_subnet`, waited until available (also when a
+/// run cancelled during that wait left it pending). Without: removes a NAT gateway (and its address) left from
+/// a private-subnet config: it costs money and nothing routes to it any more.
 pub async fn ensure_nat(net: &Net, spec: &NetworkSpec, public_subnet: &str) -> Result<Option<String>> {
     if !spec.nat {
         delete_nats(net).await?;
         release_addresses(net).await?;
         return Ok(None);
     }
-    let eip_name = net.env.names.of("nat-eip");
-    let allocation = net
-        .env
-        .track(EIP, &eip_name, async {
-            if let Some(a) = list_addresses(net).await?.into_iter().next() {
-                return Ok::<_, crate::Error>(Outcome::Unchanged(a.allocation_id.unwrap_or_default()));
-            }
-            if net.env.is_plan() {
-                return Ok(Outcome::Created(planned_id(EIP)));
-            }
-            let out = net
-                .ec2
-                .allocate_address()
-                .domain(DomainType::Vpc)
-                .tag_specifications(ec2::tag_spec(ResourceType::ElasticIp, ec2::tags(&net.env, EIP, &eip_name)))
-                .send()
-                .await
-                .aws("AllocateAddress", &eip_name)?;
-            Ok(Outcome::Created(out.allocation_id.unwrap_or_default()))
-        })
-        .await?
-        .into_id();
-
-    let name = net.env.names.of("nat");
-    let nat = net
-        .env
-        .track(NAT, &name, async {
-            if let Some(n) = find_nat(net).await? {
-                return Ok::<_, crate::Error>(Outcome::Unchanged(n.nat_gateway_id.unwrap_or_default()));
-            }
-            if net.env.is_plan() {
-                return Ok(Outcome::Created(planned_id(NAT)));
-            }
-            let out = net
-                .ec2
-                .create_nat_gateway()
-                .subnet_id(public_subnet)
-                .allocation_id(&allocation)
-                .tag_specifications(ec2::tag_spec(ResourceType::Natgateway, ec2::tags(&net.env, NAT, &name)))
-                .send()
-                .await
-                .aws("CreateNatGateway", &name)?;
-            let id = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
-            net.env.waiting(NAT, &name, "available");
-            net.ec2
-                .wait_until_nat_gateway_available()
-                .nat_gateway_ids(&id)
-                .wait(NAT_WAIT)
-                .await
-                .map_err(|e| waiter_error(&format!("NAT gateway {id} available"), e))?;
-            Ok(Outcome::Created(id))
-        })
-        .await?;
-    Ok(Some(nat.into_id()))
+    let address = NatAddress { net, desired: AddressView { domain: DomainType::Vpc.as_str().into() } };
+    let allocation = reconcile::ensure(&net.env, &address).await?.into_id();
+    let desired = NatView { subnet: public_subnet.into(), allocation: allocation.clone() };
+    let nat = Nat { net, desired, planned_inputs: is_planned(&allocation) || is_planned(public_subnet) };
+    Ok(Some(reconcile::ensure(&net.env, &nat).await?.into_id()))
 }
 
 pub(crate) async fn delete_nats(net: &Net) -> Result<()> {

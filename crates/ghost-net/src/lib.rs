@@ -24,7 +24,9 @@ use std::collections::BTreeMap;
 use ghost_core::{AwsResultExt, Env};
 use serde::Serialize;
 
-pub use gateway::{ensure_internet_gateway, ensure_nat, find_internet_gateway, find_nat};
+pub use gateway::{
+    AddressView, Nat, NatAddress, NatView, ensure_internet_gateway, ensure_nat, find_internet_gateway, find_nat,
+};
 pub use route::{RouteTableSpec, Target, diff_route_table, ensure_route_table, find_route_table};
 pub use sg::{diff_rules, ensure_security_groups, find_security_groups, rules_of};
 pub use spec::{NetworkSpec, SgRole, Tier};

@@ -87,7 +87,7 @@ fn dns(support: bool, hostnames: bool) -> [Rule; 2] {
 fn every_vpc_field_is_compared() {
     let n = net(&[]);
     let vpc = crate::Vpc { net: &n, desired: crate::VpcView::desired(&spec()) };
-    ghost_core::reconcile::testing::assert_every_field_compared(&vpc, &vpc.desired);
+    ghost_core::reconcile::testing::assert_every_field_compared(&vpc, std::slice::from_ref(&vpc.desired));
 }
 
 #[tokio::test]
@@ -420,12 +420,18 @@ fn nat(state: aws_sdk_ec2::types::NatGatewayState) -> aws_sdk_ec2::types::NatGat
     aws_sdk_ec2::types::NatGateway::builder()
         .nat_gateway_id("nat-1")
         .state(state)
+        .subnet_id("subnet-1")
+        .nat_gateway_addresses(aws_sdk_ec2::types::NatGatewayAddress::builder().allocation_id("eipalloc-1").build())
         .set_tags(Some(ours("nat-gateway")))
         .build()
 }
 
 fn address() -> aws_sdk_ec2::types::Address {
-    aws_sdk_ec2::types::Address::builder().allocation_id("eipalloc-1").set_tags(Some(ours("elastic-ip"))).build()
+    aws_sdk_ec2::types::Address::builder()
+        .allocation_id("eipalloc-1")
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .set_tags(Some(ours("elastic-ip")))
+        .build()
 }
 
 fn nat_writes() -> [Rule; 4] {
@@ -464,6 +470,44 @@ async fn nat_absent_is_created_and_waited_for() {
     let id = crate::ensure_nat(&n, &with_nat, "subnet-1").await.unwrap();
     assert_eq!(id.as_deref(), Some("nat-1"));
     assert_eq!((allocate.num_calls(), create.num_calls(), delete.num_calls()), (1, 1, 0));
+}
+
+/// A run killed while the NAT gateway was coming up: the next run finds it pending and waits for it (no second
+/// NAT gateway, no write) before the private route is built on it.
+#[tokio::test(start_paused = true)]
+async fn a_pending_nat_gateway_found_by_a_rerun_is_waited_for_with_zero_writes() {
+    use aws_sdk_ec2::operation::{
+        describe_addresses::DescribeAddressesOutput, describe_nat_gateways::DescribeNatGatewaysOutput,
+    };
+    use aws_sdk_ec2::types::NatGatewayState;
+    let addresses =
+        always!(Client::describe_addresses, || { DescribeAddressesOutput::builder().addresses(address()).build() });
+    let nats = mock!(Client::describe_nat_gateways)
+        .sequence()
+        .output(|| DescribeNatGatewaysOutput::builder().nat_gateways(nat(NatGatewayState::Pending)).build())
+        .times(3)
+        .output(|| DescribeNatGatewaysOutput::builder().nat_gateways(nat(NatGatewayState::Available)).build())
+        .repeatedly()
+        .build();
+    let [allocate, create, delete, release] = nat_writes();
+    let n = net(&[&addresses, &nats, &allocate, &create, &delete, &release]);
+    let id = crate::ensure_nat(&n, &NetworkSpec { nat: true, ..spec() }, "subnet-1").await.unwrap();
+    assert_eq!(id.as_deref(), Some("nat-1"));
+    assert_eq!(nats.num_calls(), 4, "the pending find and two pending polls, then available");
+    assert_eq!(allocate.num_calls() + create.num_calls() + delete.num_calls() + release.num_calls(), 0);
+    let nat = n.env.records().into_iter().find(|r| r.kind == "nat-gateway").unwrap();
+    assert_eq!(nat.action, Action::Unchanged);
+}
+
+#[test]
+fn every_nat_field_is_compared() {
+    let n = net(&[]);
+    let desired = crate::gateway::NatView { subnet: "subnet-1".into(), allocation: "eipalloc-1".into() };
+    let nat = crate::gateway::Nat { net: &n, desired: desired.clone(), planned_inputs: false };
+    ghost_core::reconcile::testing::assert_every_field_compared(&nat, &[desired]);
+    let desired = crate::gateway::AddressView { domain: "vpc".into() };
+    let eip = crate::gateway::NatAddress { net: &n, desired: desired.clone() };
+    ghost_core::reconcile::testing::assert_every_field_compared(&eip, &[desired]);
 }
 
 #[tokio::test]

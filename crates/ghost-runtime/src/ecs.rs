@@ -8,16 +8,13 @@ use aws_sdk_applicationautoscaling::types::{
     TargetTrackingScalingPolicyConfiguration,
 };
 use aws_sdk_ecs::types::{
-    AdvancedConfiguration, AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ClusterField,
-    ClusterSetting, ClusterSettingName, Compatibility, ContainerDefinition, DeploymentConfiguration,
-    DeploymentController, DeploymentControllerType, DeploymentStrategy, EfsAuthorizationConfig,
-    EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, HealthCheck, KeyValuePair, LoadBalancer,
-    LogConfiguration, LogDriver, MountPoint, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags, Secret,
-    Tag as EcsTag, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
+    CapacityProviderStrategyItem, ClusterField, ClusterSetting, ClusterSettingName, Compatibility, ContainerDefinition,
+    EfsAuthorizationConfig, EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, HealthCheck,
+    KeyValuePair, LogConfiguration, LogDriver, MountPoint, NetworkMode, PortMapping, Secret, Tag as EcsTag,
+    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
 };
-use ghost_core::config::{CapacityProvider, Database};
-use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
-use ghost_net::NetworkOut;
+use ghost_core::config::Database;
+use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, planned_id};
 use serde::Serialize;
 use serde_json::json;
 
@@ -26,6 +23,10 @@ use crate::iam::{ECS_EXECUTION_POLICY, RoleSpec};
 use crate::lb::{GHOST_PORT, HEALTH_PATH, LoadBalancerOut};
 use crate::policy::{PolicyDocument, Statement};
 use crate::rds::DbOut;
+use crate::service::provider_name;
+pub use crate::service::{
+    BAKE_MINUTES, HEALTH_GRACE_S, NativeBlueGreen, active_service, delete_service, ensure_service, find_service,
+};
 use crate::spec::RuntimeSpec;
 use crate::{Result, Runtime};
 
@@ -36,8 +37,6 @@ pub const CONTENT_PATH: &str = "/var/lib/ghost/content";
 const VOLUME: &str = "ghost-content";
 /// Tag on each task definition revision we register: the hash of its content, so "changed?" is one lookup.
 const SPEC_HASH_TAG: &str = "ghost:spec-hash";
-/// Ghost's first boot on an empty database takes up to a minute on a small task; the ALB must not kill it.
-const HEALTH_GRACE_S: i32 = 300;
 const SCALE_CPU_TARGET: f64 = 75.0;
 const SCALE_COOLDOWN_S: i32 = 60;
 
@@ -103,18 +102,6 @@ pub fn ecs_lb_role(spec: &RuntimeSpec, lb: &LoadBalancerOut) -> RoleSpec {
     }
 }
 
-/// ECS-native blue/green settings for the service (deployment = "ecs").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NativeBlueGreen {
-    pub alternate_target_group: String,
-    pub production_rule: String,
-    pub test_rule: String,
-    pub role_arn: String,
-}
-
-/// Minutes green runs with production traffic before blue is retired (the rollback window).
-pub const BAKE_MINUTES: i32 = 5;
-
 pub fn task_role_name(spec: &RuntimeSpec) -> String {
     spec.names.of("task")
 }
@@ -138,13 +125,6 @@ pub fn task_role(spec: &RuntimeSpec, fs: &EfsOut) -> RoleSpec {
 
 pub async fn ensure_log_group(rt: &Runtime, spec: &RuntimeSpec) -> Result<String> {
     crate::logs::ensure_log_group(&rt.logs, &rt.env, "log-group", &spec.log_group(), spec.log_retention_days).await
-}
-
-fn provider_name(p: CapacityProvider) -> &'static str {
-    match p {
-        CapacityProvider::Fargate => "FARGATE",
-        CapacityProvider::FargateSpot => "FARGATE_SPOT",
-    }
 }
 
 fn strategy(spec: &RuntimeSpec) -> CapacityProviderStrategyItem {
@@ -525,161 +505,6 @@ pub async fn register(ecs: &aws_sdk_ecs::Client, names: &ghost_core::Names, td: 
     Ok(out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string())
 }
 
-fn controller(spec: &RuntimeSpec) -> DeploymentControllerType {
-    match spec.deployment {
-        ghost_core::config::Deployment::Codedeploy => DeploymentControllerType::CodeDeploy,
-        ghost_core::config::Deployment::Ecs => DeploymentControllerType::Ecs,
-    }
-}
-
-fn service_lb(lb: &LoadBalancerOut, native: Option<&NativeBlueGreen>) -> LoadBalancer {
-    let mut b = LoadBalancer::builder()
-        .target_group_arn(&lb.live_target_group)
-        .container_name(CONTAINER)
-        .container_port(GHOST_PORT);
-    if let Some(n) = native {
-        b = b.advanced_configuration(
-            AdvancedConfiguration::builder()
-                .alternate_target_group_arn(&n.alternate_target_group)
-                .production_listener_rule(&n.production_rule)
-                .test_listener_rule(&n.test_rule)
-                .role_arn(&n.role_arn)
-                .build(),
-        );
-    }
-    b.build()
-}
-
-fn blue_green() -> DeploymentConfiguration {
-    DeploymentConfiguration::builder()
-        .strategy(DeploymentStrategy::BlueGreen)
-        .bake_time_in_minutes(BAKE_MINUTES)
-        .build()
-}
-
-pub async fn ensure_service(
-    rt: &Runtime,
-    spec: &RuntimeSpec,
-    net: &NetworkOut,
-    lb: &LoadBalancerOut,
-    task_definition: &str,
-    native: Option<&NativeBlueGreen>,
-) -> Result<String> {
-    let name = spec.service();
-    let cluster = spec.cluster();
-    rt.env
-        .track("ecs-service", &name, async {
-            let found =
-                if is_planned(task_definition) && is_planned(&lb.alb_arn) { None } else { find_service(rt, spec).await? };
-            let Some(svc) = found else {
-                if rt.env.is_plan() {
-                    return Ok(Outcome::Created(planned_id("ecs-service")));
-                }
-                let subnets = if spec.public_tasks { &net.public_subnets } else { &net.private_subnets };
-                let network = NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        AwsVpcConfiguration::builder()
-                            .set_subnets(Some(subnets.clone()))
-                            .security_groups(&net.sg_task)
-                            .assign_public_ip(if spec.public_tasks { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled })
-                            .build()
-                            .expect("subnets set"),
-                    )
-                    .build();
-                let out = rt
-                    .ecs
-                    .create_service()
-                    .cluster(&cluster)
-                    .service_name(&name)
-                    .task_definition(task_definition)
-                    .desired_count(i32::try_from(spec.desired_count).unwrap_or(1))
-                    .load_balancers(service_lb(lb, native))
-                    .set_deployment_configuration(native.map(|_| blue_green()))
-                    .network_configuration(network)
-                    .health_check_grace_period_seconds(HEALTH_GRACE_S)
-                    .deployment_controller(DeploymentController::builder().r#type(controller(spec)).build().expect("type set"))
-                    .capacity_provider_strategy(strategy(spec))
-                    .propagate_tags(PropagateTags::Service)
-                    .set_tags(Some(ecs_tags(rt, "ecs-service", &name)))
-                    .send()
-                    .await
-                    .aws("CreateService", &name)?;
-                return Ok(Outcome::Created(out.service().and_then(|s| s.service_arn()).unwrap_or_default().to_string()));
-            };
-            let arn = svc.service_arn().unwrap_or_default().to_string();
-            let mut changes = Vec::new();
-            let have_controller = svc.deployment_controller().map(|d| d.r#type().clone());
-            if have_controller.as_ref() != Some(&controller(spec)) {
-                return Err(CoreError::NeedsReplacement {
-                    resource: format!("service {name}"),
-                    change: Change::new(
-                        "deployment_controller",
-                        have_controller.as_ref().map_or("none", |c| c.as_str()),
-                        controller(spec).as_str(),
-                    ),
-                    remedy: "keep pipeline.deployment as deployed, or delete the service and deploy again".into(),
-                }
-                .into());
-            }
-            let want_count = i32::try_from(spec.desired_count).unwrap_or(1);
-            if svc.desired_count() != want_count {
-                changes.push(Change::new("desired_count", svc.desired_count(), want_count));
-            }
-            let td_differs = svc.task_definition() != Some(task_definition);
-            let codedeploy = controller(spec) == DeploymentControllerType::CodeDeploy;
-            if td_differs && codedeploy {
-                // AWS rejects task-definition changes on a CODE_DEPLOY service: a release is the pipeline's job.
-                rt.env.warn(
-                    "ecs-service",
-                    &name,
-                    format!("runs {}; the new revision {task_definition} is rolled out by a blue/green release (the pipeline)", svc.task_definition().unwrap_or("?")),
-                );
-            } else if td_differs {
-                changes.push(Change::new("task_definition", svc.task_definition().unwrap_or("?"), task_definition));
-            }
-            let native_ok = native.is_none_or(|n| {
-                let strategy = svc.deployment_configuration().and_then(|d| d.strategy());
-                let advanced = svc.load_balancers().first().and_then(|l| l.advanced_configuration());
-                strategy == Some(&DeploymentStrategy::BlueGreen)
-                    && advanced.is_some_and(|a| {
-                        a.production_listener_rule() == Some(n.production_rule.as_str()) && a.role_arn() == Some(n.role_arn.as_str())
-                    })
-            });
-            if !native_ok {
-                changes.push(Change::new("deployment", "rolling", format!("blue/green, bake {BAKE_MINUTES} min")));
-            }
-            if !changes.is_empty() && !rt.env.is_plan() {
-                let mut req = rt.ecs.update_service().cluster(&cluster).service(&name).desired_count(want_count);
-                if td_differs && !codedeploy {
-                    req = req.task_definition(task_definition);
-                }
-                if !native_ok {
-                    req = req.deployment_configuration(blue_green()).load_balancers(service_lb(lb, native));
-                }
-                req.send().await.aws("UpdateService", &name)?;
-            }
-            Ok(Outcome::from_changes(arn, changes))
-        })
-        .await
-        .map(Outcome::into_id)
-}
-
-/// The service, if it exists and is ACTIVE (deleted services stay listed as INACTIVE for a while).
-pub async fn find_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<Option<aws_sdk_ecs::types::Service>> {
-    Ok(active_service(&rt.ecs, &spec.cluster(), &spec.service()).await?)
-}
-
-/// [`find_service`] for callers with their own ECS client (releases, status).
-pub async fn active_service(
-    ecs: &aws_sdk_ecs::Client,
-    cluster: &str,
-    name: &str,
-) -> ghost_core::Result<Option<aws_sdk_ecs::types::Service>> {
-    let out = ecs.describe_services().cluster(cluster).services(name).send().await.aws("DescribeServices", name);
-    let out = ghost_core::error::absent_if(out, &["ClusterNotFoundException"])?;
-    Ok(out.and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE"))))
-}
-
 fn resource_id(spec: &RuntimeSpec) -> String {
     format!("service/{}/{}", spec.cluster(), spec.service())
 }
@@ -850,36 +675,6 @@ pub async fn delete_autoscaling(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> 
 }
 
 /// Scales to 0 first so tasks drain from the target group, then deletes.
-pub async fn delete_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
-    let (cluster, name) = (spec.cluster(), spec.service());
-    let Some(svc) = find_service(rt, spec).await? else { return Ok(()) };
-    let arn = svc.service_arn().unwrap_or_default().to_string();
-    rt.env
-        .delete("ecs-service", &name, &arn, &["ServiceNotFoundException"], || async {
-            if svc.desired_count() > 0 {
-                rt.ecs
-                    .update_service()
-                    .cluster(&cluster)
-                    .service(&name)
-                    .desired_count(0)
-                    .send()
-                    .await
-                    .aws("UpdateService", &name)?;
-            }
-            rt.ecs
-                .delete_service()
-                .cluster(&cluster)
-                .service(&name)
-                .force(true)
-                .send()
-                .await
-                .map(|_| ())
-                .aws("DeleteService", &name)
-        })
-        .await?;
-    Ok(())
-}
-
 /// The family's revisions in one status (ListTaskDefinitions matches by prefix: `ghost-blog` would also list
 /// `ghost-blog2`'s, so the family is checked exactly).
 async fn family_revisions(rt: &Runtime, family: &str, status: TaskDefinitionStatus) -> Result<Vec<String>> {

@@ -11,10 +11,11 @@ use aws_sdk_efs::types::{
 };
 use ghost_core::config::{PerformanceMode as CfgPerf, ThroughputMode as CfgThroughput};
 use ghost_core::error::absent_if;
+use ghost_core::reconcile::{self, Live, Readiness, Resource};
 use ghost_core::wait::{Bound, Poll, poll_until};
 use ghost_core::{Action, AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
 use ghost_net::NetworkOut;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::policy::{Effect, PolicyDocument, Statement};
@@ -67,36 +68,180 @@ pub async fn find_file_system(rt: &Runtime) -> Result<Option<FileSystemDescripti
     }))
 }
 
-pub fn diff_file_system(spec: &RuntimeSpec, fs: &FileSystemDescription) -> Result<Vec<Change>> {
-    let id = fs.file_system_id().to_string();
-    if !fs.encrypted().unwrap_or(false) {
-        return Err(CoreError::NeedsReplacement {
-            resource: format!("file system {id}"),
-            change: Change::new("encrypted", false, true),
-            remedy:
-                "copy the content to a new encrypted file system (AWS DataSync), or destroy --delete-data and deploy"
-                    .into(),
+/// Everything the file system is created and configured with: CreateFileSystem's fields, the lifecycle
+/// configuration and the backup policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSystemView {
+    pub encrypted: bool,
+    pub performance_mode: String,
+    pub throughput_mode: String,
+    /// `AFTER_30_DAYS`: content untouched for a month moves to Infrequent Access.
+    pub transition_to_ia: String,
+    pub automatic_backups: bool,
+}
+
+impl FileSystemView {
+    pub fn desired(spec: &RuntimeSpec) -> Self {
+        Self {
+            encrypted: true,
+            performance_mode: performance(spec).as_str().into(),
+            throughput_mode: throughput(spec).as_str().into(),
+            transition_to_ia: TransitionToIaRules::After30Days.as_str().into(),
+            automatic_backups: true,
         }
-        .into());
     }
-    if fs.performance_mode() != &performance(spec) {
-        return Err(CoreError::NeedsReplacement {
-            resource: format!("file system {id}"),
-            change: Change::new("performance_mode", fs.performance_mode().as_str(), performance(spec).as_str()),
-            remedy: "keep efs.performance_mode as deployed (AWS fixes it at creation)".into(),
+}
+
+/// The content file system as a reconciled resource, found by its creation token (the stack name).
+#[derive(Debug)]
+pub struct FileSystem<'a> {
+    pub rt: &'a Runtime,
+    pub desired: FileSystemView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileSystemUpdate {
+    Throughput(String),
+    Lifecycle(String),
+    Backups(bool),
+}
+
+impl Resource for FileSystem<'_> {
+    type View = FileSystemView;
+    type Out = Pair;
+    type Update = FileSystemUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = "file-system";
+
+    fn name(&self) -> String {
+        self.rt.env.names.of("content")
+    }
+    fn desired(&self) -> &FileSystemView {
+        &self.desired
+    }
+    fn planned(&self) -> Pair {
+        Pair::new(planned_id(Self::KIND), "")
+    }
+    async fn find(&self) -> Result<Option<Live<FileSystemView, Pair>>> {
+        let Some(fs) = find_file_system(self.rt).await? else { return Ok(None) };
+        let id = fs.file_system_id().to_string();
+        let out = Pair::new(&id, fs.file_system_arn().unwrap_or_default());
+        let mut view = FileSystemView {
+            encrypted: fs.encrypted().unwrap_or(false),
+            performance_mode: fs.performance_mode().as_str().into(),
+            throughput_mode: fs.throughput_mode().map_or("none", |m| m.as_str()).into(),
+            transition_to_ia: String::new(),
+            automatic_backups: false,
+        };
+        let readiness = match fs.life_cycle_state() {
+            LifeCycleState::Available => Readiness::Ready,
+            LifeCycleState::Error => Readiness::Failed("error".into()),
+            // Its settings are read once it is available (the core waits and finds again).
+            other => return Ok(Some(Live { view, out, readiness: Readiness::Pending(other.as_str().into()) })),
+        };
+        let efs = &self.rt.efs;
+        let lifecycle = efs.describe_lifecycle_configuration().file_system_id(&id).send();
+        let backup = efs.describe_backup_policy().file_system_id(&id).send();
+        let (lifecycle, backup) = tokio::join!(lifecycle, backup);
+        let lifecycle = lifecycle.aws("DescribeLifecycleConfiguration", &id)?;
+        view.transition_to_ia = lifecycle
+            .lifecycle_policies()
+            .iter()
+            .find_map(|p| p.transition_to_ia().map(|t| t.as_str().to_string()))
+            .unwrap_or_else(|| "none".into());
+        let backup = absent_if(backup.aws("DescribeBackupPolicy", &id), &["PolicyNotFound"])?;
+        view.automatic_backups = backup.and_then(|b| b.backup_policy).is_some_and(|b| b.status() == &Status::Enabled);
+        Ok(Some(Live { view, out, readiness }))
+    }
+    async fn create(&self, d: &FileSystemView) -> Result<Pair> {
+        let name = self.name();
+        let out = self
+            .rt
+            .efs
+            .create_file_system()
+            .creation_token(self.rt.env.stack())
+            .encrypted(d.encrypted)
+            .performance_mode(PerformanceMode::from(d.performance_mode.as_str()))
+            .throughput_mode(ThroughputMode::from(d.throughput_mode.as_str()))
+            .set_tags(Some(tags(self.rt, Self::KIND, &name)))
+            .send()
+            .await
+            .aws("CreateFileSystem", &name)?;
+        let id = out.file_system_id().to_string();
+        // Lifecycle and backups are set once it is available: waited for here, since they are part of the view.
+        self.rt.env.waiting(Self::KIND, &name, "available");
+        wait_available(self.rt, &id).await?;
+        let pair = Pair::new(&id, out.file_system_arn().unwrap_or_default());
+        self.update(&pair, FileSystemUpdate::Lifecycle(d.transition_to_ia.clone())).await?;
+        self.update(&pair, FileSystemUpdate::Backups(d.automatic_backups)).await?;
+        Ok(pair)
+    }
+    fn readiness(&self) -> Option<Bound> {
+        Some(Bound::new(WAIT, Duration::from_secs(3)))
+    }
+    fn updates(&self, d: &FileSystemView, l: &FileSystemView) -> Result<Vec<FileSystemUpdate>> {
+        let refuse = |field: &str, from: &str, to: &str, remedy: &str| -> crate::Error {
+            CoreError::NeedsReplacement {
+                resource: format!("file system {}", self.name()),
+                change: Change::new(field, from, to),
+                remedy: remedy.into(),
+            }
+            .into()
+        };
+        if d.encrypted != l.encrypted {
+            return Err(refuse(
+                "encrypted",
+                &l.encrypted.to_string(),
+                &d.encrypted.to_string(),
+                "copy the content to a new encrypted file system (AWS DataSync), or destroy --delete-data and deploy",
+            ));
         }
-        .into());
+        if d.performance_mode != l.performance_mode {
+            return Err(refuse(
+                "performance_mode",
+                &l.performance_mode,
+                &d.performance_mode,
+                "keep efs.performance_mode as deployed (AWS fixes it at creation)",
+            ));
+        }
+        let mut u = Vec::new();
+        if d.throughput_mode != l.throughput_mode {
+            u.push(FileSystemUpdate::Throughput(d.throughput_mode.clone()));
+        }
+        if d.transition_to_ia != l.transition_to_ia {
+            u.push(FileSystemUpdate::Lifecycle(d.transition_to_ia.clone()));
+        }
+        if d.automatic_backups != l.automatic_backups {
+            u.push(FileSystemUpdate::Backups(d.automatic_backups));
+        }
+        Ok(u)
     }
-    let mut changes = Vec::new();
-    let want = throughput(spec);
-    if fs.throughput_mode() != Some(&want) {
-        changes.push(Change::new(
-            "throughput_mode",
-            fs.throughput_mode().map_or("none", |m| m.as_str()),
-            want.as_str(),
-        ));
+    async fn update(&self, fs: &Pair, u: FileSystemUpdate) -> Result<()> {
+        let (efs, id) = (&self.rt.efs, fs.id.as_str());
+        match u {
+            FileSystemUpdate::Throughput(m) => {
+                let req = efs.update_file_system().file_system_id(id).throughput_mode(ThroughputMode::from(m.as_str()));
+                req.send().await.aws("UpdateFileSystem", id)?;
+            }
+            FileSystemUpdate::Lifecycle(rule) => {
+                let policy =
+                    LifecyclePolicy::builder().transition_to_ia(TransitionToIaRules::from(rule.as_str())).build();
+                let req = efs.put_lifecycle_configuration().file_system_id(id).lifecycle_policies(policy);
+                req.send().await.aws("PutLifecycleConfiguration", id)?;
+            }
+            FileSystemUpdate::Backups(on) => {
+                let status = if on { Status::Enabled } else { Status::Disabled };
+                let policy = BackupPolicy::builder().status(status).build().expect("status set");
+                efs.put_backup_policy()
+                    .file_system_id(id)
+                    .backup_policy(policy)
+                    .send()
+                    .await
+                    .aws("PutBackupPolicy", id)?;
+            }
+        }
+        Ok(())
     }
-    Ok(changes)
 }
 
 async fn wait_available(rt: &Runtime, id: &str) -> Result<()> {
@@ -117,69 +262,7 @@ async fn wait_available(rt: &Runtime, id: &str) -> Result<()> {
 /// The file system with lifecycle and backups, its mount targets and access point. The policy comes later,
 /// once the task role it names exists ([`ensure_policy`]).
 pub async fn ensure_file_system(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) -> Result<EfsOut> {
-    let name = rt.env.names.of("content");
-    let fs = rt
-        .env
-        .track("file-system", &name, async {
-            let Some(fs) = find_file_system(rt).await? else {
-                if rt.env.is_plan() {
-                    return Ok::<_, crate::Error>(Outcome::Created(Pair::new(planned_id("file-system"), "")));
-                }
-                let out = rt
-                    .efs
-                    .create_file_system()
-                    .creation_token(rt.env.stack())
-                    .encrypted(true)
-                    .performance_mode(performance(spec))
-                    .throughput_mode(throughput(spec))
-                    .set_tags(Some(tags(rt, "file-system", &name)))
-                    .send()
-                    .await
-                    .aws("CreateFileSystem", &name)?;
-                let id = out.file_system_id().to_string();
-                rt.env.waiting("file-system", &name, "available");
-                wait_available(rt, &id).await?;
-                settings(rt, &id, true, true).await?;
-                return Ok(Outcome::Created(Pair::new(id, out.file_system_arn().unwrap_or_default())));
-            };
-            let id = fs.file_system_id().to_string();
-            let mut changes = diff_file_system(spec, &fs)?;
-            if !changes.is_empty() && !rt.env.is_plan() {
-                rt.efs
-                    .update_file_system()
-                    .file_system_id(&id)
-                    .throughput_mode(throughput(spec))
-                    .send()
-                    .await
-                    .aws("UpdateFileSystem", &id)?;
-            }
-            let lifecycle = rt
-                .efs
-                .describe_lifecycle_configuration()
-                .file_system_id(&id)
-                .send()
-                .await
-                .aws("DescribeLifecycleConfiguration", &id)?;
-            let to_ia = lifecycle
-                .lifecycle_policies()
-                .iter()
-                .any(|p| p.transition_to_ia() == Some(&TransitionToIaRules::After30Days));
-            if !to_ia {
-                changes.push(Change::new("lifecycle", "(none)", "transition to IA after 30 days"));
-            }
-            let backup =
-                rt.efs.describe_backup_policy().file_system_id(&id).send().await.aws("DescribeBackupPolicy", &id);
-            let backup = absent_if(backup, &["PolicyNotFound"])?;
-            let backup_on = backup.and_then(|b| b.backup_policy).is_some_and(|b| b.status() == &Status::Enabled);
-            if !backup_on {
-                changes.push(Change::new("automatic backups", "off", "on"));
-            }
-            if (!to_ia || !backup_on) && !rt.env.is_plan() {
-                settings(rt, &id, !to_ia, !backup_on).await?;
-            }
-            Ok(Outcome::from_changes(Pair::new(id, fs.file_system_arn().unwrap_or_default()), changes))
-        })
-        .await?;
+    let fs = reconcile::ensure(&rt.env, &FileSystem { rt, desired: FileSystemView::desired(spec) }).await?;
     let Pair { id: fs_id, detail: fs_arn } = fs.into_id();
     let mount_targets = ensure_mount_targets(rt, &fs_id, net).await?;
     let Pair { id: ap_id, detail: ap_arn } = ensure_access_point(rt, &fs_id).await?.into_id();
@@ -192,111 +275,144 @@ pub async fn ensure_file_system(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkO
     })
 }
 
-async fn settings(rt: &Runtime, id: &str, lifecycle: bool, backup: bool) -> Result<()> {
-    if lifecycle {
-        rt.efs
-            .put_lifecycle_configuration()
-            .file_system_id(id)
-            .lifecycle_policies(LifecyclePolicy::builder().transition_to_ia(TransitionToIaRules::After30Days).build())
-            .send()
-            .await
-            .aws("PutLifecycleConfiguration", id)?;
-    }
-    if backup {
-        rt.efs
-            .put_backup_policy()
-            .file_system_id(id)
-            .backup_policy(BackupPolicy::builder().status(Status::Enabled).build().expect("status set"))
-            .send()
-            .await
-            .aws("PutBackupPolicy", id)?;
-    }
-    Ok(())
+/// A mount target, found by its subnet among the file system's; usable once `available`.
+#[derive(Debug)]
+pub struct MountTarget<'a> {
+    pub rt: &'a Runtime,
+    pub file_system: String,
+    pub subnet: String,
+    /// Named by zone, as the subnets are: in a plan the subnet ids are all the same placeholder.
+    pub name: String,
+    pub desired: MountTargetView,
 }
 
-/// One mount target per private subnet, with the EFS security group; waited until available.
-pub async fn ensure_mount_targets(rt: &Runtime, fs_id: &str, net: &NetworkOut) -> Result<Vec<String>> {
-    let existing = if is_planned(fs_id) {
-        vec![]
-    } else {
-        rt.efs
-            .describe_mount_targets()
-            .file_system_id(fs_id)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountTargetView {
+    pub security_groups: Vec<String>,
+}
+
+fn mount_target_readiness(state: &LifeCycleState) -> Readiness {
+    match state {
+        LifeCycleState::Available => Readiness::Ready,
+        LifeCycleState::Error | LifeCycleState::Deleting | LifeCycleState::Deleted => {
+            Readiness::Failed(state.as_str().into())
+        }
+        other => Readiness::Pending(other.as_str().into()),
+    }
+}
+
+impl Resource for MountTarget<'_> {
+    type View = MountTargetView;
+    type Out = String;
+    type Update = Vec<String>;
+    type Error = crate::Error;
+    const KIND: &'static str = "mount-target";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &MountTargetView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id(Self::KIND)
+    }
+    async fn find(&self) -> Result<Option<Live<MountTargetView, String>>> {
+        if is_planned(&self.file_system) {
+            return Ok(None);
+        }
+        let Some(mt) =
+            list_mount_targets(self.rt, &self.file_system).await?.into_iter().find(|m| m.subnet_id() == self.subnet)
+        else {
+            return Ok(None);
+        };
+        let id = mt.mount_target_id().to_string();
+        let sgs = self
+            .rt
+            .efs
+            .describe_mount_target_security_groups()
+            .mount_target_id(&id)
             .send()
             .await
-            .aws("DescribeMountTargets", fs_id)?
-            .mount_targets
-            .unwrap_or_default()
-    };
-    let mut ids = Vec::new();
-    for (i, subnet) in net.private_subnets.iter().enumerate() {
-        // Named by zone, as the subnets are: in a plan the subnet ids are all the same placeholder.
-        let zone = net.availability_zones.get(i).and_then(|az| az.chars().last()).map_or(subnet.clone(), String::from);
-        let name = format!("{}-mount-{zone}", rt.env.stack());
-        let out = rt
-            .env
-            .track("mount-target", &name, async {
-                if let Some(mt) = existing.iter().find(|m| m.subnet_id() == subnet) {
-                    let id = mt.mount_target_id().to_string();
-                    let sgs = rt
-                        .efs
-                        .describe_mount_target_security_groups()
-                        .mount_target_id(&id)
+            .aws("DescribeMountTargetSecurityGroups", &id)?;
+        let mut security_groups = sgs.security_groups().to_vec();
+        security_groups.sort();
+        Ok(Some(Live {
+            view: MountTargetView { security_groups },
+            out: id,
+            readiness: mount_target_readiness(mt.life_cycle_state()),
+        }))
+    }
+    async fn create(&self, d: &MountTargetView) -> Result<String> {
+        let out = self
+            .rt
+            .efs
+            .create_mount_target()
+            .file_system_id(&self.file_system)
+            .subnet_id(&self.subnet)
+            .set_security_groups(Some(d.security_groups.clone()))
+            .send()
+            .await
+            .aws("CreateMountTarget", &self.name)?;
+        Ok(out.mount_target_id().to_string())
+    }
+    fn readiness(&self) -> Option<Bound> {
+        Some(Bound::new(WAIT, Duration::from_secs(5)))
+    }
+    fn updates(&self, d: &MountTargetView, l: &MountTargetView) -> Result<Vec<Vec<String>>> {
+        Ok(if d.security_groups == l.security_groups { vec![] } else { vec![d.security_groups.clone()] })
+    }
+    async fn update(&self, id: &String, groups: Vec<String>) -> Result<()> {
+        let req = self.rt.efs.modify_mount_target_security_groups().mount_target_id(id);
+        req.set_security_groups(Some(groups)).send().await.aws("ModifyMountTargetSecurityGroups", id)?;
+        Ok(())
+    }
+}
+
+async fn list_mount_targets(rt: &Runtime, fs_id: &str) -> Result<Vec<aws_sdk_efs::types::MountTargetDescription>> {
+    let out = rt.efs.describe_mount_targets().file_system_id(fs_id).send().await.aws("DescribeMountTargets", fs_id)?;
+    Ok(out.mount_targets.unwrap_or_default())
+}
+
+/// One mount target per private subnet, with the EFS security group, each waited until available (also when
+/// a cancelled run left it creating); a mount target in a subnet the config no longer has (a removed AZ) is
+/// deleted.
+pub async fn ensure_mount_targets(rt: &Runtime, fs_id: &str, net: &NetworkOut) -> Result<Vec<String>> {
+    let targets: Vec<MountTarget<'_>> = net
+        .private_subnets
+        .iter()
+        .enumerate()
+        .map(|(i, subnet)| {
+            let zone =
+                net.availability_zones.get(i).and_then(|az| az.chars().last()).map_or(subnet.clone(), String::from);
+            MountTarget {
+                rt,
+                file_system: fs_id.to_string(),
+                subnet: subnet.clone(),
+                name: format!("{}-mount-{zone}", rt.env.stack()),
+                desired: MountTargetView { security_groups: vec![net.sg_efs.clone()] },
+            }
+        })
+        .collect();
+    let ids = futures::future::try_join_all(targets.iter().map(|t| reconcile::ensure(&rt.env, t))).await?;
+    if !is_planned(fs_id) {
+        for stale in list_mount_targets(rt, fs_id).await? {
+            if net.private_subnets.iter().any(|s| s == stale.subnet_id()) {
+                continue;
+            }
+            let (id, name) = (stale.mount_target_id(), format!("{}-mount-{}", rt.env.stack(), stale.subnet_id()));
+            rt.env
+                .delete("mount-target", &name, id, &["MountTargetNotFound"], || async {
+                    rt.efs
+                        .delete_mount_target()
+                        .mount_target_id(id)
                         .send()
                         .await
-                        .aws("DescribeMountTargetSecurityGroups", &id)?;
-                    if sgs.security_groups() == [net.sg_efs.clone()] {
-                        return Ok::<_, crate::Error>(Outcome::Unchanged(id));
-                    }
-                    let change = Change::new("security_groups", sgs.security_groups().join(","), &net.sg_efs);
-                    if !rt.env.is_plan() {
-                        rt.efs
-                            .modify_mount_target_security_groups()
-                            .mount_target_id(&id)
-                            .security_groups(&net.sg_efs)
-                            .send()
-                            .await
-                            .aws("ModifyMountTargetSecurityGroups", &id)?;
-                    }
-                    return Ok(Outcome::Updated(id, vec![change]));
-                }
-                if rt.env.is_plan() {
-                    return Ok(Outcome::Created(planned_id("mount-target")));
-                }
-                let out = rt
-                    .efs
-                    .create_mount_target()
-                    .file_system_id(fs_id)
-                    .subnet_id(subnet)
-                    .security_groups(&net.sg_efs)
-                    .send()
-                    .await
-                    .aws("CreateMountTarget", &name)?;
-                Ok(Outcome::Created(out.mount_target_id().to_string()))
-            })
-            .await?;
-        ids.push(out);
-    }
-    if ids.iter().any(|o| o.action() == Action::Create) && !rt.env.is_plan() {
-        rt.env.waiting("mount-target", rt.env.stack(), "available");
-        let bound = Bound::new(WAIT, Duration::from_secs(5));
-        poll_until("mount targets available", &bound, || async {
-            let out = rt
-                .efs
-                .describe_mount_targets()
-                .file_system_id(fs_id)
-                .send()
-                .await
-                .aws("DescribeMountTargets", fs_id)?;
-            let pending: Vec<String> = out
-                .mount_targets()
-                .iter()
-                .filter(|m| m.life_cycle_state() != &LifeCycleState::Available)
-                .map(|m| format!("{} {:?}", m.mount_target_id(), m.life_cycle_state()))
-                .collect();
-            Ok(if pending.is_empty() { Poll::Ready(()) } else { Poll::Pending(pending.join(", ")) })
-        })
-        .await?;
+                        .map(|_| ())
+                        .aws("DeleteMountTarget", id)
+                })
+                .await?;
+        }
     }
     Ok(ids.into_iter().map(Outcome::into_id).collect())
 }

@@ -14,9 +14,11 @@ use aws_sdk_elasticloadbalancingv2::types::{
     TargetTypeEnum,
 };
 use ghost_core::error::{absent_if, waiter_error};
+use ghost_core::reconcile::{self, Live, Readiness, Resource};
+use ghost_core::wait::Bound;
 use ghost_core::{AwsResultExt, Change, Outcome, is_planned, planned_id};
 use ghost_net::NetworkOut;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::spec::RuntimeSpec;
 use crate::{Pair, Result, Runtime};
@@ -64,71 +66,139 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-pub async fn ensure_alb(rt: &Runtime, net: &NetworkOut) -> Result<Outcome<Pair>> {
-    let name = rt.env.names.alb();
-    rt.env
-        .track("load-balancer", &name, async {
-            let want_subnets = sorted(net.public_subnets.clone());
-            let want_sgs = vec![net.sg_alb.clone()];
-            let Some(lb) = find_alb(rt, &name).await? else {
-                if rt.env.is_plan() {
-                    return Ok(Outcome::Created(Pair::new(planned_id("load-balancer"), "")));
-                }
-                let out = rt
-                    .elb
-                    .create_load_balancer()
-                    .name(&name)
-                    .set_subnets(Some(want_subnets))
-                    .set_security_groups(Some(want_sgs))
-                    .scheme(LoadBalancerSchemeEnum::InternetFacing)
-                    .r#type(LoadBalancerTypeEnum::Application)
-                    .set_tags(Some(tags(rt, "load-balancer", &name)))
-                    .send()
-                    .await
-                    .aws("CreateLoadBalancer", &name)?;
-                let lb = out.load_balancers().first().cloned().unwrap_or_else(|| LoadBalancer::builder().build());
-                let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-                rt.env.waiting("load-balancer", &name, "active");
-                rt.elb
-                    .wait_until_load_balancer_available()
-                    .load_balancer_arns(&arn)
-                    .wait(Duration::from_secs(600))
-                    .await
-                    .map_err(|e| waiter_error(&format!("load balancer {name} active"), e))?;
-                return Ok(Outcome::Created(Pair::new(arn, lb.dns_name().unwrap_or_default())));
+/// Everything CreateLoadBalancer sets, as DescribeLoadBalancers reads it back (lists sorted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlbView {
+    pub scheme: String,
+    pub r#type: String,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+}
+
+impl AlbView {
+    pub fn desired(net: &NetworkOut) -> Self {
+        Self {
+            scheme: LoadBalancerSchemeEnum::InternetFacing.as_str().into(),
+            r#type: LoadBalancerTypeEnum::Application.as_str().into(),
+            subnets: sorted(net.public_subnets.clone()),
+            security_groups: vec![net.sg_alb.clone()],
+        }
+    }
+
+    fn live(lb: &LoadBalancer) -> Self {
+        Self {
+            scheme: lb.scheme().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            r#type: lb.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+            subnets: sorted(lb.availability_zones().iter().filter_map(|z| z.subnet_id().map(str::to_string)).collect()),
+            security_groups: sorted(lb.security_groups().to_vec()),
+        }
+    }
+}
+
+/// The load balancer as a reconciled resource: usable once `active` (ELBv2 LoadBalancerState).
+#[derive(Debug)]
+pub struct Alb<'a> {
+    pub rt: &'a Runtime,
+    pub name: String,
+    pub desired: AlbView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlbUpdate {
+    Subnets(Vec<String>),
+    SecurityGroups(Vec<String>),
+}
+
+impl Resource for Alb<'_> {
+    type View = AlbView;
+    type Out = Pair;
+    type Update = AlbUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = "load-balancer";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &AlbView {
+        &self.desired
+    }
+    fn planned(&self) -> Pair {
+        Pair::new(planned_id(Self::KIND), "")
+    }
+    async fn find(&self) -> Result<Option<Live<AlbView, Pair>>> {
+        Ok(find_alb(self.rt, &self.name).await?.map(|lb| {
+            let state = lb.state().and_then(|s| s.code()).map(|c| c.as_str().to_string()).unwrap_or_default();
+            let readiness = match state.as_str() {
+                "active" | "active_impaired" => Readiness::Ready,
+                "failed" => Readiness::Failed(state),
+                _ => Readiness::Pending(state),
             };
-            let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-            let have_subnets =
-                sorted(lb.availability_zones().iter().filter_map(|z| z.subnet_id().map(str::to_string)).collect());
-            let have_sgs = sorted(lb.security_groups().to_vec());
-            let mut changes = Vec::new();
-            if have_subnets != want_subnets {
-                changes.push(Change::new("subnets", have_subnets.join(","), want_subnets.join(",")));
-                if !rt.env.is_plan() {
-                    rt.elb
-                        .set_subnets()
-                        .load_balancer_arn(&arn)
-                        .set_subnets(Some(want_subnets.clone()))
-                        .send()
-                        .await
-                        .aws("SetSubnets", &name)?;
+            let out = Pair::new(lb.load_balancer_arn().unwrap_or_default(), lb.dns_name().unwrap_or_default());
+            Live { view: AlbView::live(&lb), out, readiness }
+        }))
+    }
+    async fn create(&self, d: &AlbView) -> Result<Pair> {
+        let out = self
+            .rt
+            .elb
+            .create_load_balancer()
+            .name(&self.name)
+            .set_subnets(Some(d.subnets.clone()))
+            .set_security_groups(Some(d.security_groups.clone()))
+            .scheme(LoadBalancerSchemeEnum::from(d.scheme.as_str()))
+            .r#type(LoadBalancerTypeEnum::from(d.r#type.as_str()))
+            .set_tags(Some(tags(self.rt, Self::KIND, &self.name)))
+            .send()
+            .await
+            .aws("CreateLoadBalancer", &self.name)?;
+        let lb = out.load_balancers().first();
+        Ok(Pair::new(
+            lb.and_then(|l| l.load_balancer_arn()).unwrap_or_default(),
+            lb.and_then(|l| l.dns_name()).unwrap_or_default(),
+        ))
+    }
+    fn readiness(&self) -> Option<Bound> {
+        // The SDK's load-balancer-available waiter polls every 15 s.
+        Some(Bound::new(Duration::from_secs(600), Duration::from_secs(15)))
+    }
+    fn updates(&self, d: &AlbView, l: &AlbView) -> Result<Vec<AlbUpdate>> {
+        for (field, want, have) in [("scheme", &d.scheme, &l.scheme), ("type", &d.r#type, &l.r#type)] {
+            if want != have {
+                return Err(ghost_core::Error::NeedsReplacement {
+                    resource: format!("load balancer {}", self.name),
+                    change: Change::new(field, have, want),
+                    remedy: "delete the load balancer (its listeners and target groups go with it) and deploy again"
+                        .into(),
                 }
+                .into());
             }
-            if have_sgs != want_sgs {
-                changes.push(Change::new("security_groups", have_sgs.join(","), want_sgs.join(",")));
-                if !rt.env.is_plan() {
-                    rt.elb
-                        .set_security_groups()
-                        .load_balancer_arn(&arn)
-                        .set_security_groups(Some(want_sgs.clone()))
-                        .send()
-                        .await
-                        .aws("SetSecurityGroups", &name)?;
-                }
+        }
+        let mut u = Vec::new();
+        if d.subnets != l.subnets {
+            u.push(AlbUpdate::Subnets(d.subnets.clone()));
+        }
+        if d.security_groups != l.security_groups {
+            u.push(AlbUpdate::SecurityGroups(d.security_groups.clone()));
+        }
+        Ok(u)
+    }
+    async fn update(&self, alb: &Pair, u: AlbUpdate) -> Result<()> {
+        match u {
+            AlbUpdate::Subnets(s) => {
+                let req = self.rt.elb.set_subnets().load_balancer_arn(&alb.id).set_subnets(Some(s));
+                req.send().await.aws("SetSubnets", &self.name)?;
             }
-            Ok(Outcome::from_changes(Pair::new(arn, lb.dns_name().unwrap_or_default()), changes))
-        })
-        .await
+            AlbUpdate::SecurityGroups(g) => {
+                let req = self.rt.elb.set_security_groups().load_balancer_arn(&alb.id).set_security_groups(Some(g));
+                req.send().await.aws("SetSecurityGroups", &self.name)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub async fn ensure_alb(rt: &Runtime, net: &NetworkOut) -> Result<Outcome<Pair>> {
+    reconcile::ensure(&rt.env, &Alb { rt, name: rt.env.names.alb(), desired: AlbView::desired(net) }).await
 }
 
 pub async fn find_target_group(rt: &Runtime, name: &str) -> Result<Option<TargetGroup>> {

@@ -11,6 +11,7 @@ pub mod lb;
 pub mod logs;
 pub mod policy;
 pub mod rds;
+pub mod service;
 pub mod spec;
 
 #[cfg(test)]
@@ -141,6 +142,8 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
     };
     let service = ecs::ensure_service(rt, spec, net, &load_balancer, &td, native.as_ref()).await?;
     ecs::ensure_autoscaling(rt, spec).await?;
+    // What the config no longer asks for goes once the service has moved off it.
+    rds::prune_database(rt, spec).await?;
     Ok(RuntimeOut {
         load_balancer,
         file_system,

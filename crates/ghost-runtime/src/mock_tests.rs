@@ -445,7 +445,10 @@ async fn access_point_absent_is_created_as_uid_1000_and_equal_makes_zero_writes(
 async fn service_equal_makes_zero_writes_and_a_changed_count_is_updated() {
     use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
     use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
-    use aws_sdk_ecs::types::{DeploymentController, DeploymentControllerType, Service};
+    use aws_sdk_ecs::types::{
+        AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentController,
+        DeploymentControllerType, LoadBalancer, NetworkConfiguration, PropagateTags, Service,
+    };
     let net = ghost_net::NetworkOut {
         vpc_id: "vpc-1".into(),
         availability_zones: vec![],
@@ -480,6 +483,34 @@ async fn service_equal_makes_zero_writes_and_a_changed_count_is_updated() {
                             .status("ACTIVE")
                             .desired_count(count)
                             .task_definition("arn:td:1")
+                            .network_configuration(
+                                NetworkConfiguration::builder()
+                                    .awsvpc_configuration(
+                                        AwsVpcConfiguration::builder()
+                                            .subnets("subnet-a")
+                                            .security_groups("sg-task")
+                                            .assign_public_ip(AssignPublicIp::Enabled)
+                                            .build()
+                                            .unwrap(),
+                                    )
+                                    .build(),
+                            )
+                            .capacity_provider_strategy(
+                                CapacityProviderStrategyItem::builder()
+                                    .capacity_provider("FARGATE")
+                                    .weight(1)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .health_check_grace_period_seconds(ecs::HEALTH_GRACE_S)
+                            .load_balancers(
+                                LoadBalancer::builder()
+                                    .target_group_arn("arn:tg/blue")
+                                    .container_name(ecs::CONTAINER)
+                                    .container_port(lb::GHOST_PORT)
+                                    .build(),
+                            )
+                            .propagate_tags(PropagateTags::Service)
                             .deployment_controller(
                                 DeploymentController::builder()
                                     .r#type(DeploymentControllerType::CodeDeploy)
@@ -497,4 +528,88 @@ async fn service_equal_makes_zero_writes_and_a_changed_count_is_updated() {
         ecs::ensure_service(&r, &spec(), &net, &lb, "arn:td:1", None).await.unwrap();
         assert_eq!(update.num_calls(), updates, "desired count {count}");
     }
+}
+
+// --- field coverage: every field each kind creates with is compared ----------------------------------------
+
+#[test]
+fn every_field_of_the_load_balancer_file_system_mount_target_and_subnet_group_is_compared() {
+    use ghost_core::reconcile::testing::assert_every_field_compared;
+    let r = rt(Rules::default());
+    let alb = lb::AlbView {
+        scheme: "internet-facing".into(),
+        r#type: "application".into(),
+        subnets: vec!["subnet-a".into(), "subnet-b".into()],
+        security_groups: vec!["sg-alb".into()],
+    };
+    assert_every_field_compared(&lb::Alb { rt: &r, name: "ghost-alb".into(), desired: alb.clone() }, &[alb]);
+    let fs = crate::efs::FileSystemView::desired(&spec());
+    assert_every_field_compared(&crate::efs::FileSystem { rt: &r, desired: fs.clone() }, &[fs]);
+    let mt = crate::efs::MountTargetView { security_groups: vec!["sg-efs".into()] };
+    let target = crate::efs::MountTarget {
+        rt: &r,
+        file_system: "fs-1".into(),
+        subnet: "subnet-a".into(),
+        name: "ghost-mount-a".into(),
+        desired: mt.clone(),
+    };
+    assert_every_field_compared(&target, &[mt]);
+    let subnets = vec!["subnet-p1".to_string(), "subnet-p2".to_string()];
+    let group = crate::rds::DbSubnetGroup { rt: &r, name: "ghost-db".into(), desired: subnets.clone() };
+    assert_every_field_compared(&group, &[subnets]);
+}
+
+/// A run killed while the load balancer was provisioning: the next run finds it provisioning and waits until
+/// it is active, with zero writes, before listeners and the service are built on it.
+#[tokio::test(start_paused = true)]
+async fn a_provisioning_load_balancer_found_by_a_rerun_is_waited_for_with_zero_writes() {
+    use aws_sdk_elasticloadbalancingv2::operation::create_load_balancer::CreateLoadBalancerOutput;
+    use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
+    use aws_sdk_elasticloadbalancingv2::types::{
+        AvailabilityZone, LoadBalancer, LoadBalancerSchemeEnum, LoadBalancerState, LoadBalancerStateEnum,
+        LoadBalancerTypeEnum,
+    };
+    let alb = |state: LoadBalancerStateEnum| {
+        LoadBalancer::builder()
+            .load_balancer_arn("arn:alb")
+            .dns_name("alb.local")
+            .scheme(LoadBalancerSchemeEnum::InternetFacing)
+            .r#type(LoadBalancerTypeEnum::Application)
+            .availability_zones(AvailabilityZone::builder().subnet_id("subnet-a").build())
+            .security_groups("sg-alb")
+            .state(LoadBalancerState::builder().code(state).build())
+            .build()
+    };
+    let describe = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
+        .sequence()
+        .output(move || {
+            DescribeLoadBalancersOutput::builder().load_balancers(alb(LoadBalancerStateEnum::Provisioning)).build()
+        })
+        .times(2)
+        .output(move || {
+            DescribeLoadBalancersOutput::builder().load_balancers(alb(LoadBalancerStateEnum::Active)).build()
+        })
+        .repeatedly()
+        .build();
+    let create = always!(aws_sdk_elasticloadbalancingv2::Client::create_load_balancer, || {
+        CreateLoadBalancerOutput::builder().build()
+    });
+    let r = rt(Rules { elb: vec![&describe, &create], ..Default::default() });
+    let net = ghost_net::NetworkOut {
+        vpc_id: "vpc-1".into(),
+        availability_zones: vec![],
+        public_subnets: vec!["subnet-a".into()],
+        private_subnets: vec![],
+        internet_gateway: "igw-1".into(),
+        nat_gateway: None,
+        sg_alb: "sg-alb".into(),
+        sg_task: "sg-task".into(),
+        sg_efs: "sg-efs".into(),
+        sg_db: None,
+    };
+    let out = lb::ensure_alb(&r, &net).await.unwrap();
+    assert_eq!(out.action(), Action::Unchanged);
+    assert_eq!(out.id().detail, "alb.local");
+    assert_eq!(describe.num_calls(), 3, "the provisioning find, one provisioning poll, then active");
+    assert_eq!(create.num_calls(), 0);
 }

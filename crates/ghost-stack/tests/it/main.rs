@@ -10,6 +10,7 @@ use ghost_emulator::{CallSummary, Emulator};
 use ghost_runtime::DataPolicy;
 use ghost_stack::Report;
 
+mod changes;
 mod cicd;
 mod faults;
 mod observe;
@@ -70,7 +71,7 @@ impl Harness {
     }
 
     async fn run(&self, mode: Mode) -> ghost_stack::Result<Report> {
-        ghost_stack::deploy(&self.cfg, &self.sdk, &Env::new(&self.cfg.stack.name, mode)).await
+        Box::pin(ghost_stack::deploy(&self.cfg, &self.sdk, &Env::new(&self.cfg.stack.name, mode))).await
     }
 
     async fn deploy(&self) -> Report {
