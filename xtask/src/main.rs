@@ -61,6 +61,12 @@ pub(crate) struct StackArgs {
     /// deploy --target local: skip running the task definition as a local Ghost container (no Docker needed).
     #[arg(long)]
     no_ghost: bool,
+    /// deploy/destroy: seconds to wait for another run holding the stack lock before refusing.
+    #[arg(long, default_value_t = 600)]
+    lock_wait: u64,
+    /// deploy/destroy: take the stack lock even if another run holds it (only when that run died).
+    #[arg(long)]
+    break_lock: bool,
 }
 
 #[derive(Debug, Subcommand)]

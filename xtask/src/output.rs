@@ -84,7 +84,7 @@ pub(crate) fn report(report: &Report, calls: Option<&CallSummary>, out: Output) 
         println!("nothing to do: the stack is already in the desired state");
     }
     if let Some(c) = calls {
-        println!("API calls: {} ({} mutating)", c.total, c.mutating);
+        println!("API calls: {} ({} mutating, {} for the stack lock)", c.total, c.mutating, c.lock);
     }
 }
 

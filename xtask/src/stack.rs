@@ -64,6 +64,10 @@ impl Session {
     }
 }
 
+fn lock_options(args: &StackArgs) -> ghost_stack::LockOptions {
+    ghost_stack::LockOptions { wait: std::time::Duration::from_secs(args.lock_wait), break_lock: args.break_lock }
+}
+
 /// Live progress goes to stderr, so with --output json stdout carries only the JSON document.
 fn env_for(cfg: &Config, mode: Mode) -> Env {
     Env::new(&cfg.stack.name, mode).with_observer(output::progress_observer())
@@ -73,7 +77,7 @@ pub(crate) async fn deploy(args: &StackArgs, mode: Mode) -> Result<()> {
     let cfg = load(args)?;
     let s = session(args, &cfg).await?;
     let env = env_for(&cfg, mode);
-    let res = ghost_stack::deploy(&cfg, &s.sdk, &env).await;
+    let res = ghost_stack::deploy_with(&cfg, &s.sdk, &env, &lock_options(args)).await;
     let calls = s.calls().await;
     let report = res.context(if mode == Mode::Plan { "plan failed" } else { "deploy failed" })?;
     output::report(&report, calls.as_ref(), args.output);
@@ -102,7 +106,7 @@ pub(crate) async fn destroy(args: &StackArgs, dry_run: bool, delete_data: bool) 
     let s = session(args, &cfg).await?;
     let env = env_for(&cfg, if dry_run { Mode::Plan } else { Mode::Apply });
     let data = if delete_data { ghost_runtime::DataPolicy::Delete } else { ghost_runtime::DataPolicy::Keep };
-    let res = ghost_stack::destroy(&cfg, &s.sdk, &env, data).await;
+    let res = ghost_stack::destroy_with(&cfg, &s.sdk, &env, data, &lock_options(args)).await;
     let calls = s.calls().await;
     let report = res.context("destroy failed")?;
     output::report(&report, calls.as_ref(), args.output);

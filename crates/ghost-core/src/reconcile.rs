@@ -111,54 +111,60 @@ pub async fn ensure<R: Resource>(env: &Env, r: &R) -> Result<Outcome<R::Out>, R:
     let name = r.name();
     // Boxed: a whole deploy nests dozens of these, and inline they would make its future (and the stack that
     // polls it) grow with every resource kind.
-    env.track(R::KIND, &name, Box::pin(async {
-        let Some(mut live) = r.find().await? else {
-            if env.is_plan() {
-                return Ok(Outcome::Created(r.planned()));
-            }
-            let out = r.create(r.desired()).await?;
-            return match r.readiness() {
-                Some(bound) => Ok(Outcome::Created(wait_ready(env, r, &name, &bound).await?.out)),
-                None => Ok(Outcome::Created(out)),
+    env.track(
+        R::KIND,
+        &name,
+        Box::pin(async {
+            let Some(mut live) = r.find().await? else {
+                if env.is_plan() {
+                    return Ok(Outcome::Created(r.planned()));
+                }
+                let out = r.create(r.desired()).await?;
+                return match r.readiness() {
+                    Some(bound) => Ok(Outcome::Created(wait_ready(env, r, &name, &bound).await?.out)),
+                    None => Ok(Outcome::Created(out)),
+                };
             };
-        };
-        match (&live.readiness, r.readiness()) {
-            (Readiness::Failed(state), _) => {
-                return Err(
-                    crate::Error::WaitFailed { what: format!("{} {name}", R::KIND), state: state.clone() }.into()
-                );
+            match (&live.readiness, r.readiness()) {
+                (Readiness::Failed(state), _) => {
+                    return Err(
+                        crate::Error::WaitFailed { what: format!("{} {name}", R::KIND), state: state.clone() }.into()
+                    );
+                }
+                // A run cancelled during this wait left it coming up: resume the wait rather than build on it.
+                (Readiness::Pending(_), Some(bound)) if !env.is_plan() => {
+                    live = wait_ready(env, r, &name, &bound).await?
+                }
+                _ => {}
             }
-            // A run cancelled during this wait left it coming up: resume the wait rather than build on it.
-            (Readiness::Pending(_), Some(bound)) if !env.is_plan() => live = wait_ready(env, r, &name, &bound).await?,
-            _ => {}
-        }
-        let mut desired = r.desired().clone();
-        if let Some(why) = r.defer_to_live(&mut desired, &live.view) {
-            env.warn(R::KIND, &name, why);
-        }
-        let changes = diff(&desired, &live.view);
-        if changes.is_empty() {
-            return Ok(Outcome::Unchanged(live.out));
-        }
-        let updates = r.updates(&desired, &live.view)?;
-        if updates.is_empty() {
-            // A difference nothing applies would report "updated" forever and change nothing: say so instead.
-            return Err(crate::Error::Invariant {
-                resource: format!("{} {name}", R::KIND),
-                message: format!(
-                    "{} differ but no update applies them",
-                    changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>().join(", ")
-                ),
+            let mut desired = r.desired().clone();
+            if let Some(why) = r.defer_to_live(&mut desired, &live.view) {
+                env.warn(R::KIND, &name, why);
             }
-            .into());
-        }
-        if !env.is_plan() {
-            for u in updates {
-                r.update(&live.out, u).await?;
+            let changes = diff(&desired, &live.view);
+            if changes.is_empty() {
+                return Ok(Outcome::Unchanged(live.out));
             }
-        }
-        Ok(Outcome::Updated(live.out, changes))
-    }))
+            let updates = r.updates(&desired, &live.view)?;
+            if updates.is_empty() {
+                // A difference nothing applies would report "updated" forever and change nothing: say so instead.
+                return Err(crate::Error::Invariant {
+                    resource: format!("{} {name}", R::KIND),
+                    message: format!(
+                        "{} differ but no update applies them",
+                        changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                }
+                .into());
+            }
+            if !env.is_plan() {
+                for u in updates {
+                    r.update(&live.out, u).await?;
+                }
+            }
+            Ok(Outcome::Updated(live.out, changes))
+        }),
+    )
     .await
 }
 

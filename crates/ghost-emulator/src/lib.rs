@@ -124,11 +124,18 @@ pub enum CrashAs {
     Drop,
 }
 
+/// The service the stack lock lives in (the stack itself makes no SSM resource).
+const LOCK_SERVICE: &str = "ssm";
+
 /// Calls grouped by service and action, for `cargo xtask emulator calls` and test assertions.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CallSummary {
     pub total: usize,
+    /// Writes to the stack's AWS resources: every mutating call but the stack lock's.
     pub mutating: usize,
+    /// The stack lock's writes (SSM: taking and giving back the lock, two per writing run), counted apart so
+    /// "zero writes" keeps meaning "no resource was touched".
+    pub lock: usize,
     /// Calls the fault-injecting front failed (each one a retry for the SDK, or the end of a crashed run).
     pub injected: usize,
     /// `service:Action` -> how often, and whether it writes.
@@ -145,7 +152,9 @@ impl CallSummary {
     pub fn of(calls: &[Call]) -> Self {
         let mut s = Self { total: calls.len(), ..Self::default() };
         for c in calls {
-            s.mutating += usize::from(c.mutating);
+            let lock = c.mutating && c.service == LOCK_SERVICE;
+            s.lock += usize::from(lock);
+            s.mutating += usize::from(c.mutating && !lock);
             s.injected += usize::from(c.injected.is_some());
             let e = s.by_action.entry(format!("{}:{}", c.service, c.action)).or_default();
             e.calls += 1;
@@ -166,7 +175,7 @@ impl std::fmt::Display for CallSummary {
         for (action, c) in &self.by_action {
             writeln!(f, "{action:<52} {:>6}  {}", c.calls, if c.mutating { "write" } else { "read" })?;
         }
-        write!(f, "total {} calls, {} mutating", self.total, self.mutating)
+        write!(f, "total {} calls, {} mutating, {} for the stack lock", self.total, self.mutating, self.lock)
     }
 }
 

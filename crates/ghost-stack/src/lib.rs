@@ -6,6 +6,7 @@
 //! alarms; the build half (repository, bucket, project) needs no other lens and runs from the start.
 
 pub mod audit;
+pub mod lock;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,8 @@ use ghost_observe::{Observe, ObserveOut, ObserveSpec};
 use ghost_runtime::{DataPolicy, Runtime, RuntimeOut, RuntimeSpec};
 use serde::Serialize;
 
+pub use lock::{LockOptions, StackLock};
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("network: {0}")]
@@ -29,6 +32,8 @@ pub enum Error {
     Cicd(#[from] ghost_cicd::Error),
     #[error("operate: {0}")]
     Observe(#[from] ghost_observe::Error),
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -93,6 +98,36 @@ impl Report {
 /// delivery half (deployment group, pipeline) joins them: it needs the runtime's target groups and service and
 /// the operate lens's alarms. Inside each lens, independent resources run concurrently too.
 pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> {
+    deploy_with(cfg, sdk, env, &LockOptions::default()).await
+}
+
+/// [`deploy`] with the stack lock taken as `lock` says (a plan takes none).
+pub async fn deploy_with(cfg: &Config, sdk: &SdkConfig, env: &Env, lock: &LockOptions) -> Result<Report> {
+    let command = if env.mode == Mode::Plan { "plan" } else { "deploy" };
+    locked(sdk, env, command, lock, Box::pin(deploy_unlocked(cfg, sdk, env))).await
+}
+
+/// Runs a writing command holding the stack lock (a plan, which writes nothing, without it). The lock is given
+/// back whether the run succeeded or failed; a failed run's error wins over a failed release.
+async fn locked<T>(
+    sdk: &SdkConfig,
+    env: &Env,
+    command: &str,
+    opts: &LockOptions,
+    run: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    if env.mode == Mode::Plan {
+        return run.await;
+    }
+    let held = StackLock::acquire(sdk, env, command, opts).await?;
+    let res = run.await;
+    let released = held.release().await;
+    let out = res?;
+    released?;
+    Ok(out)
+}
+
+async fn deploy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> {
     let start = Instant::now();
     let cicd = Cicd::new(sdk, env.clone());
     let account = cicd.account().await?;
@@ -127,6 +162,21 @@ pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> 
 /// Destroys the stack, lenses in reverse order. Data stores are kept unless `data` is `DataPolicy::Delete`.
 /// With Mode::Plan, lists what would go.
 pub async fn destroy(cfg: &Config, sdk: &SdkConfig, env: &Env, data: DataPolicy) -> Result<Report> {
+    destroy_with(cfg, sdk, env, data, &LockOptions::default()).await
+}
+
+/// [`destroy`] with the stack lock taken as `lock` says (a dry run takes none).
+pub async fn destroy_with(
+    cfg: &Config,
+    sdk: &SdkConfig,
+    env: &Env,
+    data: DataPolicy,
+    lock: &LockOptions,
+) -> Result<Report> {
+    locked(sdk, env, "destroy", lock, Box::pin(destroy_unlocked(cfg, sdk, env, data))).await
+}
+
+async fn destroy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env, data: DataPolicy) -> Result<Report> {
     let start = Instant::now();
     let cicd = Cicd::new(sdk, env.clone());
     let account = cicd.account().await?;

@@ -98,21 +98,26 @@ async fn a_deploy_killed_at_any_write_converges_on_rerun_to_a_clean_deploys_stat
     let emu = own_emulator(4571).await;
     let h = sweep_harness(&emu).await;
     h.deploy().await;
-    let cold = h.calls().await.mutating;
+    // Every write the fault front counts, the stack lock's too (the first and the last).
+    let cold = {
+        let c = h.calls().await;
+        c.mutating + c.lock
+    };
     let want = stable(&h.run(Mode::Plan).await.unwrap());
     let want_census = census(&h).await;
     // The sample: one VPC, two AZs of public and private subnets, no NAT gateway (public tasks).
     assert_eq!((want_census["vpc"], want_census["subnet"], want_census["nat-gateway"]), (1, 4, 0), "{want_census:?}");
 
     let t = Instant::now();
-    let mut converged = 0;
     for k in 1..=cold {
         emu.reset().await.unwrap();
         let faults = crash(k);
         emu.faults(&h.key, &faults).await.unwrap();
         let crashed = h.run(Mode::Apply).await;
         // Killed at its last write, an error-mode run has nothing left to call; a dropped last write still fails.
-        if k < cold || faults.crash_as == Some(CrashAs::Drop) {
+        // The lock's writes (k = 1, the last) are read back after a lost answer, so those runs go on.
+        let lock_write = k == 1 || k == cold;
+        if !lock_write && (k < cold || faults.crash_as == Some(CrashAs::Drop)) {
             assert!(crashed.is_err(), "k={k}: the crash stopped the run");
         }
         emu.clear_faults(&h.key).await.unwrap();
@@ -125,11 +130,10 @@ async fn a_deploy_killed_at_any_write_converges_on_rerun_to_a_clean_deploys_stat
         assert_eq!(census(&h).await, want_census, "k={k}: no duplicates");
         let bad = wiring_ok(&h, &again.outputs.unwrap()).await;
         assert!(bad.is_empty(), "k={k}: wiring {bad:?}");
-        converged += 1;
     }
     println!(
-        "deploy crash sweep: {cold} k tried / {converged} converged ({cold} writes in a cold deploy; odd k dropped \
-         connections, even k AWS errors; {:.0} s)",
+        "deploy crash sweep: k = 1..{cold} all converged ({cold} writes in a cold deploy, the stack lock's 2 \
+         included; odd k dropped connections, even k AWS errors; {:.0} s)",
         t.elapsed().as_secs_f64()
     );
     let _ = emu.down().await;
@@ -142,12 +146,14 @@ async fn a_destroy_killed_at_any_write_converges_on_rerun_to_nothing() {
     h.deploy().await;
     h.calls().await;
     h.destroy(DataPolicy::Delete).await;
-    let writes = h.calls().await.mutating;
+    let writes = {
+        let c = h.calls().await;
+        c.mutating + c.lock
+    };
     let nothing: BTreeMap<&str, usize> = census(&h).await;
     assert!(nothing.values().all(|n| *n == 0), "{nothing:?}");
 
     let t = Instant::now();
-    let mut converged = 0;
     for k in 1..=writes {
         emu.reset().await.unwrap();
         h.deploy().await;
@@ -160,16 +166,17 @@ async fn a_destroy_killed_at_any_write_converges_on_rerun_to_nothing() {
             DataPolicy::Delete,
         )
         .await;
-        if k < writes || faults.crash_as == Some(CrashAs::Drop) {
+        let lock_write = k == 1 || k == writes;
+        if !lock_write && (k < writes || faults.crash_as == Some(CrashAs::Drop)) {
             assert!(crashed.is_err(), "k={k}: the crash stopped the destroy");
         }
         emu.clear_faults(&h.key).await.unwrap();
         h.destroy_to_nothing(&format!("k={k}")).await;
         assert_eq!(census(&h).await, nothing, "k={k}: nothing left");
-        converged += 1;
     }
     println!(
-        "destroy crash sweep: {writes} k tried / {converged} converged ({writes} writes in a destroy; {:.0} s)",
+        "destroy crash sweep: k = 1..{writes} all converged ({writes} writes in a destroy, the stack lock's 2 \
+         included; {:.0} s)",
         t.elapsed().as_secs_f64()
     );
     let _ = emu.down().await;
@@ -208,4 +215,61 @@ async fn a_deploy_with_a_fifth_of_its_calls_throttled_or_refused_converges_on_th
         h.destroy(DataPolicy::Delete).await;
     }
     println!("transient faults (20 % of calls: 400 throttling, 429 or 503), all converged:\n  {}", rows.join("\n  "));
+}
+
+/// Two deploys of a new stack started 0.3 s apart, every call 60 ms slower so that they overlap: the stack lock
+/// makes the second wait for the first, so there is one of every resource, the second run changes nothing and
+/// says whom it waited for.
+#[tokio::test]
+async fn two_deploys_of_a_new_stack_at_once_make_one_of_everything_and_the_second_says_whom_it_waited_for() {
+    let h = Harness::new("lk", &[]).await;
+    h.emu.faults(&h.key, &Faults { latency_ms: Some(60), ..Faults::default() }).await.unwrap();
+    let stack = h.cfg.stack.name.clone();
+    let env = ghost_core::Env::new(&stack, Mode::Apply);
+    let first = Box::pin(ghost_stack::deploy(&h.cfg, &h.sdk, &env));
+    let second = Box::pin(async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        ghost_stack::deploy(&h.cfg, &h.sdk, &ghost_core::Env::new(&stack, Mode::Apply)).await
+    });
+    let (first, second) = tokio::join!(first, second);
+    h.emu.clear_faults(&h.key).await.unwrap();
+    let (first, second) = (first.expect("first deploy"), second.expect("second deploy"));
+    assert!(first.resources.iter().all(|r| r.action == Action::Create), "{:?}", actions(&first));
+    assert!(second.is_noop(), "the second run found the first's stack: {:?}", actions(&second));
+    let waited: Vec<_> = second.warnings.iter().filter(|w| w.kind == "stack-lock").collect();
+    assert!(
+        waited.iter().any(|w| w.message.starts_with("waited ") && w.message.contains("(deploy, for ")),
+        "the second run says whom it waited for: {waited:?}"
+    );
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(Filter::builder().name("tag:ghost:stack").values(&stack).build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1, "one VPC");
+    println!("second deploy: {}", waited[0].message);
+    h.destroy_to_nothing("lock").await;
+}
+
+/// A held lock refuses a second run once its wait is over, naming the holder and the way out; `break_lock`
+/// takes it; the broken holder's release leaves the new holder's lock alone.
+#[tokio::test]
+async fn a_held_lock_refuses_naming_its_holder_and_is_taken_only_when_broken() {
+    use ghost_stack::{LockOptions, StackLock};
+    let h = Harness::new("lkb", &[]).await;
+    let env = ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply);
+    let a = StackLock::acquire(&h.sdk, &env, "deploy", &LockOptions::default()).await.unwrap();
+    let now = LockOptions { wait: Duration::ZERO, break_lock: false };
+    let err = StackLock::acquire(&h.sdk, &env, "destroy", &now).await.unwrap_err().to_string();
+    assert!(err.contains(&a.info.holder) && err.contains("--break-lock"), "{err}");
+    let b =
+        StackLock::acquire(&h.sdk, &env, "destroy", &LockOptions { break_lock: true, ..now.clone() }).await.unwrap();
+    assert!(env.warnings().iter().any(|w| w.message.contains("broke the lock held by")), "{:?}", env.warnings());
+    a.release().await.unwrap();
+    let holder = ghost_stack::lock::holder_of(&h.sdk, &h.cfg.stack.name).await.unwrap();
+    assert_eq!(holder.as_ref(), Some(&b.info), "a broken holder's release must not free the new holder's lock");
+    b.release().await.unwrap();
+    assert_eq!(ghost_stack::lock::holder_of(&h.sdk, &h.cfg.stack.name).await.unwrap(), None);
 }
