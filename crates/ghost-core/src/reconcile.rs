@@ -50,6 +50,9 @@ impl<V, O> Live<V, O> {
     }
 }
 
+/// What a kind's `find` answers when the resource exists.
+pub type Found<R> = Live<<R as Resource>::View, <R as Resource>::Out>;
+
 /// One resource kind's parts of the ensure contract. `self` carries the clients, the names and the desired view.
 pub trait Resource: Sync {
     /// The compared state: every field the create request is built from, in a form AWS reads back the same way
@@ -73,7 +76,7 @@ pub trait Resource: Sync {
     fn planned(&self) -> Self::Out;
 
     /// The live resource by tag or unique name, with its readiness; absent is `Ok(None)`.
-    fn find(&self) -> impl Future<Output = Result<Option<Live<Self::View, Self::Out>>, Self::Error>> + Send;
+    fn find(&self) -> impl Future<Output = Result<Option<Found<Self>>, Self::Error>> + Send;
 
     /// Creates it from the desired view (every field the diff compares).
     fn create(&self, desired: &Self::View) -> impl Future<Output = Result<Self::Out, Self::Error>> + Send;

@@ -250,7 +250,7 @@ pub enum ServicePart {
     /// A new capacity-provider strategy takes effect through a new deployment (forceNewDeployment).
     CapacityProvider(CapacityProviderStrategyItem),
     HealthCheckGrace(i32),
-    LoadBalancer(LoadBalancer, Option<DeploymentConfiguration>),
+    LoadBalancer(Box<(LoadBalancer, Option<DeploymentConfiguration>)>),
     PropagateTags,
 }
 
@@ -401,7 +401,7 @@ impl Resource for EcsService<'_> {
             u.push(ServicePart::HealthCheckGrace(d.health_check_grace_s));
         }
         if lb_differs {
-            u.push(ServicePart::LoadBalancer(d.load_balancer(), d.deployment_configuration()));
+            u.push(ServicePart::LoadBalancer(Box::new((d.load_balancer(), d.deployment_configuration()))));
         }
         if d.propagate_tags != l.propagate_tags {
             u.push(ServicePart::PropagateTags);
@@ -418,7 +418,10 @@ impl Resource for EcsService<'_> {
                 ServicePart::Network(n) => req.network_configuration(n),
                 ServicePart::CapacityProvider(s) => req.capacity_provider_strategy(s).force_new_deployment(true),
                 ServicePart::HealthCheckGrace(s) => req.health_check_grace_period_seconds(s),
-                ServicePart::LoadBalancer(lb, config) => req.load_balancers(lb).set_deployment_configuration(config),
+                ServicePart::LoadBalancer(lb) => {
+                    let (lb, config) = *lb;
+                    req.load_balancers(lb).set_deployment_configuration(config)
+                }
                 ServicePart::PropagateTags => req.propagate_tags(PropagateTags::Service),
             };
         }

@@ -136,8 +136,11 @@ impl StackLock {
             if current == info {
                 break;
             }
-            if opts.break_lock && !broke {
-                env.warn("stack-lock", &stack, format!("broke the lock held by {current}"));
+            let dead = died_here(&current.holder);
+            if (opts.break_lock || dead) && !broke {
+                let why =
+                    if dead { "took the lock of a run on this machine that died" } else { "broke the lock held by" };
+                env.warn("stack-lock", &stack, format!("{why} {current}"));
                 let res = ssm.delete_parameter().name(&parameter).send().await.aws("DeleteParameter", &parameter);
                 absent_if(res, &["ParameterNotFound"])?;
                 broke = true;
@@ -191,6 +194,24 @@ impl StackLock {
     }
 }
 
+/// True when `holder` names a process of this machine that no longer runs (killed, crashed): its lock is
+/// certainly abandoned. A holder elsewhere can only be judged by a person (`break_lock`).
+fn died_here(holder: &str) -> bool {
+    let Some((who, _nonce)) = holder.rsplit_once('/') else { return false };
+    let Some((user_host, pid)) = who.rsplit_once(':') else { return false };
+    let mine = self::holder();
+    let Some((mine_user_host, _)) = mine.rsplit_once('/').and_then(|(w, _)| w.rsplit_once(':')) else { return false };
+    let Ok(pid) = pid.parse::<u32>() else { return false };
+    if user_host != mine_user_host || pid == std::process::id() {
+        return false;
+    }
+    // Gone, or a zombie nobody reaped (a stopped session's processes linger as zombies here).
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
 /// The lock's current holder, if any; a value we cannot parse is shown as it is.
 async fn read(ssm: &aws_sdk_ssm::Client, parameter: &str) -> Result<Option<LockInfo>, LockError> {
     let got = ssm.get_parameter().name(parameter).send().await.aws("GetParameter", parameter);
@@ -207,4 +228,22 @@ async fn read(ssm: &aws_sdk_ssm::Client, parameter: &str) -> Result<Option<LockI
 /// Who holds the stack's lock now (for status).
 pub async fn holder_of(sdk: &SdkConfig, stack: &str) -> Result<Option<LockInfo>, LockError> {
     read(&aws_sdk_ssm::Client::new(sdk), &parameter_name(stack)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_vanished_process_of_this_machine_counts_as_dead() {
+        let mine = holder();
+        let (who, _) = mine.rsplit_once('/').unwrap();
+        let (user_host, _) = who.rsplit_once(':').unwrap();
+        // Linux pids stop at 2^22: this one never runs.
+        assert!(died_here(&format!("{user_host}:4294967/00000001")));
+        assert!(!died_here(&mine), "our own process is alive");
+        assert!(!died_here(&format!("{user_host}:1/00000001")), "pid 1 runs");
+        assert!(!died_here("someone@elsewhere:4294967/00000001"), "another machine's holder is a person's call");
+        assert!(!died_here("unknown (garbage)"));
+    }
 }

@@ -93,6 +93,14 @@ async fn wiring_ok(h: &Harness, outputs: &ghost_stack::StackOutputs) -> Vec<Stri
     checks.iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.what, c.found)).collect()
 }
 
+/// A crashed run makes no call after its crash, so it dies holding the stack lock (a lost answer to the lock's
+/// own first write is read back, so that one is released): break it, as the user would with --break-lock.
+async fn break_the_dead_runs_lock(h: &Harness) {
+    let env = ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply);
+    let opts = ghost_stack::LockOptions { wait: Duration::ZERO, break_lock: true };
+    ghost_stack::StackLock::acquire(&h.sdk, &env, "break", &opts).await.unwrap().release().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_deploy_killed_at_any_write_converges_on_rerun_to_a_clean_deploys_state() {
     let emu = own_emulator(4571).await;
@@ -121,6 +129,7 @@ async fn a_deploy_killed_at_any_write_converges_on_rerun_to_a_clean_deploys_stat
             assert!(crashed.is_err(), "k={k}: the crash stopped the run");
         }
         emu.clear_faults(&h.key).await.unwrap();
+        break_the_dead_runs_lock(&h).await;
         h.deploy().await;
         h.calls().await;
         let again = h.deploy().await;
@@ -171,6 +180,7 @@ async fn a_destroy_killed_at_any_write_converges_on_rerun_to_nothing() {
             assert!(crashed.is_err(), "k={k}: the crash stopped the destroy");
         }
         emu.clear_faults(&h.key).await.unwrap();
+        break_the_dead_runs_lock(&h).await;
         h.destroy_to_nothing(&format!("k={k}")).await;
         assert_eq!(census(&h).await, nothing, "k={k}: nothing left");
     }
