@@ -124,7 +124,7 @@ pub async fn ensure<R: Resource>(env: &Env, r: &R) -> Result<Outcome<R::Out>, R:
                 }
                 let out = r.create(r.desired()).await?;
                 return match r.readiness() {
-                    Some(bound) => Ok(Outcome::Created(wait_ready(env, r, &name, &bound).await?.out)),
+                    Some(_) => Ok(Outcome::Created(wait_ready(env, r).await?.out)),
                     None => Ok(Outcome::Created(out)),
                 };
             };
@@ -135,9 +135,7 @@ pub async fn ensure<R: Resource>(env: &Env, r: &R) -> Result<Outcome<R::Out>, R:
                     );
                 }
                 // A run cancelled during this wait left it coming up: resume the wait rather than build on it.
-                (Readiness::Pending(_), Some(bound)) if !env.is_plan() => {
-                    live = wait_ready(env, r, &name, &bound).await?
-                }
+                (Readiness::Pending(_), Some(_)) if !env.is_plan() => live = wait_ready(env, r).await?,
                 _ => {}
             }
             let mut desired = r.desired().clone();
@@ -188,17 +186,16 @@ pub async fn prune<R: Delete>(env: &Env, r: &R) -> Result<bool, R::Error> {
     Ok(deleted)
 }
 
-async fn wait_ready<R: Resource>(
-    env: &Env,
-    r: &R,
-    name: &str,
-    bound: &Bound,
-) -> Result<Live<R::View, R::Out>, R::Error> {
-    env.waiting(R::KIND, name, "ready");
+/// Polls the kind's own `find` until it reports ready, within its `readiness()` bound: for the core's waits, and
+/// for a create that must configure the resource once it is usable (an EFS lifecycle policy).
+pub async fn wait_ready<R: Resource>(env: &Env, r: &R) -> Result<Found<R>, R::Error> {
+    let name = r.name();
+    let bound = r.readiness().unwrap_or_else(|| Bound::new(std::time::Duration::ZERO, std::time::Duration::ZERO));
+    env.waiting(R::KIND, &name, "ready");
     let what = format!("{} {name} ready", R::KIND);
     // The poll's error type is the core's; a resource error met while polling is carried out beside it.
     let failure: std::sync::Mutex<Option<R::Error>> = std::sync::Mutex::new(None);
-    let polled = poll_until(&what, bound, || async {
+    let polled = poll_until(&what, &bound, || async {
         match r.find().await {
             Ok(None) => Ok(Poll::Pending("not found yet".into())),
             Ok(Some(live)) => Ok(match &live.readiness {

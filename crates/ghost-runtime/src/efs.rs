@@ -169,8 +169,7 @@ impl Resource for FileSystem<'_> {
             .aws("CreateFileSystem", &name)?;
         let id = out.file_system_id().to_string();
         // Lifecycle and backups are set once it is available: waited for here, since they are part of the view.
-        self.rt.env.waiting(Self::KIND, &name, "available");
-        wait_available(self.rt, &id).await?;
+        reconcile::wait_ready(&self.rt.env, self).await?;
         let pair = Pair::new(&id, out.file_system_arn().unwrap_or_default());
         self.update(&pair, FileSystemUpdate::Lifecycle(d.transition_to_ia.clone())).await?;
         self.update(&pair, FileSystemUpdate::Backups(d.automatic_backups)).await?;
@@ -242,21 +241,6 @@ impl Resource for FileSystem<'_> {
         }
         Ok(())
     }
-}
-
-async fn wait_available(rt: &Runtime, id: &str) -> Result<()> {
-    let bound = Bound::new(WAIT, Duration::from_secs(3));
-    poll_until(&format!("file system {id} available"), &bound, || async {
-        let out = rt.efs.describe_file_systems().file_system_id(id).send().await.aws("DescribeFileSystems", id)?;
-        let state = out.file_systems().first().map(|f| f.life_cycle_state().clone());
-        Ok(match state {
-            Some(LifeCycleState::Available) => Poll::Ready(()),
-            Some(LifeCycleState::Error) => Poll::Failed("error".into()),
-            other => Poll::Pending(format!("{other:?}")),
-        })
-    })
-    .await?;
-    Ok(())
 }
 
 /// The file system with lifecycle and backups, its mount targets and access point. The policy comes later,

@@ -47,6 +47,27 @@ fn rt(r: Rules<'_>) -> Runtime {
     }
 }
 
+/// A runtime whose clients answer nothing (any call panics): for the pure parts of a kind (views, updates).
+pub(crate) fn offline() -> Runtime {
+    rt(Rules::default())
+}
+
+/// One public subnet and the security groups, as the network lens hands them over.
+fn net_out() -> ghost_net::NetworkOut {
+    ghost_net::NetworkOut {
+        vpc_id: "vpc-1".into(),
+        availability_zones: vec![],
+        public_subnets: vec!["subnet-a".into()],
+        private_subnets: vec![],
+        internet_gateway: "igw-1".into(),
+        nat_gateway: None,
+        sg_alb: "sg-alb".into(),
+        sg_task: "sg-task".into(),
+        sg_efs: "sg-efs".into(),
+        sg_db: None,
+    }
+}
+
 fn spec() -> RuntimeSpec {
     let cfg = Config::parse(include_str!("../../../fixtures/ghost.toml"), "sample").unwrap();
     RuntimeSpec::from_config(&cfg)
@@ -449,18 +470,7 @@ async fn service_equal_makes_zero_writes_and_a_changed_count_is_updated() {
         AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentController,
         DeploymentControllerType, LoadBalancer, NetworkConfiguration, PropagateTags, Service,
     };
-    let net = ghost_net::NetworkOut {
-        vpc_id: "vpc-1".into(),
-        availability_zones: vec![],
-        public_subnets: vec!["subnet-a".into()],
-        private_subnets: vec![],
-        internet_gateway: "igw-1".into(),
-        nat_gateway: None,
-        sg_alb: "sg-alb".into(),
-        sg_task: "sg-task".into(),
-        sg_efs: "sg-efs".into(),
-        sg_db: None,
-    };
+    let net = net_out();
     let lb = lb::LoadBalancerOut {
         alb_arn: "arn:alb".into(),
         alb_dns: "alb".into(),
@@ -535,7 +545,7 @@ async fn service_equal_makes_zero_writes_and_a_changed_count_is_updated() {
 #[test]
 fn every_field_of_the_load_balancer_file_system_mount_target_and_subnet_group_is_compared() {
     use ghost_core::reconcile::testing::assert_every_field_compared;
-    let r = rt(Rules::default());
+    let r = offline();
     let alb = lb::AlbView {
         scheme: "internet-facing".into(),
         r#type: "application".into(),
@@ -595,18 +605,7 @@ async fn a_provisioning_load_balancer_found_by_a_rerun_is_waited_for_with_zero_w
         CreateLoadBalancerOutput::builder().build()
     });
     let r = rt(Rules { elb: vec![&describe, &create], ..Default::default() });
-    let net = ghost_net::NetworkOut {
-        vpc_id: "vpc-1".into(),
-        availability_zones: vec![],
-        public_subnets: vec!["subnet-a".into()],
-        private_subnets: vec![],
-        internet_gateway: "igw-1".into(),
-        nat_gateway: None,
-        sg_alb: "sg-alb".into(),
-        sg_task: "sg-task".into(),
-        sg_efs: "sg-efs".into(),
-        sg_db: None,
-    };
+    let net = net_out();
     let out = lb::ensure_alb(&r, &net).await.unwrap();
     assert_eq!(out.action(), Action::Unchanged);
     assert_eq!(out.id().detail, "alb.local");

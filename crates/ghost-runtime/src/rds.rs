@@ -561,14 +561,6 @@ mod tests {
 
     use super::*;
 
-    fn runtime() -> Runtime {
-        let sdk = aws_types::SdkConfig::builder()
-            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new("eu-west-2"))
-            .build();
-        Runtime::new(&sdk, ghost_core::Env::new("ghost", ghost_core::Mode::Plan))
-    }
-
     fn sample() -> DbView {
         let cfg =
             ghost_core::Config::parse(include_str!("../../../fixtures/samples/mysql-public.toml"), "mysql").unwrap();
@@ -577,14 +569,14 @@ mod tests {
 
     #[test]
     fn every_database_field_is_compared() {
-        let rt = runtime();
+        let rt = crate::mock_tests::offline();
         let db = DbInstanceResource { rt: &rt, name: "ghost-db".into(), desired: sample(), planned_inputs: false };
         reconcile::testing::assert_every_field_compared(&db, &[sample()]);
     }
 
     #[test]
     fn a_new_instance_class_is_one_modify_and_a_smaller_disk_a_refusal() {
-        let rt = runtime();
+        let rt = crate::mock_tests::offline();
         let db = DbInstanceResource { rt: &rt, name: "ghost-db".into(), desired: sample(), planned_inputs: false };
         let mut want = sample();
         want.instance_class = "db.m7g.large".into();

@@ -492,14 +492,6 @@ pub async fn delete_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn runtime() -> Runtime {
-        let sdk = aws_types::SdkConfig::builder()
-            .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new("eu-west-2"))
-            .build();
-        Runtime::new(&sdk, ghost_core::Env::new("ghost", ghost_core::Mode::Plan))
-    }
-
     fn sample(native: bool) -> ServiceView {
         ServiceView {
             deployment_controller: if native { "ECS" } else { "CODE_DEPLOY" }.into(),
@@ -530,13 +522,13 @@ mod tests {
 
     #[test]
     fn every_service_field_is_compared_in_both_deployment_modes() {
-        let rt = runtime();
+        let rt = crate::mock_tests::offline();
         reconcile::testing::assert_every_field_compared(&service(&rt, sample(true)), &[sample(true), sample(false)]);
     }
 
     #[test]
     fn private_subnets_and_spot_on_an_ecs_service_are_updates() {
-        let rt = runtime();
+        let rt = crate::mock_tests::offline();
         let live = sample(true);
         let mut want = live.clone();
         want.subnets = vec!["subnet-p1".into(), "subnet-p2".into()];
@@ -551,7 +543,7 @@ mod tests {
 
     #[test]
     fn a_codedeploy_service_refuses_network_changes_naming_the_way() {
-        let rt = runtime();
+        let rt = crate::mock_tests::offline();
         let live = sample(false);
         let mut want = live.clone();
         want.capacity_provider = "FARGATE_SPOT".into();
@@ -561,7 +553,7 @@ mod tests {
 
     #[test]
     fn the_release_owns_a_codedeploy_services_task_definition_and_autoscaling_its_count() {
-        let rt = runtime();
+        let rt = crate::mock_tests::offline();
         let mut live = sample(false);
         live.task_definition = "arn:td:7".into();
         live.target_group = "arn:tg:green".into();
@@ -575,7 +567,7 @@ mod tests {
 
     #[test]
     fn a_completed_native_blue_green_swap_is_not_drift() {
-        let rt = runtime();
+        let rt = crate::mock_tests::offline();
         let mut live = sample(true);
         live.target_group = "arn:tg:green".into();
         live.blue_green.as_mut().unwrap().alternate_target_group = "arn:tg:blue".into();

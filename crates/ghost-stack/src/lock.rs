@@ -84,14 +84,19 @@ pub fn parameter_name(stack: &str) -> String {
     format!("/ghost-ecs/{stack}/lock")
 }
 
-fn holder() -> String {
+/// `user@host` of this process.
+fn user_host() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "unknown-host".into());
+    format!("{user}@{host}")
+}
+
+fn holder() -> String {
     let nonce = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("{user}@{host}:{}/{nonce:08x}", std::process::id())
+    format!("{}:{}/{nonce:08x}", user_host(), std::process::id())
 }
 
 impl StackLock {
@@ -198,11 +203,9 @@ impl StackLock {
 /// certainly abandoned. A holder elsewhere can only be judged by a person (`break_lock`).
 fn died_here(holder: &str) -> bool {
     let Some((who, _nonce)) = holder.rsplit_once('/') else { return false };
-    let Some((user_host, pid)) = who.rsplit_once(':') else { return false };
-    let mine = self::holder();
-    let Some((mine_user_host, _)) = mine.rsplit_once('/').and_then(|(w, _)| w.rsplit_once(':')) else { return false };
+    let Some((their_user_host, pid)) = who.rsplit_once(':') else { return false };
     let Ok(pid) = pid.parse::<u32>() else { return false };
-    if user_host != mine_user_host || pid == std::process::id() {
+    if their_user_host != user_host() || pid == std::process::id() {
         return false;
     }
     // Gone, or a zombie nobody reaped (a stopped session's processes linger as zombies here).
@@ -237,8 +240,7 @@ mod tests {
     #[test]
     fn only_a_vanished_process_of_this_machine_counts_as_dead() {
         let mine = holder();
-        let (who, _) = mine.rsplit_once('/').unwrap();
-        let (user_host, _) = who.rsplit_once(':').unwrap();
+        let user_host = user_host();
         // Linux pids stop at 2^22: this one never runs.
         assert!(died_here(&format!("{user_host}:4294967/00000001")));
         assert!(!died_here(&mine), "our own process is alive");
