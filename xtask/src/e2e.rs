@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use ghost_cicd::{Cicd, CicdSpec, release};
+use ghost_core::DataPolicy;
 use ghost_core::aws::{AwsOptions, SdkConfig, sdk_config};
 use ghost_core::wait::Bound;
 use ghost_core::{Action, Config, ConfigError, Env, Event, Mode};
@@ -20,7 +21,6 @@ use ghost_local::image::{self, Recipe};
 use ghost_local::runner::{self, LocalSettings};
 use ghost_local::taskdef::TaskDefinition;
 use ghost_local::{Engine, ghost_home};
-use ghost_runtime::DataPolicy;
 use ghost_stack::{Report, StackOutputs, verify};
 use serde::Serialize;
 

@@ -105,7 +105,7 @@ pub(crate) async fn destroy(args: &StackArgs, dry_run: bool, delete_data: bool) 
     let cfg = load(args)?;
     let s = session(args, &cfg).await?;
     let env = env_for(&cfg, if dry_run { Mode::Plan } else { Mode::Apply });
-    let data = if delete_data { ghost_runtime::DataPolicy::Delete } else { ghost_runtime::DataPolicy::Keep };
+    let data = if delete_data { ghost_core::DataPolicy::Delete } else { ghost_core::DataPolicy::Keep };
     let res = ghost_stack::destroy_with(&cfg, &s.sdk, &env, data, &lock_options(args)).await;
     let calls = s.calls().await;
     let report = res.context("destroy failed")?;

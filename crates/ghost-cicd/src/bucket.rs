@@ -7,10 +7,10 @@ use aws_sdk_s3::types::{
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
+use ghost_aws::policy::{Effect, PolicyDocument, Statement};
+use ghost_core::DataPolicy;
 use ghost_core::error::absent_if;
 use ghost_core::{Action, AwsResultExt, Change, Outcome};
-use ghost_runtime::DataPolicy;
-use ghost_runtime::policy::{Effect, PolicyDocument, Statement};
 use serde_json::json;
 
 use crate::spec::CicdSpec;

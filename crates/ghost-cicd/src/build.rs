@@ -19,12 +19,11 @@ pub const BUILDSPEC: &str = "buildspec.yml";
 
 pub async fn ensure_log_group(c: &Cicd, spec: &CicdSpec) -> Result<String> {
     let name = spec.build_log_group();
-    Ok(ghost_runtime::logs::ensure_log_group(&c.logs, &c.env, "build-log-group", &name, spec.log_retention_days)
-        .await?)
+    Ok(ghost_aws::logs::ensure_log_group(&c.logs, &c.env, "build-log-group", &name, spec.log_retention_days).await?)
 }
 
 pub async fn delete_log_group(c: &Cicd, spec: &CicdSpec) -> Result<()> {
-    Ok(ghost_runtime::logs::delete_log_group(&c.logs, &c.env, &spec.build_log_group()).await?)
+    Ok(ghost_aws::logs::delete_log_group(&c.logs, &c.env, &spec.build_log_group()).await?)
 }
 
 /// The fields we manage, read the same way from the desired and the found project.

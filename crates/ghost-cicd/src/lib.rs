@@ -17,10 +17,11 @@ pub mod source;
 pub mod spec;
 
 use aws_types::SdkConfig;
+use ghost_aws::iam;
+use ghost_core::DataPolicy;
 use ghost_core::config::{Deployment, Source};
 use ghost_core::{AwsResultExt, Env};
-use ghost_runtime::iam::{self, IamScope};
-use ghost_runtime::{DataPolicy, RuntimeOut};
+use ghost_runtime::RuntimeOut;
 use serde::Serialize;
 
 pub use spec::CicdSpec;
@@ -51,15 +52,6 @@ pub struct Cicd {
     pub ecs: aws_sdk_ecs::Client,
     pub sts: aws_sdk_sts::Client,
     pub env: Env,
-}
-
-impl IamScope for Cicd {
-    fn iam(&self) -> &aws_sdk_iam::Client {
-        &self.iam
-    }
-    fn env(&self) -> &Env {
-        &self.env
-    }
 }
 
 impl Cicd {
@@ -131,7 +123,7 @@ pub async fn ensure_build(c: &Cicd, spec: &CicdSpec) -> Result<BuildOut> {
                 build::ensure_log_group(c, spec),
             )
         },
-        async { Ok::<_, Error>(iam::ensure_role(c, &roles::codebuild_role(spec)).await?.into_id()) },
+        async { Ok::<_, Error>(iam::ensure_role(&c.iam, &c.env, &roles::codebuild_role(spec)).await?.into_id()) },
     )?;
     let build_project = build::ensure_project(c, spec, &repo_uri, &build_role).await?;
     Ok(BuildOut { image_repository_uri: repo_uri, source: src, artifact_bucket, build_log_group, build_project })
@@ -145,13 +137,15 @@ pub async fn ensure_delivery(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut, bu
     let (pipeline_role, codedeploy) = tokio::try_join!(
         async {
             Ok::<_, Error>(
-                iam::ensure_role(c, &roles::pipeline_role(spec, runtime, connection_arn.as_deref())).await?.into_id(),
+                iam::ensure_role(&c.iam, &c.env, &roles::pipeline_role(spec, runtime, connection_arn.as_deref()))
+                    .await?
+                    .into_id(),
             )
         },
         async {
             match spec.deployment {
                 Deployment::Codedeploy => {
-                    let role = iam::ensure_role(c, &roles::codedeploy_role(spec)).await?.into_id();
+                    let role = iam::ensure_role(&c.iam, &c.env, &roles::codedeploy_role(spec)).await?.into_id();
                     Ok::<_, Error>(Some(deploy::ensure_codedeploy(c, spec, runtime, &role).await?))
                 }
                 Deployment::Ecs => Ok(None),
@@ -161,7 +155,7 @@ pub async fn ensure_delivery(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut, bu
     let pipeline_arn =
         pipeline::ensure_pipeline(c, spec, &pipeline_role, &build.artifact_bucket, connection_arn.as_deref()).await?;
     if spec.source == Source::Codecommit {
-        let role = iam::ensure_role(c, &roles::events_role(spec)).await?.into_id();
+        let role = iam::ensure_role(&c.iam, &c.env, &roles::events_role(spec)).await?.into_id();
         pipeline::ensure_source_rule(c, spec, &pipeline_arn, &role).await?;
     }
     Ok(CicdOut {
@@ -191,10 +185,10 @@ pub async fn destroy_cicd(c: &Cicd, spec: &CicdSpec, data: DataPolicy) -> Result
     pipeline::delete_pipeline(c, spec).await?;
     tokio::try_join!(deploy::delete_codedeploy(c, spec), build::delete_project(c, spec))?;
     tokio::try_join!(
-        async { Ok::<_, Error>(iam::delete_role(c, &spec.events_role()).await?) },
-        async { Ok::<_, Error>(iam::delete_role(c, &spec.pipeline_role()).await?) },
-        async { Ok::<_, Error>(iam::delete_role(c, &spec.codedeploy_role()).await?) },
-        async { Ok::<_, Error>(iam::delete_role(c, &spec.codebuild_role()).await?) },
+        async { Ok::<_, Error>(iam::delete_role(&c.iam, &c.env, &spec.events_role()).await?) },
+        async { Ok::<_, Error>(iam::delete_role(&c.iam, &c.env, &spec.pipeline_role()).await?) },
+        async { Ok::<_, Error>(iam::delete_role(&c.iam, &c.env, &spec.codedeploy_role()).await?) },
+        async { Ok::<_, Error>(iam::delete_role(&c.iam, &c.env, &spec.codebuild_role()).await?) },
         build::delete_log_group(c, spec),
         registry::delete_repository(c, spec, data),
         source::delete_source(c, spec, data),

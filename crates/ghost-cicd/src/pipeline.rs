@@ -9,7 +9,6 @@ use aws_sdk_codepipeline::types::{
     GitBranchFilterCriteria, GitConfiguration, GitPushFilter, InputArtifact, OutputArtifact, PipelineDeclaration,
     PipelineTriggerDeclaration, PipelineTriggerProviderType, PipelineType, StageDeclaration, Tag,
 };
-use aws_sdk_eventbridge::types::{RuleState, Target};
 use ghost_core::config::{Deployment, Source};
 use ghost_core::error::absent_if;
 use ghost_core::{AwsResultExt, Change, Outcome};
@@ -19,7 +18,6 @@ use crate::spec::{BUILD_ARTIFACT, CicdSpec, SOURCE_ARTIFACT};
 use crate::{Cicd, Result};
 
 const KIND: &str = "codepipeline";
-const RULE: &str = "eventbridge-rule";
 const SOURCE_ACTION: &str = "Source";
 
 fn action(
@@ -302,109 +300,9 @@ pub fn source_event_pattern(spec: &CicdSpec) -> Value {
     })
 }
 
-/// An EventBridge rule with one target: what the push trigger (here) and the operate lens's notifications are.
-#[derive(Debug, Clone)]
-pub struct RuleSpec<'a> {
-    pub name: String,
-    pub component: &'a str,
-    pub description: String,
-    pub pattern: Value,
-    pub target_id: &'a str,
-    pub target_arn: &'a str,
-    /// The role EventBridge assumes to reach the target (none for an SNS topic whose policy lets it publish).
-    pub role: Option<&'a str>,
-}
-
-/// Makes the rule (pattern, enabled) and its one target match, writing only what differs.
-pub async fn ensure_rule(
-    events: &aws_sdk_eventbridge::Client,
-    env: &ghost_core::Env,
-    rule: &RuleSpec<'_>,
-) -> Result<String> {
-    let name = &rule.name;
-    let out = env
-        .track::<_, crate::Error, _>(RULE, name, async {
-            let got = events.describe_rule().name(name).send().await.aws("DescribeRule", name);
-            let found = absent_if(got, &["ResourceNotFoundException"])?;
-            let mut changes = Vec::new();
-            let rule_ok = found.as_ref().is_some_and(|r| {
-                r.state() == Some(&RuleState::Enabled)
-                    && r.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok()).as_ref()
-                        == Some(&rule.pattern)
-            });
-            if found.is_some() && !rule_ok {
-                changes.push(Change::new("event pattern", "differs", rule.pattern.to_string()));
-            }
-            let targets_ok = match &found {
-                Some(_) => {
-                    let t = events.list_targets_by_rule().rule(name).send().await.aws("ListTargetsByRule", name)?;
-                    t.targets().len() == 1
-                        && t.targets()[0].arn() == rule.target_arn
-                        && t.targets()[0].role_arn() == rule.role
-                }
-                None => false,
-            };
-            if found.is_some() && !targets_ok {
-                changes.push(Change::new("target", "differs", rule.target_arn));
-            }
-            if env.is_plan() || (found.is_some() && changes.is_empty()) {
-                return Ok(match found {
-                    Some(r) => Outcome::from_changes(r.arn.unwrap_or_default(), changes),
-                    None => Outcome::Created(ghost_core::planned_id(RULE)),
-                });
-            }
-            let mut arn = found.as_ref().and_then(|r| r.arn.clone()).unwrap_or_default();
-            if !rule_ok {
-                let tags = env.names.tags(rule.component, name).into_iter().map(|t| {
-                    aws_sdk_eventbridge::types::Tag::builder().key(t.key).value(t.value).build().expect("key and value")
-                });
-                let out = events
-                    .put_rule()
-                    .name(name)
-                    .description(&rule.description)
-                    .event_pattern(rule.pattern.to_string())
-                    .state(RuleState::Enabled)
-                    .set_tags(found.is_none().then(|| tags.collect()))
-                    .send()
-                    .await
-                    .aws("PutRule", name)?;
-                arn = out.rule_arn.unwrap_or(arn);
-            }
-            if !targets_ok {
-                let target = Target::builder()
-                    .id(rule.target_id)
-                    .arn(rule.target_arn)
-                    .set_role_arn(rule.role.map(str::to_string))
-                    .build()
-                    .expect("id and arn set");
-                events.put_targets().rule(name).targets(target).send().await.aws("PutTargets", name)?;
-            }
-            Ok(if found.is_some() { Outcome::from_changes(arn, changes) } else { Outcome::Created(arn) })
-        })
-        .await?;
-    Ok(out.into_id())
-}
-
-/// Removes the rule's targets, then the rule. Absent is success.
-pub async fn delete_rule(events: &aws_sdk_eventbridge::Client, env: &ghost_core::Env, name: &str) -> Result<()> {
-    let got = events.describe_rule().name(name).send().await.aws("DescribeRule", name);
-    let Some(rule) = absent_if(got, &["ResourceNotFoundException"])? else { return Ok(()) };
-    let arn = rule.arn.unwrap_or(name.to_string());
-    env.delete(RULE, name, &arn, &["ResourceNotFoundException"], || async {
-        let t = events.list_targets_by_rule().rule(name).send().await.aws("ListTargetsByRule", name)?;
-        let ids: Vec<String> = t.targets().iter().map(|t| t.id().to_string()).collect();
-        if !ids.is_empty() {
-            events.remove_targets().rule(name).set_ids(Some(ids)).send().await.aws("RemoveTargets", name)?;
-        }
-        events.delete_rule().name(name).send().await.map(|_| ()).aws("DeleteRule", name)
-    })
-    .await?;
-    Ok(())
-}
-
 /// The rule that starts the pipeline on a push (CodeCommit), with the pipeline as its one target.
 pub async fn ensure_source_rule(c: &Cicd, spec: &CicdSpec, pipeline_arn: &str, role: &str) -> Result<()> {
-    let rule = RuleSpec {
+    let rule = ghost_aws::events::RuleSpec {
         name: spec.source_rule(),
         component: "source-rule",
         description: format!("Starts pipeline {} on a push to {}", spec.pipeline(), spec.branch),
@@ -413,10 +311,10 @@ pub async fn ensure_source_rule(c: &Cicd, spec: &CicdSpec, pipeline_arn: &str, r
         target_arn: pipeline_arn,
         role: Some(role),
     };
-    ensure_rule(&c.events, &c.env, &rule).await?;
+    ghost_aws::events::ensure_rule(&c.events, &c.env, &rule).await?;
     Ok(())
 }
 
 pub async fn delete_source_rule(c: &Cicd, spec: &CicdSpec) -> Result<()> {
-    delete_rule(&c.events, &c.env, &spec.source_rule()).await
+    Ok(ghost_aws::events::delete_rule(&c.events, &c.env, &spec.source_rule()).await?)
 }

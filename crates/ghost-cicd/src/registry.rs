@@ -4,9 +4,9 @@
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Repository, Tag,
 };
+use ghost_core::DataPolicy;
 use ghost_core::error::absent_if;
 use ghost_core::{Action, AwsResultExt, Change, Outcome};
-use ghost_runtime::DataPolicy;
 use serde_json::{Value, json};
 
 use crate::spec::CicdSpec;

@@ -1,10 +1,10 @@
 //! The build lens's service roles, each scoped to this stack's resources. `*` appears only where IAM has no
 //! resource-level permissions for the action (listed in [`STAR_ONLY`]).
 
+use ghost_aws::iam::RoleSpec;
+use ghost_aws::policy::{PolicyDocument, Statement};
 use ghost_core::config::{Deployment, Source};
 use ghost_runtime::RuntimeOut;
-use ghost_runtime::iam::RoleSpec;
-use ghost_runtime::policy::{PolicyDocument, Statement};
 use serde_json::json;
 
 use crate::spec::CicdSpec;

@@ -2,10 +2,10 @@
 //! CodeConnections connection. A new connection stays PENDING until a person completes the GitHub handshake
 //! in the console; we report it with the link and never wait for it.
 
+use ghost_core::DataPolicy;
 use ghost_core::config::Source;
 use ghost_core::error::absent_if;
 use ghost_core::{Action, AwsResultExt, Outcome};
-use ghost_runtime::DataPolicy;
 use serde::Serialize;
 
 use crate::spec::CicdSpec;

@@ -79,6 +79,26 @@ where
     }
 }
 
+/// Reads the SDK's typed "not found" service error as absence (`Ok(None)`), the `find_*` convention; every
+/// other error, a `ClientException` included, stays an error. Prefer it to [`absent_if`], which matches codes
+/// as strings and is left for errors a service does not model.
+pub trait AbsentExt<T, E> {
+    fn absent_when(self, is_absent: impl Fn(&E) -> bool, operation: &'static str, resource: &str) -> Result<Option<T>>;
+}
+
+impl<T, E, R> AbsentExt<T, E> for std::result::Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    fn absent_when(self, is_absent: impl Fn(&E) -> bool, operation: &'static str, resource: &str) -> Result<Option<T>> {
+        match self {
+            Err(e) if e.as_service_error().is_some_and(&is_absent) => Ok(None),
+            other => other.aws(operation, resource).map(Some),
+        }
+    }
+}
+
 /// Turns "not found" into `Ok(None)`: the `find_*` convention (absent is not an error).
 pub fn absent_if<T>(res: Result<T>, not_found: &[&str]) -> Result<Option<T>> {
     match res {

@@ -1,9 +1,9 @@
 //! Shared foundation of the Ghost-on-ECS toolkit: the config contract and its validation, naming and tags,
 //! the ensure [`Outcome`], the journal [`Env`], the AWS SDK configuration and a bounded poll helper.
 //!
-//! Every lens follows one contract for every resource:
-//! `find_x -> Option<X>`, `diff(spec, &x) -> Vec<Change>`, `ensure_x -> Outcome` (zero writes when unchanged),
-//! `delete_x` (not found is success).
+//! Every lens follows one contract for every resource, written once in [`reconcile`]: find (with readiness) →
+//! diff over the whole view → create or typed updates → [`Outcome`], zero writes when unchanged; delete treats
+//! "not found" as success.
 
 pub mod aws;
 pub mod config;
@@ -16,6 +16,15 @@ pub mod wait;
 
 pub use config::{Config, ConfigError};
 pub use env::{Env, Event, Mode, Observer, Record, Warning, is_planned, planned_id};
-pub use error::{AwsResultExt, Error, Result};
+pub use error::{AbsentExt, AwsResultExt, Error, Result};
 pub use naming::{Names, TAG_COMPONENT, TAG_NAME, TAG_STACK, Tag};
 pub use outcome::{Action, Change, Outcome};
+
+/// Whether destroy removes data stores too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataPolicy {
+    /// The file system survives and the database leaves a final snapshot (both reported as kept), so content
+    /// is never lost by accident.
+    Keep,
+    Delete,
+}

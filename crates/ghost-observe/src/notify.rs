@@ -1,7 +1,7 @@
 //! Pipeline and deployment notifications: EventBridge rules sending the pipeline's FAILED/SUCCEEDED executions
 //! and failed deployments (CodeDeploy or ECS) to the alert topic.
 
-use ghost_cicd::pipeline::{RuleSpec, delete_rule, ensure_rule};
+use ghost_aws::events::{RuleSpec, delete_rule, ensure_rule};
 use ghost_core::config::Deployment;
 use serde_json::{Value, json};
 

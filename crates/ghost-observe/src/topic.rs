@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_sns::types::Tag;
+use ghost_aws::policy::{PolicyDocument, Statement};
 use ghost_core::{AwsResultExt, Change, Outcome, planned_id};
-use ghost_runtime::policy::{PolicyDocument, Statement};
 use serde_json::json;
 
 use crate::{Observe, ObserveSpec, Result};

@@ -13,15 +13,15 @@ use aws_sdk_ecs::types::{
     KeyValuePair, LogConfiguration, LogDriver, MountPoint, NetworkMode, PortMapping, Secret, Tag as EcsTag,
     TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
 };
+use ghost_aws::iam::RoleSpec;
+use ghost_aws::policy::{PolicyDocument, Statement};
 use ghost_core::config::Database;
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, planned_id};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::efs::EfsOut;
-use crate::iam::{ECS_EXECUTION_POLICY, RoleSpec};
 use crate::lb::{GHOST_PORT, HEALTH_PATH, LoadBalancerOut};
-use crate::policy::{PolicyDocument, Statement};
 use crate::rds::DbOut;
 use crate::service::provider_name;
 pub use crate::service::{
@@ -39,6 +39,9 @@ const VOLUME: &str = "ghost-content";
 const SPEC_HASH_TAG: &str = "ghost:spec-hash";
 const SCALE_CPU_TARGET: f64 = 75.0;
 const SCALE_COOLDOWN_S: i32 = 60;
+
+/// The AWS managed policy for pulling images and writing logs.
+pub const ECS_EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 
 fn ecs_tags(rt: &Runtime, component: &str, name: &str) -> Vec<EcsTag> {
     rt.env
@@ -124,7 +127,8 @@ pub fn task_role(spec: &RuntimeSpec, fs: &EfsOut) -> RoleSpec {
 }
 
 pub async fn ensure_log_group(rt: &Runtime, spec: &RuntimeSpec) -> Result<String> {
-    crate::logs::ensure_log_group(&rt.logs, &rt.env, "log-group", &spec.log_group(), spec.log_retention_days).await
+    Ok(ghost_aws::logs::ensure_log_group(&rt.logs, &rt.env, "log-group", &spec.log_group(), spec.log_retention_days)
+        .await?)
 }
 
 fn strategy(spec: &RuntimeSpec) -> CapacityProviderStrategyItem {
@@ -695,7 +699,7 @@ async fn family_revisions(rt: &Runtime, family: &str, status: TaskDefinitionStat
 /// The cluster, our task definition revisions (deregistered) and the log group.
 /// Deregisters the family's revisions (AWS keeps them as INACTIVE history); with `DataPolicy::Delete` the
 /// history goes too (DeleteTaskDefinitions, at most 10 per call), so nothing of the stack is left.
-pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: crate::DataPolicy) -> Result<()> {
+pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: ghost_core::DataPolicy) -> Result<()> {
     let family = spec.family();
     let revisions = family_revisions(rt, &family, TaskDefinitionStatus::Active).await?;
     for arn in &revisions {
@@ -711,7 +715,7 @@ pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: cra
             })
             .await?;
     }
-    if data == crate::DataPolicy::Delete {
+    if data == ghost_core::DataPolicy::Delete {
         let inactive = family_revisions(rt, &family, TaskDefinitionStatus::Inactive).await?;
         for chunk in inactive.chunks(10) {
             let id = format!("{} inactive revisions", chunk.len());
@@ -738,6 +742,6 @@ pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: cra
             })
             .await?;
     }
-    crate::logs::delete_log_group(&rt.logs, &rt.env, &spec.log_group()).await?;
+    ghost_aws::logs::delete_log_group(&rt.logs, &rt.env, &spec.log_group()).await?;
     Ok(())
 }

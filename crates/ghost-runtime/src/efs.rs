@@ -18,9 +18,11 @@ use ghost_net::NetworkOut;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::policy::{Effect, PolicyDocument, Statement};
 use crate::spec::RuntimeSpec;
-use crate::{DataPolicy, Pair, Result, Runtime};
+use ghost_aws::policy::{Effect, PolicyDocument, Statement};
+use ghost_core::DataPolicy;
+
+use crate::{Pair, Result, Runtime};
 
 /// The access point's root: Ghost's content lives under it, owned by uid/gid 1000 with mode 755.
 pub const ROOT: &str = "/ghost-data";

@@ -6,10 +6,7 @@
 
 pub mod ecs;
 pub mod efs;
-pub mod iam;
 pub mod lb;
-pub mod logs;
-pub mod policy;
 pub mod rds;
 pub mod service;
 pub mod spec;
@@ -17,7 +14,8 @@ pub mod spec;
 #[cfg(test)]
 mod mock_tests;
 
-use ghost_core::Env;
+use ghost_aws::iam;
+use ghost_core::{DataPolicy, Env};
 use ghost_net::NetworkOut;
 use serde::Serialize;
 
@@ -111,7 +109,10 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
         ecs::ensure_cluster(rt, spec)
     )?;
     let (exec_role, task_role) = (ecs::execution_role(spec, database.as_ref()), ecs::task_role(spec, &file_system));
-    let (exec, task) = tokio::try_join!(iam::ensure_role(rt, &exec_role), iam::ensure_role(rt, &task_role))?;
+    let (exec, task) = tokio::try_join!(
+        iam::ensure_role(&rt.iam, &rt.env, &exec_role),
+        iam::ensure_role(&rt.iam, &rt.env, &task_role)
+    )?;
     let (exec, task) = (exec.into_id(), task.into_id());
     // The file-system policy names the task role, so it waits for it.
     efs::ensure_policy(rt, &file_system, &task).await?;
@@ -125,7 +126,7 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
     let (td, task_definition) = ecs::ensure_task_definition(rt, spec, &refs).await?;
     let native = match (&load_balancer.production_rule, &load_balancer.test_rule) {
         (Some(prod), Some(test)) => {
-            let role = iam::ensure_role(rt, &ecs::ecs_lb_role(spec, &load_balancer)).await?.into_id();
+            let role = iam::ensure_role(&rt.iam, &rt.env, &ecs::ecs_lb_role(spec, &load_balancer)).await?.into_id();
             let alternate = if load_balancer.live_target_group == load_balancer.blue_target_group {
                 &load_balancer.green_target_group
             } else {
@@ -158,15 +159,6 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
     })
 }
 
-/// Whether destroy removes data stores too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataPolicy {
-    /// The file system survives and the database leaves a final snapshot (both reported as kept), so content
-    /// is never lost by accident.
-    Keep,
-    Delete,
-}
-
 /// Service (scaled to 0) before the cluster, listeners before target groups before the ALB, mount targets
 /// before the file system (which is kept unless `DataPolicy::Delete`); the database goes after a final
 /// snapshot (none with `DataPolicy::Delete`).
@@ -181,6 +173,10 @@ pub async fn destroy_runtime(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy)
     )?;
     let (exec, task, ecs_lb) =
         (ecs::execution_role(spec, None).name, ecs::task_role_name(spec), ecs::ecs_lb_role_name(spec));
-    tokio::try_join!(iam::delete_role(rt, &exec), iam::delete_role(rt, &task), iam::delete_role(rt, &ecs_lb))?;
+    tokio::try_join!(
+        iam::delete_role(&rt.iam, &rt.env, &exec),
+        iam::delete_role(&rt.iam, &rt.env, &task),
+        iam::delete_role(&rt.iam, &rt.env, &ecs_lb)
+    )?;
     Ok(())
 }

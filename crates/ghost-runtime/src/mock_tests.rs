@@ -17,7 +17,9 @@ use ghost_core::{Action, Config, Env, Mode};
 
 use crate::efs::EfsOut;
 use crate::spec::RuntimeSpec;
-use crate::{Runtime, ecs, iam, lb};
+use ghost_aws::iam;
+
+use crate::{Runtime, ecs, lb};
 
 macro_rules! always {
     ($op:expr, $out:expr) => {
@@ -83,6 +85,7 @@ fn role(trust: &str) -> Role {
         .arn("arn:aws:iam::123456789012:role/ghost-exec")
         .create_date(aws_smithy_types::DateTime::from_secs(0))
         .assume_role_policy_document(trust)
+        .description("Ghost stack ghost: execution-role")
         .build()
         .unwrap()
 }
@@ -117,7 +120,7 @@ async fn role_absent_is_created_with_its_managed_policy() {
     });
     let [create, attach, update] = iam_writes();
     let r = rt(Rules { iam: vec![&get, &create, &attach, &update], ..Default::default() });
-    let out = iam::ensure_role(&r, &ecs::execution_role(&spec(), None)).await.unwrap();
+    let out = iam::ensure_role(&r.iam, &r.env, &ecs::execution_role(&spec(), None)).await.unwrap();
     assert_eq!(out.action(), Action::Create);
     assert_eq!((create.num_calls(), attach.num_calls(), update.num_calls()), (1, 1, 0));
 }
@@ -133,17 +136,17 @@ async fn role_equal_makes_zero_writes_and_a_changed_trust_is_updated() {
             .output(move || GetRoleOutput::builder().role(role(&trust)).build())
             .repeatedly()
             .build();
-        let list = always!(aws_sdk_iam::Client::list_attached_role_policies, || attached(&[iam::ECS_EXECUTION_POLICY]));
+        let list = always!(aws_sdk_iam::Client::list_attached_role_policies, || attached(&[ecs::ECS_EXECUTION_POLICY]));
         let [create, attach, update] = iam_writes();
         let r = rt(Rules { iam: vec![&get, &list, &create, &attach, &update], ..Default::default() });
-        let out = iam::ensure_role(&r, &want).await.unwrap();
+        let out = iam::ensure_role(&r.iam, &r.env, &want).await.unwrap();
         assert_eq!(out.action(), action);
         assert_eq!((create.num_calls(), attach.num_calls(), update.num_calls()), (0, 0, updates));
     }
 }
 
 fn iam_trust(service: &str) -> String {
-    crate::policy::PolicyDocument::trust(service).to_json()
+    ghost_aws::policy::PolicyDocument::trust(service).to_json()
 }
 
 // --- target group -------------------------------------------------------------------------------------------
@@ -313,7 +316,7 @@ fn policies_never_allow_a_wildcard_action_on_a_wildcard_resource_and_efs_denies_
         for s in &doc.statement {
             let wildcard_action = s.action.iter().any(|a| a == "*" || a.ends_with(":*"));
             let wildcard_resource = s.resource.as_ref().is_some_and(|r| r.iter().any(|x| x == "*"));
-            let allow = s.effect == crate::policy::Effect::Allow;
+            let allow = s.effect == ghost_aws::policy::Effect::Allow;
             assert!(!(allow && wildcard_action && wildcard_resource), "{}", doc.to_json());
         }
     }

@@ -16,7 +16,9 @@ use ghost_net::NetworkOut;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::RuntimeSpec;
-use crate::{DataPolicy, Result, Runtime};
+use ghost_core::DataPolicy;
+
+use crate::{Result, Runtime};
 
 pub const ENGINE_VERSION: &str = "8.0";
 pub const USER: &str = "ghost";

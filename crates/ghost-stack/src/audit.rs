@@ -9,14 +9,14 @@
 //! encrypted; ECR scanning on push with immutable tags; RDS encrypted, private, deletion-protected; secrets never in
 //! the task's plain environment or its log configuration.
 
+use ghost_aws::iam::RoleSpec;
+use ghost_aws::policy::{Effect, PolicyDocument};
 use ghost_cicd::CicdSpec;
 use ghost_core::config::{Deployment, Source};
 use ghost_core::{AwsResultExt, Config, is_planned};
 use ghost_net::spec::{NetworkSpec, RuleSource, SgRole, SgSpec};
 use ghost_runtime::RuntimeSpec;
 use ghost_runtime::ecs::{self, TaskDef};
-use ghost_runtime::iam::RoleSpec;
-use ghost_runtime::policy::{Effect, PolicyDocument};
 use serde::Serialize;
 
 use crate::StackOutputs;
@@ -29,7 +29,7 @@ pub fn star_only(action: &str) -> bool {
 
 /// AWS managed policies a lens attaches, each for a documented reason (ECS pulling images and writing logs;
 /// CodeDeploy shifting an ECS service).
-pub const MANAGED: &[&str] = &[ghost_runtime::iam::ECS_EXECUTION_POLICY, ghost_cicd::roles::CODEDEPLOY_ECS_POLICY];
+pub const MANAGED: &[&str] = &[ghost_runtime::ecs::ECS_EXECUTION_POLICY, ghost_cicd::roles::CODEDEPLOY_ECS_POLICY];
 
 /// Names that mark a secret when they appear in a plain environment variable.
 const SECRET_WORDS: &[&str] = &["password", "passwd", "secret", "token", "private_key", "api_key", "apikey"];
@@ -277,7 +277,7 @@ pub async fn audit_live(
 
 #[cfg(test)]
 mod tests {
-    use ghost_runtime::policy::Statement;
+    use ghost_aws::policy::Statement;
 
     use super::*;
 

@@ -14,10 +14,11 @@ use std::time::Instant;
 
 use aws_types::SdkConfig;
 use ghost_cicd::{Cicd, CicdOut, CicdSpec};
+use ghost_core::DataPolicy;
 use ghost_core::{Action, Config, Env, Mode, Record, Warning};
 use ghost_net::{Net, NetworkOut, NetworkSpec};
 use ghost_observe::{Observe, ObserveOut, ObserveSpec};
-use ghost_runtime::{DataPolicy, Runtime, RuntimeOut, RuntimeSpec};
+use ghost_runtime::{Runtime, RuntimeOut, RuntimeSpec};
 use serde::Serialize;
 
 pub use lock::{LockOptions, StackLock};

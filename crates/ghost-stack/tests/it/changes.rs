@@ -1,8 +1,8 @@
 //! One-line config changes on a deployed stack (MySQL, private tasks, ECS-native blue/green): each plans and
 //! applies the change on the resource that carries it — never "unchanged" — and the next deploy writes nothing.
 
+use ghost_core::DataPolicy;
 use ghost_core::{Action, Mode};
-use ghost_runtime::DataPolicy;
 
 use crate::{Harness, actions};
 

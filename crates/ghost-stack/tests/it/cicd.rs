@@ -4,8 +4,8 @@
 //! flight times out naming where to look and rollback stops it, and destroy keeps what holds the user's data.
 
 use ghost_cicd::site;
+use ghost_core::DataPolicy;
 use ghost_core::{Action, Mode};
-use ghost_runtime::DataPolicy;
 use serde_json::{Value, json};
 
 use super::{Harness, actions};

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::Filter;
+use ghost_core::DataPolicy;
 use ghost_core::{Action, Mode};
 use ghost_emulator::{CrashAs, Emulator, Faults};
-use ghost_runtime::DataPolicy;
 
 use crate::{Harness, SAMPLE, actions, test_config};
 

@@ -4,10 +4,10 @@
 //! stay apart by stack name and access key; the crash sweeps run on emulators of their own.
 
 use aws_sdk_elasticloadbalancingv2::types::{Action as ElbAction, ActionTypeEnum};
+use ghost_core::DataPolicy;
 use ghost_core::aws::{AwsOptions, SdkConfig, sdk_config};
 use ghost_core::{Action, Config, Env, Mode};
 use ghost_emulator::{CallSummary, Emulator};
-use ghost_runtime::DataPolicy;
 use ghost_stack::Report;
 
 mod changes;

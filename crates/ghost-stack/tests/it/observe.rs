@@ -3,7 +3,7 @@
 //! this stack's resources; CodeDeploy rolls back on the alarms that signal a bad release; destroy removes them.
 
 use ghost_core::Action;
-use ghost_runtime::DataPolicy;
+use ghost_core::DataPolicy;
 
 use super::{Harness, actions};
 

@@ -57,11 +57,22 @@ impl PolicyDocument {
 
     /// True when `found` (as AWS returns it: JSON, possibly URL-encoded) means the same as this document.
     pub fn same_as(&self, found: &str) -> bool {
-        let decoded = percent_decode(found);
-        match serde_json::from_str::<Value>(&decoded) {
-            Ok(v) => normalize(&v) == normalize(&serde_json::to_value(self).expect("policy serializes")),
-            Err(_) => false,
-        }
+        canonical(found) == self.canonical()
+    }
+
+    /// The document in the one spelling [`canonical`] gives any equivalent document: what a view compares.
+    pub fn canonical(&self) -> Value {
+        normalize(&serde_json::to_value(self).expect("policy serializes"))
+    }
+}
+
+/// A document as AWS returns it (JSON, possibly URL-encoded, reordered, one-element lists collapsed) in a
+/// canonical spelling, so two documents that mean the same compare equal. Text that is not JSON stays text
+/// (and so differs from every document).
+pub fn canonical(found: &str) -> Value {
+    match serde_json::from_str::<Value>(&percent_decode(found)) {
+        Ok(v) => normalize(&v),
+        Err(_) => Value::String(found.to_string()),
     }
 }
 
