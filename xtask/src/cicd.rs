@@ -5,41 +5,27 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use ghost_cicd::release::{self, History, ReleaseOut};
+use anyhow::{Context, Result};
+use ghost_cicd::release::{self, ReleaseOut};
 use ghost_cicd::{Cicd, CicdSpec, site};
 use ghost_core::wait::Bound;
-use ghost_core::{Env, Mode, is_planned};
+use ghost_core::{Env, Mode};
 use ghost_stack::StackOutputs;
 
 use crate::stack::{load, session};
 use crate::{Output, StackArgs};
 
-/// The deployed stack's outputs, read by a plan; an error if the stack is not (fully) deployed.
+/// The deployed stack's outputs (an error naming what is missing if it is not deployed).
 async fn deployed(args: &StackArgs) -> Result<(ghost_core::Config, crate::stack::Session, StackOutputs)> {
     let cfg = load(args)?;
     let s = session(args, &cfg).await?;
-    let env = Env::new(&cfg.stack.name, Mode::Plan);
-    let report = ghost_stack::deploy(&cfg, &s.sdk, &env).await.context("reading the deployed stack")?;
-    let outputs = report.outputs.clone().context("plan returned no outputs")?;
-    let missing = ghost_observe::status::ResourcesState::from_plan(&report.resources).missing;
-    if is_planned(&outputs.runtime.task_definition_arn) || !missing.is_empty() {
-        // A few missing resources are worth naming (drift); a whole stack's worth is just "not deployed".
-        let which = match missing.len() {
-            n if n == report.resources.len() => String::new(),
-            n if n <= 5 => format!(" ({n} missing: {})", missing.join(", ")),
-            n => format!(" ({n} missing, `cargo xtask plan` lists them)"),
-        };
-        bail!("stack {} is not deployed{which}; run `cargo xtask deploy` first", cfg.stack.name);
-    }
+    let outputs = ghost_stack::operate::deployed(&cfg, &s.sdk).await?;
     Ok((cfg, s, outputs))
 }
 
 async fn lens(cfg: &ghost_core::Config, s: &crate::stack::Session) -> Result<(Cicd, CicdSpec)> {
     let env = Env::new(&cfg.stack.name, Mode::Apply).with_observer(crate::output::progress_observer());
-    let c = Cicd::new(&s.sdk, env);
-    let spec = CicdSpec::from_config(cfg, &c.account().await?);
-    Ok((c, spec))
+    Ok(ghost_stack::operate::cicd(cfg, &s.sdk, env).await?)
 }
 
 pub(crate) async fn site_render(args: &StackArgs, dir: &Path) -> Result<()> {
@@ -125,20 +111,10 @@ pub(crate) async fn rollback(args: &StackArgs, timeout_minutes: u64) -> Result<(
 pub(crate) async fn status(args: &StackArgs, last: i32) -> Result<()> {
     let cfg = load(args)?;
     let s = session(args, &cfg).await?;
-    let (c, spec) = lens(&cfg, &s).await?;
-    let env = Env::new(&cfg.stack.name, Mode::Plan);
-    let (o, rt) = (ghost_observe::Observe::new(&s.sdk, env.clone()), ghost_runtime::Runtime::new(&s.sdk, env));
-    let ospec = ghost_observe::ObserveSpec::from_config(&cfg, &spec.account);
-    let mut report = ghost_observe::status::read_status(&o, &rt, &c, &ospec, &spec).await?;
-    // Every resource, present and as configured: the plan's own reading, so status and plan never disagree.
-    let plan = ghost_stack::deploy(&cfg, &s.sdk, &Env::new(&cfg.stack.name, Mode::Plan)).await.context("planning")?;
-    report.resources = Some(ghost_observe::status::ResourcesState::from_plan(&plan.resources));
-    let history = release::history(&c, &spec, last).await?;
+    let status = ghost_stack::operate::status(&cfg, &s.sdk, last).await?;
     match args.output {
-        Output::Json => {
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "status": report, "history": history }))?)
-        }
-        Output::Text => print!("{}\n{}", ghost_observe::status::render_status(&report), render_history(&history)),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+        Output::Text => print!("{status}"),
     }
     Ok(())
 }
@@ -172,9 +148,15 @@ pub(crate) async fn logs(args: &StackArgs, since: &str, follow: bool) -> Result<
         crate::Target::Aws => None,
     };
     let family = ghost_runtime::RuntimeSpec::from_config(&cfg).family();
+    let to = ghost_local::awslogs::Awslogs {
+        group: &group,
+        stream_prefix: ghost_runtime::ecs::LOG_STREAM_PREFIX,
+        container: ghost_runtime::ecs::CONTAINER,
+        family: &family,
+    };
     loop {
         if let Some(engine) = &engine {
-            crate::awslogs::ship(engine, &client, &group, &family).await?;
+            ghost_local::awslogs::ship(engine, &client, &to).await?;
         }
         let lines = ghost_observe::logs::read_logs(&client, &group, start, &seen).await?;
         for l in &lines {
@@ -203,38 +185,14 @@ pub(crate) async fn metrics(args: &StackArgs, since: &str) -> Result<()> {
     let cfg = load(args)?;
     let window = since_seconds(since)?;
     let s = session(args, &cfg).await?;
-    let (c, spec) = lens(&cfg, &s).await?;
     let end =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let start = end - i64::try_from(window).unwrap_or(0);
-    let history = ghost_observe::history::read_history(&c, &spec, start).await?;
-    let m = ghost_observe::metrics::compute(&history, start, end);
+    let m = ghost_stack::operate::metrics(&cfg, &s.sdk, end - i64::try_from(window).unwrap_or(0), end).await?;
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&m)?),
         Output::Text => print!("{}", ghost_observe::metrics::render_table(&m)),
     }
     Ok(())
-}
-
-/// The history as two small tables.
-pub(crate) fn render_history(h: &History) -> String {
-    let mut out = format!("pipeline {}\n", h.pipeline);
-    for (title, items) in [("executions", &h.executions), ("deployments", &h.deployments)] {
-        out.push_str(&format!("\n{title}:\n"));
-        if items.is_empty() {
-            out.push_str("  (none yet)\n");
-        }
-        for i in items {
-            out.push_str(&format!(
-                "  {:<38} {:<12} {:<20} {}\n",
-                i.id,
-                i.status,
-                i.started.as_deref().unwrap_or("-"),
-                i.detail
-            ));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

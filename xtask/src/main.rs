@@ -3,13 +3,12 @@
 //! Exit codes: 0 done, 1 failed while applying, 2 invalid input (nothing was called).
 
 mod audit;
-mod awslogs;
-mod bench;
 mod cicd;
-mod e2e;
+mod deps;
 mod emulator;
 mod local;
 mod output;
+mod proof;
 mod stack;
 mod test;
 
@@ -142,7 +141,7 @@ enum Cmd {
     Audit(StackArgs),
     /// Benchmark: cold deploy against the seed's CLI procedure, no-op re-deploy, deploy under injected latency
     /// against its critical path, plan; medians on an emulator of its own.
-    Bench(bench::BenchArgs),
+    Bench(proof::BenchArgs),
     /// The local AWS emulator (moto on 127.0.0.1:4566).
     Emulator {
         #[command(subcommand)]
@@ -155,7 +154,7 @@ enum Cmd {
     },
     /// The whole flow from nothing, proved: emulator, deploy, wiring read back, Ghost from the registered task
     /// definition, a post, a blue/green release under load, re-deploy with zero writes, destroy to nothing.
-    E2e(e2e::E2eArgs),
+    E2e(proof::E2eArgs),
     /// Run the test layers (unit, emulator integration, local Ghost, end to end), setting up what they need.
     Test(test::TestArgs),
 }
@@ -188,10 +187,10 @@ fn main() -> ExitCode {
             Cmd::Logs { args, since, follow } => cicd::logs(&args, &since, follow).await,
             Cmd::Metrics { args, since } => cicd::metrics(&args, &since).await,
             Cmd::Audit(args) => audit::run(&args).await,
-            Cmd::Bench(args) => bench::run(args).await,
+            Cmd::Bench(args) => proof::bench(args).await,
             Cmd::Emulator { cmd } => emulator::run(cmd).await,
             Cmd::Local { cmd } => local::run(cmd).await,
-            Cmd::E2e(args) => e2e::run(args).await,
+            Cmd::E2e(args) => proof::e2e(args).await,
             Cmd::Test(args) => test::run(args).await,
         }
     });

@@ -100,6 +100,9 @@ async fn e2e_layer() -> Result<(String, f64)> {
     let name = "layer 4: end to end (cargo xtask e2e)";
     println!("\n== {name} ==");
     let t = Instant::now();
-    crate::e2e::run(crate::e2e::E2eArgs::for_tests()).await.with_context(|| format!("{name} failed"))?;
+    let summary = ghost_e2e::e2e::run(&ghost_e2e::e2e::E2eOptions::for_tests())
+        .await
+        .with_context(|| format!("{name} failed"))?;
+    println!("{summary}");
     Ok((name.to_string(), t.elapsed().as_secs_f64()))
 }

@@ -158,6 +158,7 @@ pub async fn ensure_delivery(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut, bu
         let role = iam::ensure_role(&c.iam, &c.env, &roles::events_role(spec)).await?.into_id();
         pipeline::ensure_source_rule(c, spec, &pipeline_arn, &role).await?;
     }
+    prune_delivery(c, spec).await?;
     Ok(CicdOut {
         image_repository_uri: build.image_repository_uri,
         source: src.clone_url,
@@ -169,6 +170,29 @@ pub async fn ensure_delivery(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut, bu
         pipeline: spec.pipeline(),
         pipeline_arn,
     })
+}
+
+/// Deletes what an earlier config asked for and this one does not, once the pipeline no longer points at it:
+/// the CodeDeploy application, its deployment group and role after codedeploy -> ecs (the service itself
+/// refuses that change until it is replaced), the push rule and its role after codecommit -> github. None holds
+/// data. Absent is nothing to do, so a stack that never had them pays only the reads.
+async fn prune_delivery(c: &Cicd, spec: &CicdSpec) -> Result<()> {
+    let codedeploy = async {
+        if spec.deployment == Deployment::Ecs {
+            deploy::delete_codedeploy(c, spec).await?;
+            iam::delete_role(&c.iam, &c.env, &spec.codedeploy_role()).await?;
+        }
+        Ok::<_, Error>(())
+    };
+    let source_rule = async {
+        if spec.source != Source::Codecommit {
+            pipeline::delete_source_rule(c, spec).await?;
+            iam::delete_role(&c.iam, &c.env, &spec.events_role()).await?;
+        }
+        Ok::<_, Error>(())
+    };
+    tokio::try_join!(codedeploy, source_rule)?;
+    Ok(())
 }
 
 /// Brings the whole build lens to the desired state: [`ensure_build`], then [`ensure_delivery`].

@@ -340,6 +340,24 @@ pub struct History {
     pub deployments: Vec<HistoryItem>,
 }
 
+/// The history as two small tables.
+impl std::fmt::Display for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "pipeline {}", self.pipeline)?;
+        for (title, items) in [("executions", &self.executions), ("deployments", &self.deployments)] {
+            writeln!(f, "\n{title}:")?;
+            if items.is_empty() {
+                writeln!(f, "  (none yet)")?;
+            }
+            for i in items {
+                let started = i.started.as_deref().unwrap_or("-");
+                writeln!(f, "  {:<38} {:<12} {started:<20} {}", i.id, i.status, i.detail)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
     t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
 }

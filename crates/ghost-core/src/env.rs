@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::naming::Names;
 use crate::outcome::{Action, Change, Outcome};
@@ -119,6 +120,7 @@ impl Env {
 
     /// Tells the observer we are waiting (NAT gateway available, mount targets, ...), so a wait shows as one.
     pub fn waiting(&self, kind: &str, name: &str, what: &str) {
+        tracing::info!(kind, name, until = what, "waiting");
         self.emit(&Event::Wait { kind, name, what });
     }
 
@@ -131,10 +133,19 @@ impl Env {
     {
         self.emit(&Event::Start { kind, name });
         let start = Instant::now();
-        let res = ensure.await;
+        // One span per resource: with -v its outcome is logged in it, with -vv every SDK request it made too.
+        let span = tracing::info_span!("ensure", stack = %self.names.stack(), kind, name);
+        let res = ensure.instrument(span.clone()).await;
+        let _in = span.enter();
         match &res {
-            Ok(o) => self.push(kind, name, o.action(), o.changes().to_vec(), o.id().to_string(), start),
-            Err(e) => self.emit(&Event::Failed { kind, name, error: e.to_string() }),
+            Ok(o) => {
+                tracing::info!(action = %o.action(), id = %o.id(), changes = o.changes().len(), "ensured");
+                self.push(kind, name, o.action(), o.changes().to_vec(), o.id().to_string(), start)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "failed");
+                self.emit(&Event::Failed { kind, name, error: e.to_string() })
+            }
         }
         res
     }
@@ -148,7 +159,8 @@ impl Env {
     {
         self.emit(&Event::Start { kind, name });
         let start = Instant::now();
-        match delete.await {
+        let span = tracing::info_span!("delete", stack = %self.names.stack(), kind, name);
+        match delete.instrument(span).await {
             Ok(Some(id)) => {
                 self.push(kind, name, Action::Delete, vec![], id, start);
                 Ok(())

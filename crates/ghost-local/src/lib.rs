@@ -8,11 +8,13 @@
 //! - [`front`]: a local front standing in for the ALB listener, and the blue/green swap.
 
 pub mod admin;
+pub mod awslogs;
 pub mod engine;
 pub mod error;
 pub mod front;
 pub mod image;
 pub mod runner;
+pub mod target;
 pub mod taskdef;
 
 pub use engine::Engine;

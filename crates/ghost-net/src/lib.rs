@@ -28,7 +28,7 @@ pub use gateway::{
     AddressView, Nat, NatAddress, NatView, ensure_internet_gateway, ensure_nat, find_internet_gateway, find_nat,
 };
 pub use route::{RouteTableSpec, Target, diff_route_table, ensure_route_table, find_route_table};
-pub use sg::{diff_rules, ensure_security_groups, find_security_groups, rules_of};
+pub use sg::{diff_rules, ensure_security_groups, find_security_groups, prune_database_group, rules_of};
 pub use spec::{NetworkSpec, SgRole, Tier};
 pub use subnet::{diff_subnet, ensure_subnet, list_subnets};
 pub use vpc::{Vpc, VpcUpdate, VpcView, ensure_vpc, find_vpc};

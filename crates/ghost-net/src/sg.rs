@@ -170,6 +170,24 @@ async fn authorize(net: &Net, group_id: &str, rules: &[(Rule, String)]) -> Resul
     Ok(())
 }
 
+/// After mysql -> sqlite, the database's group once the database is gone (the run lens deletes it first; a
+/// group still attached to a network interface cannot be deleted). Only a group with our tags.
+pub async fn prune_database_group(net: &Net, vpc_id: &str, spec: &crate::spec::NetworkSpec) -> Result<()> {
+    if spec.database_sg {
+        return Ok(());
+    }
+    let name = net.env.names.of(SgRole::Db.suffix());
+    let groups = find_security_groups(net, vpc_id).await?;
+    let Some(g) = groups.get(&name).filter(|g| ec2::is_ours(g.tags(), &net.env, None)) else { return Ok(()) };
+    let id = g.group_id().unwrap_or_default();
+    net.env
+        .delete(KIND, &name, id, &["InvalidGroup.NotFound"], || async {
+            net.ec2.delete_security_group().group_id(id).send().await.map(|_| ()).aws("DeleteSecurityGroup", id)
+        })
+        .await?;
+    Ok(())
+}
+
 /// Deletes our groups in the VPC, each before the groups its rules reference.
 pub(crate) async fn delete_security_groups(net: &Net, vpc_id: &str) -> Result<()> {
     let groups = find_security_groups(net, vpc_id).await?;

@@ -192,6 +192,46 @@ pub fn audit_resource_policies(a: &mut Audit, cfg: &Config, account: &str, o: &S
 }
 
 /// The whole desired state: roles, security groups, the task definition, the resource policies.
+/// The whole audit of a stack: its desired state from a plan (reads only), then the settings fixed at creation
+/// read back where it is deployed.
+pub async fn run(cfg: &Config, sdk: &aws_types::SdkConfig) -> crate::Result<Audit> {
+    let env = ghost_core::Env::new(&cfg.stack.name, ghost_core::Mode::Plan);
+    let report = crate::deploy(cfg, sdk, &env).await?;
+    let Some(outputs) = report.outputs else {
+        return Err(ghost_core::Error::Invariant {
+            resource: cfg.stack.name.clone(),
+            message: "a plan returned no outputs".into(),
+        }
+        .into());
+    };
+    let account = ghost_cicd::Cicd::new(sdk, env).account().await?;
+    let mut a = audit_desired(cfg, &account, &outputs);
+    audit_live(&mut a, sdk, cfg, &account, &outputs).await?;
+    Ok(a)
+}
+
+impl std::fmt::Display for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for c in &self.checked {
+            writeln!(f, "  checked  {c}")?;
+        }
+        writeln!(f, "`*` as a resource, only where IAM offers no resource-level permission:")?;
+        for s in &self.star_resources {
+            writeln!(f, "  allowed  {s}")?;
+        }
+        for x in &self.findings {
+            writeln!(f, "  FINDING  [{}] {}: {}", x.area, x.resource, x.problem)?;
+        }
+        if !self.checked.iter().any(|c| c.ends_with("(live)")) {
+            writeln!(
+                f,
+                "  (not deployed here: the settings fixed at creation — encryption, public access, scanning, RDS — are read back once it is)"
+            )?;
+        }
+        write!(f, "{} findings", self.findings.len())
+    }
+}
+
 pub fn audit_desired(cfg: &Config, account: &str, o: &StackOutputs) -> Audit {
     let mut a = Audit::default();
     for role in roles(cfg, account, o) {

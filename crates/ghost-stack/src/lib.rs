@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod lock;
+pub mod operate;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -35,6 +36,19 @@ pub enum Error {
     Observe(#[from] ghost_observe::Error),
     #[error(transparent)]
     Lock(#[from] lock::LockError),
+    #[error(transparent)]
+    Aws(#[from] ghost_core::Error),
+    #[error("stack {stack} is not deployed{}; run `cargo xtask deploy` first", missing_note(*.total, .missing))]
+    NotDeployed { stack: String, total: usize, missing: Vec<String> },
+}
+
+/// A few missing resources are worth naming (drift); a whole stack's worth is just "not deployed".
+fn missing_note(total: usize, missing: &[String]) -> String {
+    match missing.len() {
+        n if n == total || n == 0 => String::new(),
+        n if n <= 5 => format!(" ({n} missing: {})", missing.join(", ")),
+        n => format!(" ({n} missing, `cargo xtask plan` lists them)"),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -61,6 +75,92 @@ pub struct Report {
     pub summary: BTreeMap<Action, usize>,
     pub outputs: Option<StackOutputs>,
     pub elapsed_ms: u64,
+}
+
+/// The report as people read it, one line each: a plan's changes with their reasons, the warnings, the counts,
+/// what was kept and why.
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = match (self.command, self.mode) {
+            ("destroy", Mode::Plan) => "destroy --dry-run",
+            (c, _) => c,
+        };
+        if self.mode == Mode::Plan {
+            for r in self.resources.iter().filter(|r| r.action.is_change()) {
+                // The reason: an update lists its changes below; a create or delete says why in a word.
+                let why = match r.action {
+                    _ if !r.changes.is_empty() => "",
+                    Action::Create => "  (not found)",
+                    Action::Delete if self.command == "destroy" => "  (destroy)",
+                    Action::Delete => "  (no longer in the config)",
+                    _ => "",
+                };
+                writeln!(f, "{} {:<18} {:<22} {}{why}", r.action.symbol(), r.kind, r.name, r.id)?;
+                for c in &r.changes {
+                    writeln!(f, "    {c}")?;
+                }
+            }
+        }
+        for w in &self.warnings {
+            writeln!(f, "! {} {}: {}", w.kind, w.name, w.message)?;
+        }
+        let n = |a| self.count(a);
+        let (create, update, delete) = match self.mode {
+            Mode::Plan => ("to create", "to update", "to delete"),
+            _ => ("created", "updated", "deleted"),
+        };
+        writeln!(
+            f,
+            "{verb} of stack {}: {} {create}, {} {update}, {} {delete}, {} unchanged ({:.1} s)",
+            self.stack,
+            n(Action::Create),
+            n(Action::Update),
+            n(Action::Delete),
+            n(Action::Unchanged),
+            self.elapsed_ms as f64 / 1000.0
+        )?;
+        for r in self.resources.iter().filter(|r| r.action == Action::Keep) {
+            let why = r.changes.first().map(|c| c.to.as_str()).unwrap_or_default();
+            writeln!(f, "kept: {} {} {} ({why})", r.kind, r.name, r.id)?;
+        }
+        if self.is_noop() {
+            writeln!(f, "nothing to do: the stack is already in the desired state")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where everything is: one line per part of the stack.
+impl std::fmt::Display for StackOutputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (net, rt, ci) = (&self.network, &self.runtime, &self.cicd);
+        writeln!(f, "stack {} in {}:", self.stack, self.region)?;
+        writeln!(f, "  vpc              {}", net.vpc_id)?;
+        writeln!(f, "  public subnets   {}", net.public_subnets.join(", "))?;
+        writeln!(f, "  private subnets  {}", net.private_subnets.join(", "))?;
+        writeln!(f, "  security groups  alb {}  task {}  efs {}", net.sg_alb, net.sg_task, net.sg_efs)?;
+        let lb = &rt.load_balancer;
+        writeln!(f, "  load balancer    http://{}  (test listener {})", lb.alb_dns, lb.test_listener)?;
+        writeln!(f, "  live target grp  {}", lb.live_target_group)?;
+        let fs = &rt.file_system;
+        writeln!(f, "  content (EFS)    {} via access point {}", fs.file_system_id, fs.access_point_id)?;
+        writeln!(f, "  ECS              cluster {}  service {}", rt.cluster_arn, rt.service_arn)?;
+        writeln!(f, "  task definition  {}", rt.task_definition_arn)?;
+        writeln!(f, "  logs             {}", rt.log_group)?;
+        writeln!(
+            f,
+            "  pipeline         {}  (source {}, build {}, artifacts s3://{})",
+            ci.pipeline, ci.source, ci.build_project, ci.artifact_bucket
+        )?;
+        write!(f, "  image repository {}", ci.image_repository_uri)?;
+        if let Some((app, group)) = &ci.codedeploy {
+            write!(f, "\n  blue/green       CodeDeploy {app} / {group}")?;
+        }
+        if let Some(conn) = &ci.connection {
+            write!(f, "\n  github           connection {} is {}: {}", conn.arn, conn.status, conn.console)?;
+        }
+        Ok(())
+    }
 }
 
 impl Report {
@@ -139,6 +239,8 @@ async fn deploy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Rep
         let network = Box::pin(ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg))).await?;
         let rt = Runtime::new(sdk, env.clone());
         let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
+        // The run lens has deleted a database the config dropped: its security group can go now.
+        ghost_net::prune_database_group(&net, &network.vpc_id, &NetworkSpec::from_config(cfg)).await?;
         let observe = Observe::new(sdk, env.clone());
         let spec = ObserveSpec::from_config(cfg, &account);
         let observe = Box::pin(ghost_observe::ensure_observe(&observe, &spec, &runtime)).await?;

@@ -84,7 +84,13 @@ async fn each_one_line_change_plans_and_applies_on_the_resource_that_carries_it(
     let plan = h.run(Mode::Plan).await.unwrap();
     assert_eq!(action_of(&plan, "db-instance"), Some(Action::Delete), "{:?}", actions(&plan));
     assert_eq!(action_of(&plan, "db-snapshot"), Some(Action::Keep), "{:?}", actions(&plan));
+    let db_group = format!("{}-db", h.cfg.stack.name);
+    let group_deleted = |r: &ghost_stack::Report| {
+        r.resources.iter().any(|x| x.kind == "security-group" && x.name == db_group && x.action == Action::Delete)
+    };
+    assert!(group_deleted(&plan), "the database's security group goes too: {:?}", actions(&plan));
     let applied = h.deploy().await;
+    assert!(group_deleted(&applied), "{:?}", actions(&applied));
     assert_eq!(action_of(&applied, "db-instance"), Some(Action::Delete));
     let snapshot = applied.resources.iter().find(|r| r.kind == "db-snapshot").unwrap().name.clone();
     let kept = rds.describe_db_snapshots().db_snapshot_identifier(&snapshot).send().await.unwrap();

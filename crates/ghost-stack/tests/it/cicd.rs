@@ -294,3 +294,47 @@ async fn a_release_in_flight_times_out_naming_it_and_rollback_stops_it() {
     assert_eq!(svc.task_definition(), Some(out.runtime.task_definition_arn.as_str()));
     h.destroy(DataPolicy::Delete).await;
 }
+
+#[tokio::test]
+async fn dropping_codecommit_and_codedeploy_deletes_the_push_rule_its_role_and_the_codedeploy_application() {
+    let mut h = Harness::new("drop", &[]).await;
+    let out = h.deploy().await.outputs.unwrap();
+    let (rule, events_role) =
+        (format!("{}-source-push", h.cfg.stack.name), format!("{}-events-role", h.cfg.stack.name));
+    let events = aws_sdk_eventbridge::Client::new(&h.sdk);
+    assert!(events.describe_rule().name(&rule).send().await.is_ok(), "the push rule exists after a CodeCommit deploy");
+
+    // codecommit -> github: the plan names the rule and its role, the deploy deletes them.
+    h.cfg.pipeline.source = ghost_core::config::Source::Github;
+    h.cfg.pipeline.repository = "acme/blog".into();
+    let plan = h.run(Mode::Plan).await.unwrap();
+    let deletes: Vec<String> = plan
+        .resources
+        .iter()
+        .filter(|r| r.action == Action::Delete)
+        .map(|r| format!("{} {}", r.kind, r.name))
+        .collect();
+    assert!(deletes.contains(&format!("eventbridge-rule {rule}")), "{deletes:?}");
+    assert!(deletes.contains(&format!("iam-role {events_role}")), "{deletes:?}");
+    h.deploy().await;
+    assert!(events.describe_rule().name(&rule).send().await.is_err(), "the push rule is gone");
+    let iam = aws_sdk_iam::Client::new(&h.sdk);
+    assert!(iam.get_role().role_name(&events_role).send().await.is_err(), "its role is gone");
+
+    // codedeploy -> ecs, in the build lens (the service itself refuses the change until it is replaced): the
+    // pipeline deploys through ECS, and the CodeDeploy application, group and role go.
+    let (app, _) = out.cicd.codedeploy.clone().expect("a CodeDeploy application");
+    h.cfg.pipeline.deployment = ghost_core::config::Deployment::Ecs;
+    let c = ghost_cicd::Cicd::new(&h.sdk, ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply));
+    let spec = ghost_cicd::CicdSpec::from_config(&h.cfg, &c.account().await.unwrap());
+    ghost_cicd::ensure_cicd(&c, &spec, &out.runtime).await.unwrap();
+    let deleted: Vec<String> =
+        c.env.records().iter().filter(|r| r.action == Action::Delete).map(|r| r.kind.clone()).collect();
+    assert!(deleted.iter().any(|k| k == "codedeploy-application"), "{deleted:?}");
+    let cd = aws_sdk_codedeploy::Client::new(&h.sdk);
+    assert!(cd.get_application().application_name(&app).send().await.is_err(), "the application is gone");
+    h.calls().await;
+    ghost_cicd::ensure_cicd(&c, &spec, &out.runtime).await.unwrap();
+    assert_eq!(h.calls().await.mutating, 0, "pruning is done once");
+    h.destroy(DataPolicy::Delete).await;
+}

@@ -16,27 +16,22 @@ use ghost_core::{Config, Env, Mode};
 use ghost_emulator::{CallSummary, Emulator, Faults, ghost_home, sequential_depth};
 use serde::Serialize;
 
-use crate::Output;
-
 /// awscli from PyPI, pinned, in a venv of its own next to the emulator's.
 const AWSCLI: &str = "awscli==1.46.3";
 const PORT: u16 = 4590;
 const SEED_KEY: &str = "testing";
 const OUR_KEY: &str = "BENCH";
 
-#[derive(Debug, Clone, clap::Args)]
-pub(crate) struct BenchArgs {
-    /// Runs of each measurement; the table shows medians.
-    #[arg(long, default_value_t = 5)]
-    runs: usize,
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Runs of each measurement; the results are medians.
+    pub runs: usize,
     /// Latency added to every call in measurement c.
-    #[arg(long, default_value_t = 100)]
-    latency_ms: u64,
+    pub latency_ms: u64,
     /// The seed's procedure (the tutorial's AWS CLI commands).
-    #[arg(long, default_value = "bench/seed_cli.sh")]
-    seed_script: PathBuf,
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    output: Output,
+    pub seed_script: PathBuf,
+    /// No per-run progress lines on stderr.
+    pub quiet: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -54,27 +49,28 @@ struct Samples {
     plan_calls: usize,
 }
 
+/// The medians of a benchmark run.
 #[derive(Debug, Serialize)]
-struct Results {
-    date: String,
-    machine: String,
-    runs: usize,
-    latency_ms: u64,
-    seed_cold_s: f64,
-    seed_calls: usize,
-    cold_s: f64,
-    cold_calls: usize,
-    cold_mutating: usize,
-    speedup_vs_seed: f64,
-    noop_s: f64,
-    noop_calls: usize,
-    noop_mutating: usize,
-    latency_cold_s: f64,
-    critical_path_calls: usize,
-    critical_path_s: f64,
-    latency_ratio: f64,
-    plan_s: f64,
-    plan_calls: usize,
+pub struct Results {
+    pub date: String,
+    pub machine: String,
+    pub runs: usize,
+    pub latency_ms: u64,
+    pub seed_cold_s: f64,
+    pub seed_calls: usize,
+    pub cold_s: f64,
+    pub cold_calls: usize,
+    pub cold_mutating: usize,
+    pub speedup_vs_seed: f64,
+    pub noop_s: f64,
+    pub noop_calls: usize,
+    pub noop_mutating: usize,
+    pub latency_cold_s: f64,
+    pub critical_path_calls: usize,
+    pub critical_path_s: f64,
+    pub latency_ratio: f64,
+    pub plan_s: f64,
+    pub plan_calls: usize,
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -97,7 +93,7 @@ fn ensure_awscli(home: &Path) -> Result<PathBuf> {
     Ok(aws)
 }
 
-pub(crate) async fn run(args: BenchArgs) -> Result<()> {
+pub async fn run(args: &BenchOptions) -> Result<Results> {
     ensure!(args.runs >= 1, "--runs must be at least 1");
     if !args.seed_script.exists() {
         bail!(
@@ -168,7 +164,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
         emu.clear_faults(OUR_KEY).await?;
         res.context("cold deploy with latency")?;
         s.depth.push(sequential_depth(&emu.calls(Some(OUR_KEY)).await?));
-        if args.output == Output::Text {
+        if !args.quiet {
             eprintln!(
                 "run {i}/{}: seed {seed_s:.1} s, cold {:.2} s, no-op {:.2} s, plan {:.2} s, with {} ms/call {:.2} s (depth {})",
                 args.runs,
@@ -212,36 +208,44 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
         plan_s: median(&s.plan_s),
         plan_calls: s.plan_calls,
     };
-    if args.output == Output::Json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-        return Ok(());
+    Ok(r)
+}
+
+impl std::fmt::Display for Results {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = self;
+        writeln!(
+            f,
+            "\nbenchmark, {} ({}), medians of {} runs, emulator on 127.0.0.1:{PORT}",
+            r.date, r.machine, r.runs
+        )?;
+        writeln!(f, "  {:<44} {:>10} {:>7} {:>9}  against", "measurement", "wall", "calls", "mutating")?;
+        writeln!(
+            f,
+            "  {:<44} {:>8.2} s {:>7} {:>9}  seed CLI procedure {:.1} s, {} calls → {:.0}× faster",
+            "a) cold deploy (55 resources)",
+            r.cold_s,
+            r.cold_calls,
+            r.cold_mutating,
+            r.seed_cold_s,
+            r.seed_calls,
+            r.speedup_vs_seed
+        )?;
+        writeln!(f, "  {:<44} {:>8.2} s {:>7} {:>9}", "b) no-op re-deploy", r.noop_s, r.noop_calls, r.noop_mutating)?;
+        writeln!(
+            f,
+            "  {:<44} {:>8.2} s {:>7} {:>9}  critical path {} calls × {} ms = {:.1} s → {:.2}×",
+            format!("c) cold deploy, {} ms per call", r.latency_ms),
+            r.latency_cold_s,
+            r.cold_calls,
+            r.cold_mutating,
+            r.critical_path_calls,
+            r.latency_ms,
+            r.critical_path_s,
+            r.latency_ratio
+        )?;
+        write!(f, "  {:<44} {:>8.2} s {:>7} {:>9}", "d) plan of the deployed stack", r.plan_s, r.plan_calls, 0)
     }
-    println!("\nbenchmark, {} ({}), medians of {} runs, emulator on 127.0.0.1:{PORT}", r.date, r.machine, r.runs);
-    println!("  {:<44} {:>10} {:>7} {:>9}  against", "measurement", "wall", "calls", "mutating");
-    println!(
-        "  {:<44} {:>8.2} s {:>7} {:>9}  seed CLI procedure {:.1} s, {} calls → {:.0}× faster",
-        "a) cold deploy (55 resources)",
-        r.cold_s,
-        r.cold_calls,
-        r.cold_mutating,
-        r.seed_cold_s,
-        r.seed_calls,
-        r.speedup_vs_seed
-    );
-    println!("  {:<44} {:>8.2} s {:>7} {:>9}", "b) no-op re-deploy", r.noop_s, r.noop_calls, r.noop_mutating);
-    println!(
-        "  {:<44} {:>8.2} s {:>7} {:>9}  critical path {} calls × {} ms = {:.1} s → {:.2}×",
-        format!("c) cold deploy, {} ms per call", r.latency_ms),
-        r.latency_cold_s,
-        r.cold_calls,
-        r.cold_mutating,
-        r.critical_path_calls,
-        r.latency_ms,
-        r.critical_path_s,
-        r.latency_ratio
-    );
-    println!("  {:<44} {:>8.2} s {:>7} {:>9}", "d) plan of the deployed stack", r.plan_s, r.plan_calls, 0);
-    Ok(())
 }
 
 fn chrono_free_today() -> String {

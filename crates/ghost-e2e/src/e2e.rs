@@ -24,49 +24,48 @@ use ghost_local::{Engine, ghost_home};
 use ghost_stack::{Report, StackOutputs, verify};
 use serde::Serialize;
 
-use crate::Output;
-
-#[derive(Debug, Clone, clap::Args)]
-pub(crate) struct E2eArgs {
+/// What to prove, and how loudly.
+#[derive(Debug, Clone)]
+pub struct E2eOptions {
     /// The config to prove (default: the sample fixtures/ghost.toml). Its stack and source repository are
-    /// renamed after --stack, so a stack deployed from the same config is never touched.
-    #[arg(long, short)]
-    config: Option<PathBuf>,
+    /// renamed after `stack`, so a stack deployed from the same config is never touched.
+    pub config: Option<PathBuf>,
     /// The stack name this run uses.
-    #[arg(long, default_value = "e2e")]
-    stack: String,
+    pub stack: String,
     /// Stop after the re-deploy: leave the stack, Ghost and the front's containers in place.
-    #[arg(long)]
-    keep: bool,
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    output: Output,
+    pub keep: bool,
+    /// No progress lines on stderr (the summary is the output).
+    pub quiet: bool,
 }
 
-impl E2eArgs {
+impl E2eOptions {
     /// What `cargo xtask test` runs: the sample config under a stack of its own.
-    pub(crate) fn for_tests() -> Self {
-        Self { config: None, stack: "e2e-test".into(), keep: false, output: Output::Text }
+    pub fn for_tests() -> Self {
+        Self { config: None, stack: "e2e-test".into(), keep: false, quiet: false }
     }
 }
 
 /// One row of the summary.
 #[derive(Debug, Clone, Serialize)]
-struct Phase {
-    name: &'static str,
-    wall_s: f64,
+pub struct Phase {
+    pub name: &'static str,
+    pub wall_s: f64,
     /// API calls this phase made (emulator recorder), total and mutating.
-    calls: Option<(usize, usize)>,
-    result: String,
+    pub calls: Option<(usize, usize)>,
+    pub result: String,
 }
 
+/// What a passed run measured.
 #[derive(Debug, Serialize)]
-struct Summary {
-    stack: String,
-    phases: Vec<Phase>,
-    resources_created: usize,
-    wiring_checks: Vec<verify::Check>,
-    swap: front::LoopReport,
-    wall_s: f64,
+pub struct Summary {
+    pub stack: String,
+    pub phases: Vec<Phase>,
+    pub resources_created: usize,
+    pub wiring_checks: Vec<verify::Check>,
+    pub swap: front::LoopReport,
+    pub wall_s: f64,
+    /// With `keep`: where Ghost (green) still serves.
+    pub kept_url: Option<String>,
 }
 
 struct Run {
@@ -150,7 +149,7 @@ fn owner() -> Owner {
 }
 
 /// The config under test, renamed so the run owns its stack (and its source repository, which is per account).
-fn config(args: &E2eArgs) -> Result<Config> {
+fn config(args: &E2eOptions) -> Result<Config> {
     let path = args.config.clone().unwrap_or_else(|| PathBuf::from("fixtures/ghost.toml"));
     let mut cfg = Config::load(&path)?;
     cfg.stack.name = args.stack.clone();
@@ -165,11 +164,12 @@ fn local_td(o: &StackOutputs) -> Result<TaskDefinition> {
     Ok(TaskDefinition::from_json(&serde_json::to_string(&o.runtime.task_definition)?)?)
 }
 
-pub(crate) async fn run(args: E2eArgs) -> Result<()> {
+/// Runs the whole flow; an `Err` names the phase and what it found. Progress goes to stderr unless `quiet`.
+pub async fn run(args: &E2eOptions) -> Result<Summary> {
     let all = Instant::now();
-    let cfg = config(&args)?;
+    let cfg = config(args)?;
     let stack = cfg.stack.name.clone();
-    let quiet = args.output == Output::Json;
+    let quiet = args.quiet;
 
     // The image build (minutes, once) does not need the emulator: start it first, beside everything else.
     let home = ghost_home();
@@ -314,7 +314,13 @@ pub(crate) async fn run(args: E2eArgs) -> Result<()> {
     let t = r.start("Ghost's logs through CloudWatch Logs");
     let logs = aws_sdk_cloudwatchlogs::Client::new(&r.sdk);
     let family = ghost_runtime::RuntimeSpec::from_config(&r.cfg).family();
-    let shipped = crate::awslogs::ship(&engine, &logs, &o.runtime.log_group, &family).await?;
+    let to = ghost_local::awslogs::Awslogs {
+        group: &o.runtime.log_group,
+        stream_prefix: ghost_runtime::ecs::LOG_STREAM_PREFIX,
+        container: ghost_runtime::ecs::CONTAINER,
+        family: &family,
+    };
+    let shipped = ghost_local::awslogs::ship(&engine, &logs, &to).await?;
     let lines = ghost_observe::logs::read_logs(&logs, &o.runtime.log_group, 0, &Default::default()).await?;
     let booted: BTreeSet<&str> =
         lines.iter().filter(|l| l.message.contains("Ghost booted")).map(|l| l.stream.as_str()).collect();
@@ -362,17 +368,15 @@ pub(crate) async fn run(args: E2eArgs) -> Result<()> {
         r.done("destroy --delete-data", t, true, format!("{} deleted; nothing left", d.count(Action::Delete))).await?;
     }
 
-    let summary = Summary {
+    Ok(Summary {
         stack,
         phases: r.phases,
         resources_created: created,
         wiring_checks: checks,
         swap: seen,
         wall_s: all.elapsed().as_secs_f64(),
-    };
-    let kept = args.keep.then(|| swap.green.url.clone());
-    print(&summary, args.output, kept.as_deref());
-    Ok(())
+        kept_url: args.keep.then(|| swap.green.url.clone()),
+    })
 }
 
 async fn page(url: &str, text: &str) -> Result<()> {
@@ -390,27 +394,28 @@ async fn page(url: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn print(s: &Summary, out: Output, kept: Option<&str>) {
-    if out == Output::Json {
-        println!("{}", serde_json::to_string_pretty(s).expect("summary serializes"));
-        return;
-    }
-    println!("\ne2e of stack {}: passed in {:.1} s", s.stack, s.wall_s);
-    println!("  {:<36} {:>8} {:>7} {:>9}  result", "phase", "wall s", "calls", "mutating");
-    for p in &s.phases {
-        let (calls, mutating) = p.calls.map_or(("-".into(), "-".into()), |(c, m)| (c.to_string(), m.to_string()));
-        println!("  {:<36} {:>8.1} {calls:>7} {mutating:>9}  {}", p.name, p.wall_s, p.result);
-    }
-    println!(
-        "  resources created: {}; wiring checks: {} ok; failed requests during the swap: {} of {}",
-        s.resources_created,
-        s.wiring_checks.iter().filter(|c| c.ok).count(),
-        s.swap.failed,
-        s.swap.ok + s.swap.failed
-    );
-    if let Some(url) = kept {
-        println!(
-            "  kept (--keep): the stack on the emulator and Ghost (green) at {url}/; the next e2e run starts by removing them"
-        );
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "\ne2e of stack {}: passed in {:.1} s", self.stack, self.wall_s)?;
+        writeln!(f, "  {:<36} {:>8} {:>7} {:>9}  result", "phase", "wall s", "calls", "mutating")?;
+        for p in &self.phases {
+            let (calls, mutating) = p.calls.map_or(("-".into(), "-".into()), |(c, m)| (c.to_string(), m.to_string()));
+            writeln!(f, "  {:<36} {:>8.1} {calls:>7} {mutating:>9}  {}", p.name, p.wall_s, p.result)?;
+        }
+        write!(
+            f,
+            "  resources created: {}; wiring checks: {} ok; failed requests during the swap: {} of {}",
+            self.resources_created,
+            self.wiring_checks.iter().filter(|c| c.ok).count(),
+            self.swap.failed,
+            self.swap.ok + self.swap.failed
+        )?;
+        if let Some(url) = &self.kept_url {
+            write!(
+                f,
+                "\n  kept (--keep): the stack on the emulator and Ghost (green) at {url}/; the next e2e run starts by removing them"
+            )?;
+        }
+        Ok(())
     }
 }
