@@ -376,17 +376,25 @@ pub async fn ensure_task_definition(
     let out = rt
         .env
         .track::<_, crate::Error, _>("task-definition", &family, async {
-            let got = rt
-                .ecs
-                .describe_task_definition()
-                .task_definition(&family)
-                .include(TaskDefinitionField::Tags)
-                .send()
-                .await
-                .aws("DescribeTaskDefinition", &family);
-            // A deregistered (INACTIVE) revision is history, not a task definition a service can run.
-            let latest = ghost_core::error::absent_if(got, &["ClientException", "InvalidParameterException"])?
-                .filter(|o| o.task_definition().and_then(|t| t.status()).map(|s| s.as_str()) == Some("ACTIVE"));
+            // The newest ACTIVE revision, from a list (absence is an empty list): DescribeTaskDefinition answers a
+            // missing family with a ClientException, which also means other client errors, so it is never read
+            // as absence. A deregistered (INACTIVE) revision is history, not one a service can run.
+            let newest = family_revisions(rt, &family, TaskDefinitionStatus::Active)
+                .await?
+                .into_iter()
+                .max_by_key(|a| a.rsplit(':').next().and_then(|r| r.parse::<u32>().ok()).unwrap_or(0));
+            let latest = match &newest {
+                Some(arn) => Some(
+                    rt.ecs
+                        .describe_task_definition()
+                        .task_definition(arn)
+                        .include(TaskDefinitionField::Tags)
+                        .send()
+                        .await
+                        .aws("DescribeTaskDefinition", arn)?,
+                ),
+                None => None,
+            };
             let released = latest.as_ref().and_then(|o| o.task_definition()).and_then(|t| released_image(spec, t));
             if let Some(image) = released {
                 // The pipeline owns the image once it has shipped one from this stack's repository: a deploy that
@@ -704,7 +712,7 @@ pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: gho
     let revisions = family_revisions(rt, &family, TaskDefinitionStatus::Active).await?;
     for arn in &revisions {
         rt.env
-            .delete("task-definition", &family, arn, &["ClientException"], || async {
+            .delete("task-definition", &family, arn, &[], || async {
                 rt.ecs
                     .deregister_task_definition()
                     .task_definition(arn)
@@ -720,7 +728,7 @@ pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: gho
         for chunk in inactive.chunks(10) {
             let id = format!("{} inactive revisions", chunk.len());
             rt.env
-                .delete("task-definition-history", &family, &id, &["ClientException"], || async {
+                .delete("task-definition-history", &family, &id, &[], || async {
                     rt.ecs
                         .delete_task_definitions()
                         .set_task_definitions(Some(chunk.iter().map(|a| a.to_string()).collect()))

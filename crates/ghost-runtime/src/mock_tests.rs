@@ -274,7 +274,13 @@ async fn task_definition_registers_a_revision_only_when_its_content_changes() {
                 .task_definition(TaskDefinition::builder().task_definition_arn("arn:td/ghost-blog:2").build())
                 .build()
         });
-        let r = rt(Rules { ecs: vec![&describe, &register], ..Default::default() });
+        let family = spec().family();
+        let list = always!(aws_sdk_ecs::Client::list_task_definitions, move || {
+            aws_sdk_ecs::operation::list_task_definitions::ListTaskDefinitionsOutput::builder()
+                .task_definition_arns(format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:1"))
+                .build()
+        });
+        let r = rt(Rules { ecs: vec![&list, &describe, &register], ..Default::default() });
         let (arn, _) = ecs::ensure_task_definition(&r, &spec(), &refs).await.unwrap();
         assert_eq!(register.num_calls(), registers);
         assert_eq!(arn, if registers == 0 { "arn:td/ghost-blog:1" } else { "arn:td/ghost-blog:2" });

@@ -9,11 +9,14 @@
 //! encrypted; ECR scanning on push with immutable tags; RDS encrypted, private, deletion-protected; secrets never in
 //! the task's plain environment or its log configuration.
 
+use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
+use aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError;
+use aws_sdk_s3::operation::head_bucket::HeadBucketError;
 use ghost_aws::iam::RoleSpec;
 use ghost_aws::policy::{Effect, PolicyDocument};
 use ghost_cicd::CicdSpec;
 use ghost_core::config::{Deployment, Source};
-use ghost_core::{AwsResultExt, Config, is_planned};
+use ghost_core::{AbsentExt, AwsResultExt, Config, is_planned};
 use ghost_net::spec::{NetworkSpec, RuleSource, SgRole, SgSpec};
 use ghost_runtime::RuntimeSpec;
 use ghost_runtime::ecs::{self, TaskDef};
@@ -243,6 +246,28 @@ pub fn audit_desired(cfg: &Config, account: &str, o: &StackOutputs) -> Audit {
     a
 }
 
+/// A setting the audit could not read is a finding (not verified), never a pass.
+fn unreadable(a: &mut Audit, area: &'static str, resource: &str, what: &str, err: &ghost_core::Error) {
+    a.find(area, resource, format!("{what} could not be read, so it is not verified: {err}"));
+}
+
+/// The resource when it exists; `None` when it does not (nothing fixed at creation to read yet) or when it could
+/// not be read (then said as a finding).
+fn unless_absent<T>(
+    a: &mut Audit,
+    area: &'static str,
+    resource: &str,
+    got: ghost_core::Result<Option<T>>,
+) -> Option<T> {
+    match got {
+        Ok(found) => found,
+        Err(e) => {
+            unreadable(a, area, resource, "it", &e);
+            None
+        }
+    }
+}
+
 /// The settings fixed at creation, read back where the resource exists (skipped, and said so, where not).
 pub async fn audit_live(
     a: &mut Audit,
@@ -263,29 +288,44 @@ pub async fn audit_live(
     let spec = CicdSpec::from_config(cfg, account);
     let bucket = spec.bucket();
     let s3 = aws_sdk_s3::Client::new(sdk);
-    if s3.head_bucket().bucket(&bucket).send().await.is_ok() {
-        let block = s3.get_public_access_block().bucket(&bucket).send().await.aws("GetPublicAccessBlock", &bucket)?;
-        let c = block.public_access_block_configuration();
-        let all = c.is_some_and(|c| {
-            [c.block_public_acls(), c.ignore_public_acls(), c.block_public_policy(), c.restrict_public_buckets()]
-                .iter()
-                .all(|b| *b == Some(true))
-        });
-        if !all {
-            a.find("s3", &bucket, "public access is not blocked on all four settings");
+    let head = s3.head_bucket().bucket(&bucket).send().await;
+    if unless_absent(a, "s3", &bucket, head.absent_when(HeadBucketError::is_not_found, "HeadBucket", &bucket)).is_some()
+    {
+        match s3.get_public_access_block().bucket(&bucket).send().await.aws("GetPublicAccessBlock", &bucket) {
+            Ok(block) => {
+                let c = block.public_access_block_configuration();
+                let all = c.is_some_and(|c| {
+                    [
+                        c.block_public_acls(),
+                        c.ignore_public_acls(),
+                        c.block_public_policy(),
+                        c.restrict_public_buckets(),
+                    ]
+                    .iter()
+                    .all(|b| *b == Some(true))
+                });
+                if !all {
+                    a.find("s3", &bucket, "public access is not blocked on all four settings");
+                }
+            }
+            Err(e) => unreadable(a, "s3", &bucket, "the public access block", &e),
         }
-        let enc = s3.get_bucket_encryption().bucket(&bucket).send().await.aws("GetBucketEncryption", &bucket)?;
-        let rules = enc.server_side_encryption_configuration().map(|c| c.rules().len()).unwrap_or(0);
-        if rules == 0 {
-            a.find("s3", &bucket, "no default server-side encryption");
+        match s3.get_bucket_encryption().bucket(&bucket).send().await.aws("GetBucketEncryption", &bucket) {
+            Ok(enc) => {
+                if enc.server_side_encryption_configuration().is_none_or(|c| c.rules().is_empty()) {
+                    a.find("s3", &bucket, "no default server-side encryption");
+                }
+            }
+            Err(e) => unreadable(a, "s3", &bucket, "the default encryption", &e),
         }
         a.checked.push(format!("s3 {bucket}: public access blocked, SSE (live)"));
     }
     let ecr = aws_sdk_ecr::Client::new(sdk);
     let repo = spec.image_repository();
-    if let Ok(got) = ecr.describe_repositories().repository_names(&repo).send().await
-        && let Some(r) = got.repositories().first()
-    {
+    let got = ecr.describe_repositories().repository_names(&repo).send().await;
+    let got =
+        got.absent_when(DescribeRepositoriesError::is_repository_not_found_exception, "DescribeRepositories", &repo);
+    if let Some(r) = unless_absent(a, "ecr", &repo, got).and_then(|g| g.repositories().first().cloned()) {
         if !r.image_scanning_configuration().is_some_and(|s| s.scan_on_push()) {
             a.find("ecr", &repo, "images are not scanned on push");
         }
@@ -299,7 +339,12 @@ pub async fn audit_live(
     {
         let rds = aws_sdk_rds::Client::new(sdk);
         let got = rds.describe_db_instances().db_instance_identifier(&db.instance).send().await;
-        if let Some(i) = got.ok().and_then(|g| g.db_instances().first().cloned()) {
+        let got = got.absent_when(
+            DescribeDBInstancesError::is_db_instance_not_found_fault,
+            "DescribeDBInstances",
+            &db.instance,
+        );
+        if let Some(i) = unless_absent(a, "rds", &db.instance, got).and_then(|g| g.db_instances().first().cloned()) {
             if i.storage_encrypted() != Some(true) {
                 a.find("rds", &db.instance, "storage is not encrypted");
             }
@@ -329,6 +374,19 @@ mod tests {
             managed: vec![],
             inline: Some(("bad".into(), PolicyDocument::new(statements))),
         }
+    }
+
+    #[test]
+    fn an_unreadable_setting_is_a_finding_and_an_absent_resource_is_not() {
+        let mut a = Audit::default();
+        let denied: ghost_core::Result<Option<()>> = Err(ghost_core::Error::Conflict {
+            resource: "ghost-artifacts".into(),
+            message: "AccessDenied".into(),
+        });
+        assert_eq!(unless_absent(&mut a, "s3", "ghost-artifacts", denied), None);
+        assert_eq!(unless_absent(&mut a, "ecr", "ghost-blog", Ok(None::<()>)), None);
+        assert_eq!(a.findings.len(), 1, "{:?}", a.findings);
+        assert!(a.findings[0].problem.contains("not verified"), "{:?}", a.findings);
     }
 
     #[test]
