@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, Listener, LoadBalancer, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
     ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag, TargetGroup, TargetGroupAttribute,
@@ -16,7 +17,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use ghost_core::error::{absent_if, waiter_error};
 use ghost_core::reconcile::{self, Live, Readiness, Resource};
 use ghost_core::wait::Bound;
-use ghost_core::{AwsResultExt, Change, Outcome, is_planned, planned_id};
+use ghost_core::{AbsentExt, AwsResultExt, Change, Outcome, is_planned, planned_id};
 use ghost_net::NetworkOut;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,7 @@ pub const HEALTH_MATCHER: &str = "200,301";
 const HEALTHY_THRESHOLD: i32 = 2;
 const UNHEALTHY_THRESHOLD: i32 = 3;
 const HEALTH_INTERVAL_S: i32 = 15;
+const HEALTH_TIMEOUT_S: i32 = 5;
 /// TLS 1.3 with 1.2 fallback: AWS's current recommended policy.
 pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 const DEREGISTRATION_DELAY_S: &str = "30";
@@ -202,112 +204,201 @@ pub async fn ensure_alb(rt: &Runtime, net: &NetworkOut) -> Result<Outcome<Pair>>
 }
 
 pub async fn find_target_group(rt: &Runtime, name: &str) -> Result<Option<TargetGroup>> {
-    let got = rt.elb.describe_target_groups().names(name).send().await.aws("DescribeTargetGroups", name);
-    Ok(absent_if(got, &["TargetGroupNotFound"])?.and_then(|o| o.target_groups.and_then(|t| t.into_iter().next())))
+    let got = rt.elb.describe_target_groups().names(name).send().await;
+    let got =
+        got.absent_when(DescribeTargetGroupsError::is_target_group_not_found_exception, "DescribeTargetGroups", name)?;
+    Ok(got.and_then(|o| o.target_groups.and_then(|t| t.into_iter().next())))
 }
 
-pub fn diff_target_group(tg: &TargetGroup) -> Vec<Change> {
-    let mut c = Vec::new();
-    let mut check = |field: &str, have: String, want: String| {
-        if have != want {
-            c.push(Change::new(field, have, want));
+/// Everything CreateTargetGroup and the deregistration-delay attribute set, as DescribeTargetGroups reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroupView {
+    pub protocol: String,
+    pub port: i32,
+    pub vpc_id: String,
+    pub target_type: String,
+    pub health: HealthCheckView,
+    pub deregistration_delay_s: String,
+}
+
+/// The health check: ModifyTargetGroup sets all of it in one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheckView {
+    pub protocol: String,
+    pub path: String,
+    pub matcher: String,
+    pub healthy_threshold: i32,
+    pub unhealthy_threshold: i32,
+    pub interval_s: i32,
+    pub timeout_s: i32,
+}
+
+impl TargetGroupView {
+    pub fn desired(vpc_id: &str) -> Self {
+        Self {
+            protocol: ProtocolEnum::Http.as_str().into(),
+            port: GHOST_PORT,
+            vpc_id: vpc_id.into(),
+            target_type: TargetTypeEnum::Ip.as_str().into(),
+            health: HealthCheckView {
+                protocol: ProtocolEnum::Http.as_str().into(),
+                path: HEALTH_PATH.into(),
+                matcher: HEALTH_MATCHER.into(),
+                healthy_threshold: HEALTHY_THRESHOLD,
+                unhealthy_threshold: UNHEALTHY_THRESHOLD,
+                interval_s: HEALTH_INTERVAL_S,
+                timeout_s: HEALTH_TIMEOUT_S,
+            },
+            deregistration_delay_s: DEREGISTRATION_DELAY_S.into(),
         }
-    };
-    check("health_check_path", tg.health_check_path().unwrap_or_default().into(), HEALTH_PATH.into());
-    check("matcher", tg.matcher().and_then(|m| m.http_code()).unwrap_or_default().into(), HEALTH_MATCHER.into());
-    let number = |n: Option<i32>| n.map_or("none".to_string(), |n| n.to_string());
-    check("healthy_threshold", number(tg.healthy_threshold_count()), HEALTHY_THRESHOLD.to_string());
-    check("unhealthy_threshold", number(tg.unhealthy_threshold_count()), UNHEALTHY_THRESHOLD.to_string());
-    check("health_check_interval", number(tg.health_check_interval_seconds()), HEALTH_INTERVAL_S.to_string());
-    c
+    }
+
+    fn live(tg: &TargetGroup, delay: &str) -> Self {
+        let s = |v: Option<&str>| v.unwrap_or_default().to_string();
+        Self {
+            protocol: s(tg.protocol().map(|p| p.as_str())),
+            port: tg.port().unwrap_or_default(),
+            vpc_id: s(tg.vpc_id()),
+            target_type: s(tg.target_type().map(|t| t.as_str())),
+            health: HealthCheckView {
+                protocol: s(tg.health_check_protocol().map(|p| p.as_str())),
+                path: s(tg.health_check_path()),
+                matcher: s(tg.matcher().and_then(|m| m.http_code())),
+                healthy_threshold: tg.healthy_threshold_count().unwrap_or_default(),
+                unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or_default(),
+                interval_s: tg.health_check_interval_seconds().unwrap_or_default(),
+                timeout_s: tg.health_check_timeout_seconds().unwrap_or_default(),
+            },
+            deregistration_delay_s: delay.into(),
+        }
+    }
+}
+
+/// A target group (blue or green) as a reconciled resource; its output is the ARN.
+#[derive(Debug)]
+pub struct TargetGroupKind<'a> {
+    pub rt: &'a Runtime,
+    pub name: String,
+    pub desired: TargetGroupView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetGroupUpdate {
+    Health(HealthCheckView),
+    DeregistrationDelay(String),
+}
+
+impl Resource for TargetGroupKind<'_> {
+    type View = TargetGroupView;
+    type Out = String;
+    type Update = TargetGroupUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = "target-group";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &TargetGroupView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id(Self::KIND)
+    }
+    async fn find(&self) -> Result<Option<Live<TargetGroupView, String>>> {
+        let Some(tg) = find_target_group(self.rt, &self.name).await? else { return Ok(None) };
+        let arn = tg.target_group_arn().unwrap_or_default().to_string();
+        let attrs = self.rt.elb.describe_target_group_attributes().target_group_arn(&arn).send().await;
+        let attrs = attrs.aws("DescribeTargetGroupAttributes", &self.name)?;
+        let delay = attrs
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+            .and_then(|a| a.value())
+            .unwrap_or("300");
+        Ok(Some(Live::ready(TargetGroupView::live(&tg, delay), arn)))
+    }
+    async fn create(&self, d: &TargetGroupView) -> Result<String> {
+        let h = &d.health;
+        let out = self
+            .rt
+            .elb
+            .create_target_group()
+            .name(&self.name)
+            .protocol(ProtocolEnum::from(d.protocol.as_str()))
+            .port(d.port)
+            .vpc_id(&d.vpc_id)
+            .target_type(TargetTypeEnum::from(d.target_type.as_str()))
+            .health_check_protocol(ProtocolEnum::from(h.protocol.as_str()))
+            .health_check_path(&h.path)
+            .matcher(Matcher::builder().http_code(&h.matcher).build())
+            .healthy_threshold_count(h.healthy_threshold)
+            .unhealthy_threshold_count(h.unhealthy_threshold)
+            .health_check_interval_seconds(h.interval_s)
+            .health_check_timeout_seconds(h.timeout_s)
+            .set_tags(Some(tags(self.rt, Self::KIND, &self.name)))
+            .send()
+            .await
+            .aws("CreateTargetGroup", &self.name)?;
+        let arn = out.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_string();
+        self.update(&arn, TargetGroupUpdate::DeregistrationDelay(d.deregistration_delay_s.clone())).await?;
+        Ok(arn)
+    }
+    fn updates(&self, d: &TargetGroupView, l: &TargetGroupView) -> Result<Vec<TargetGroupUpdate>> {
+        let fixed = [
+            ("protocol", d.protocol.clone(), l.protocol.clone()),
+            ("port", d.port.to_string(), l.port.to_string()),
+            ("vpc_id", d.vpc_id.clone(), l.vpc_id.clone()),
+            ("target_type", d.target_type.clone(), l.target_type.clone()),
+        ];
+        // ELBv2 fixes these at CreateTargetGroup (ModifyTargetGroup takes only the health check).
+        if let Some((field, want, have)) = fixed.into_iter().find(|(_, w, h)| w != h) {
+            return Err(ghost_core::Error::NeedsReplacement {
+                resource: format!("target group {}", self.name),
+                change: Change::new(field, have, want),
+                remedy: "delete the load balancer's listeners and this target group, then deploy again".into(),
+            }
+            .into());
+        }
+        let mut u = Vec::new();
+        if d.health != l.health {
+            u.push(TargetGroupUpdate::Health(d.health.clone()));
+        }
+        if d.deregistration_delay_s != l.deregistration_delay_s {
+            u.push(TargetGroupUpdate::DeregistrationDelay(d.deregistration_delay_s.clone()));
+        }
+        Ok(u)
+    }
+    async fn update(&self, arn: &String, u: TargetGroupUpdate) -> Result<()> {
+        match u {
+            TargetGroupUpdate::Health(h) => {
+                self.rt
+                    .elb
+                    .modify_target_group()
+                    .target_group_arn(arn)
+                    .health_check_protocol(ProtocolEnum::from(h.protocol.as_str()))
+                    .health_check_path(&h.path)
+                    .matcher(Matcher::builder().http_code(&h.matcher).build())
+                    .healthy_threshold_count(h.healthy_threshold)
+                    .unhealthy_threshold_count(h.unhealthy_threshold)
+                    .health_check_interval_seconds(h.interval_s)
+                    .health_check_timeout_seconds(h.timeout_s)
+                    .send()
+                    .await
+                    .aws("ModifyTargetGroup", &self.name)?;
+            }
+            TargetGroupUpdate::DeregistrationDelay(seconds) => {
+                let attr = TargetGroupAttribute::builder().key("deregistration_delay.timeout_seconds").value(seconds);
+                let req = self.rt.elb.modify_target_group_attributes().target_group_arn(arn).attributes(attr.build());
+                req.send().await.aws("ModifyTargetGroupAttributes", arn)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub async fn ensure_target_group(rt: &Runtime, color: &str, vpc_id: &str) -> Result<Outcome<String>> {
-    let name = rt.env.names.target_group(color);
-    rt.env
-        .track("target-group", &name, async {
-            let Some(tg) = find_target_group(rt, &name).await? else {
-                if rt.env.is_plan() {
-                    return Ok(Outcome::Created(planned_id("target-group")));
-                }
-                let out = rt
-                    .elb
-                    .create_target_group()
-                    .name(&name)
-                    .protocol(ProtocolEnum::Http)
-                    .port(GHOST_PORT)
-                    .vpc_id(vpc_id)
-                    .target_type(TargetTypeEnum::Ip)
-                    .health_check_protocol(ProtocolEnum::Http)
-                    .health_check_path(HEALTH_PATH)
-                    .matcher(Matcher::builder().http_code(HEALTH_MATCHER).build())
-                    .healthy_threshold_count(HEALTHY_THRESHOLD)
-                    .unhealthy_threshold_count(UNHEALTHY_THRESHOLD)
-                    .health_check_interval_seconds(HEALTH_INTERVAL_S)
-                    .health_check_timeout_seconds(5)
-                    .set_tags(Some(tags(rt, "target-group", &name)))
-                    .send()
-                    .await
-                    .aws("CreateTargetGroup", &name)?;
-                let arn =
-                    out.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_string();
-                set_deregistration_delay(rt, &arn).await?;
-                return Ok(Outcome::Created(arn));
-            };
-            let arn = tg.target_group_arn().unwrap_or_default().to_string();
-            let mut changes = diff_target_group(&tg);
-            if !changes.is_empty() && !rt.env.is_plan() {
-                rt.elb
-                    .modify_target_group()
-                    .target_group_arn(&arn)
-                    .health_check_path(HEALTH_PATH)
-                    .matcher(Matcher::builder().http_code(HEALTH_MATCHER).build())
-                    .healthy_threshold_count(HEALTHY_THRESHOLD)
-                    .unhealthy_threshold_count(UNHEALTHY_THRESHOLD)
-                    .health_check_interval_seconds(HEALTH_INTERVAL_S)
-                    .send()
-                    .await
-                    .aws("ModifyTargetGroup", &name)?;
-            }
-            let attrs = rt
-                .elb
-                .describe_target_group_attributes()
-                .target_group_arn(&arn)
-                .send()
-                .await
-                .aws("DescribeTargetGroupAttributes", &name)?;
-            let delay = attrs
-                .attributes()
-                .iter()
-                .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
-                .and_then(|a| a.value())
-                .unwrap_or("300");
-            if delay != DEREGISTRATION_DELAY_S {
-                changes.push(Change::new("deregistration_delay", delay, DEREGISTRATION_DELAY_S));
-                if !rt.env.is_plan() {
-                    set_deregistration_delay(rt, &arn).await?;
-                }
-            }
-            Ok(Outcome::from_changes(arn, changes))
-        })
-        .await
-}
-
-/// Ghost holds no long requests: 30 s of draining (not the default 300) keeps releases quick.
-async fn set_deregistration_delay(rt: &Runtime, arn: &str) -> Result<()> {
-    rt.elb
-        .modify_target_group_attributes()
-        .target_group_arn(arn)
-        .attributes(
-            TargetGroupAttribute::builder()
-                .key("deregistration_delay.timeout_seconds")
-                .value(DEREGISTRATION_DELAY_S)
-                .build(),
-        )
-        .send()
-        .await
-        .aws("ModifyTargetGroupAttributes", arn)?;
-    Ok(())
+    let tg = TargetGroupKind { rt, name: rt.env.names.target_group(color), desired: TargetGroupView::desired(vpc_id) };
+    reconcile::ensure(&rt.env, &tg).await
 }
 
 /// What a listener should do.

@@ -152,8 +152,15 @@ fn iam_trust(service: &str) -> String {
 // --- target group -------------------------------------------------------------------------------------------
 
 fn target_group(path: &str) -> TargetGroup {
+    use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
     TargetGroup::builder()
         .target_group_arn("arn:tg/blue")
+        .protocol(ProtocolEnum::Http)
+        .port(lb::GHOST_PORT)
+        .vpc_id("vpc-1")
+        .target_type(TargetTypeEnum::Ip)
+        .health_check_protocol(ProtocolEnum::Http)
+        .health_check_timeout_seconds(5)
         .health_check_path(path)
         .matcher(Matcher::builder().http_code(lb::HEALTH_MATCHER).build())
         .healthy_threshold_count(2)
@@ -552,7 +559,7 @@ async fn service_equal_makes_zero_writes_and_a_changed_count_is_updated() {
 // --- field coverage: every field each kind creates with is compared ----------------------------------------
 
 #[test]
-fn every_field_of_the_load_balancer_file_system_mount_target_and_subnet_group_is_compared() {
+fn every_field_of_the_load_balancer_target_group_file_system_mount_target_and_subnet_group_is_compared() {
     use ghost_core::reconcile::testing::assert_every_field_compared;
     let r = offline();
     let alb = lb::AlbView {
@@ -576,6 +583,8 @@ fn every_field_of_the_load_balancer_file_system_mount_target_and_subnet_group_is
     let subnets = vec!["subnet-p1".to_string(), "subnet-p2".to_string()];
     let group = crate::rds::DbSubnetGroup { rt: &r, name: "ghost-db".into(), desired: subnets.clone() };
     assert_every_field_compared(&group, &[subnets]);
+    let tg = lb::TargetGroupView::desired("vpc-1");
+    assert_every_field_compared(&lb::TargetGroupKind { rt: &r, name: "ghost-blue".into(), desired: tg.clone() }, &[tg]);
 }
 
 /// A run killed while the load balancer was provisioning: the next run finds it provisioning and waits until

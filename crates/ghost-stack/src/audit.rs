@@ -379,10 +379,8 @@ mod tests {
     #[test]
     fn an_unreadable_setting_is_a_finding_and_an_absent_resource_is_not() {
         let mut a = Audit::default();
-        let denied: ghost_core::Result<Option<()>> = Err(ghost_core::Error::Conflict {
-            resource: "ghost-artifacts".into(),
-            message: "AccessDenied".into(),
-        });
+        let denied: ghost_core::Result<Option<()>> =
+            Err(ghost_core::Error::Conflict { resource: "ghost-artifacts".into(), message: "AccessDenied".into() });
         assert_eq!(unless_absent(&mut a, "s3", "ghost-artifacts", denied), None);
         assert_eq!(unless_absent(&mut a, "ecr", "ghost-blog", Ok(None::<()>)), None);
         assert_eq!(a.findings.len(), 1, "{:?}", a.findings);
