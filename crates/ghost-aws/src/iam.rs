@@ -105,18 +105,7 @@ impl Resource for Role<'_> {
             return Ok(None);
         };
         let Some(role) = role.role else { return Ok(None) };
-        let attached: Vec<_> = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .aws("ListAttachedRolePolicies", name)?;
-        let mut managed: Vec<String> = attached.into_iter().filter_map(|p| p.policy_arn).collect();
-        managed.sort();
+        let managed = attached_policies(self.iam, name).await?;
         // Only the policy we write is read: other inline policies are someone else's.
         let inline = match &self.desired.inline {
             Some(want) => {
@@ -226,6 +215,22 @@ impl Resource for Role<'_> {
     }
 }
 
+/// The ARNs of the managed policies attached to the role, sorted.
+async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>> {
+    let attached: Vec<_> = iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws("ListAttachedRolePolicies", name)?;
+    let mut arns: Vec<String> = attached.into_iter().filter_map(|p| p.policy_arn).collect();
+    arns.sort();
+    Ok(arns)
+}
+
 pub async fn ensure_role(iam: &Client, env: &Env, spec: &RoleSpec) -> Result<Outcome<String>> {
     reconcile::ensure(env, &Role::new(iam, env, spec)).await
 }
@@ -237,16 +242,7 @@ pub async fn delete_role(iam: &Client, env: &Env, name: &str) -> Result<()> {
         return Ok(());
     }
     env.delete(KIND, name, name, &["NoSuchEntity"], || async {
-        let attached: Vec<_> = iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .aws("ListAttachedRolePolicies", name)?;
-        for p in attached.iter().filter_map(|p| p.policy_arn()) {
+        for p in attached_policies(iam, name).await? {
             iam.detach_role_policy().role_name(name).policy_arn(p).send().await.aws("DetachRolePolicy", name)?;
         }
         let inline = iam.list_role_policies().role_name(name).send().await.aws("ListRolePolicies", name)?;

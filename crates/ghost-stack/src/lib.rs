@@ -236,11 +236,12 @@ async fn deploy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Rep
     // Boxed: the lenses' futures are large (many concurrent SDK calls), too large for a small thread stack.
     let run_branch = async {
         let net = Net::new(sdk, env.clone());
-        let network = Box::pin(ghost_net::ensure_network(&net, &NetworkSpec::from_config(cfg))).await?;
+        let net_spec = NetworkSpec::from_config(cfg);
+        let network = Box::pin(ghost_net::ensure_network(&net, &net_spec)).await?;
         let rt = Runtime::new(sdk, env.clone());
         let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
         // The run lens has deleted a database the config dropped: its security group can go now.
-        ghost_net::prune_database_group(&net, &network.vpc_id, &NetworkSpec::from_config(cfg)).await?;
+        ghost_net::prune_database_group(&net, &network.vpc_id, &net_spec).await?;
         let observe = Observe::new(sdk, env.clone());
         let spec = ObserveSpec::from_config(cfg, &account);
         let observe = Box::pin(ghost_observe::ensure_observe(&observe, &spec, &runtime)).await?;
