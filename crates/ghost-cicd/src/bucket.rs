@@ -7,11 +7,13 @@ use aws_sdk_s3::types::{
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
-use ghost_aws::policy::{Effect, PolicyDocument, Statement};
-use ghost_core::DataPolicy;
+use aws_sdk_s3::operation::head_bucket::HeadBucketError;
+use ghost_aws::policy::{self, Effect, PolicyDocument, Statement};
 use ghost_core::error::absent_if;
-use ghost_core::{Action, AwsResultExt, Change, Outcome};
-use serde_json::json;
+use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::{AbsentExt, Action, AwsResultExt, DataPolicy};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::spec::CicdSpec;
 use crate::{Cicd, Result};
@@ -36,169 +38,204 @@ pub fn artifact_prefix(spec: &CicdSpec) -> String {
     format!("{}/", &name[..name.len().min(20)])
 }
 
-/// What the bucket's settings are (None: not set).
-#[derive(Debug, Default)]
-pub struct FoundBucket {
-    pub versioning: bool,
-    pub encrypted: bool,
-    pub public_access_blocked: bool,
-    pub policy: Option<String>,
-    pub tagged: bool,
-}
-
 pub async fn bucket_exists(c: &Cicd, name: &str) -> Result<bool> {
-    let got = c.s3.head_bucket().bucket(name).send().await.aws("HeadBucket", name);
-    Ok(absent_if(got, &["NotFound", "NoSuchBucket"])?.is_some())
+    let got = c.s3.head_bucket().bucket(name).send().await;
+    Ok(got.absent_when(HeadBucketError::is_not_found, "HeadBucket", name)?.is_some())
 }
 
-pub async fn find_bucket(c: &Cicd, name: &str) -> Result<Option<FoundBucket>> {
-    if !bucket_exists(c, name).await? {
-        return Ok(None);
-    }
-    let versioning = c.s3.get_bucket_versioning().bucket(name).send().await.aws("GetBucketVersioning", name)?;
-    let encryption = c.s3.get_bucket_encryption().bucket(name).send().await.aws("GetBucketEncryption", name);
-    let encryption = absent_if(encryption, &["ServerSideEncryptionConfigurationNotFoundError"])?;
-    let pab = c.s3.get_public_access_block().bucket(name).send().await.aws("GetPublicAccessBlock", name);
-    let pab = absent_if(pab, &["NoSuchPublicAccessBlockConfiguration"])?;
-    let policy = c.s3.get_bucket_policy().bucket(name).send().await.aws("GetBucketPolicy", name);
-    let policy = absent_if(policy, &["NoSuchBucketPolicy"])?.and_then(|p| p.policy);
-    let tags = c.s3.get_bucket_tagging().bucket(name).send().await.aws("GetBucketTagging", name);
-    let tags = absent_if(tags, &["NoSuchTagSet", "NoSuchTagSetError"])?;
-    Ok(Some(FoundBucket {
-        versioning: versioning.status() == Some(&BucketVersioningStatus::Enabled),
-        encrypted: encryption
-            .and_then(|e| e.server_side_encryption_configuration)
-            .is_some_and(|c| !c.rules().is_empty()),
-        public_access_blocked: pab.and_then(|p| p.public_access_block_configuration).is_some_and(|p| {
-            p.block_public_acls() == Some(true)
-                && p.ignore_public_acls() == Some(true)
-                && p.block_public_policy() == Some(true)
-                && p.restrict_public_buckets() == Some(true)
-        }),
-        policy,
-        tagged: tags.is_some_and(|t| t.tag_set().iter().any(|t| t.key() == ghost_core::TAG_STACK)),
-    }))
+/// What CreateBucket and the bucket's Put* calls set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketView {
+    pub versioning: bool,
+    /// The default encryption's algorithm (`AES256`); `None` when none is set.
+    pub encryption: Option<String>,
+    /// All four public-access blocks on.
+    pub public_access_blocked: bool,
+    /// The bucket policy, canonical (S3 hands it back re-serialised); `None` when there is none.
+    pub policy: Option<Value>,
+    /// The `ghost:stack` tag's value.
+    pub stack_tag: Option<String>,
 }
 
-pub fn diff_bucket(spec: &CicdSpec, found: &FoundBucket) -> Vec<Change> {
-    let mut changes = Vec::new();
-    if !found.versioning {
-        changes.push(Change::new("versioning", "off", "Enabled"));
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketUpdate {
+    Versioning,
+    Encryption,
+    PublicAccessBlock,
+    Policy,
+    Tags,
+}
+
+/// The artifact bucket as a kind of the reconcile core.
+#[derive(Debug)]
+pub struct ArtifactBucket<'a> {
+    pub c: &'a Cicd,
+    pub spec: &'a CicdSpec,
+    pub name: String,
+    pub desired: BucketView,
+}
+
+impl<'a> ArtifactBucket<'a> {
+    pub fn new(c: &'a Cicd, spec: &'a CicdSpec) -> Self {
+        let desired = BucketView {
+            versioning: true,
+            encryption: Some(ServerSideEncryption::Aes256.as_str().into()),
+            public_access_blocked: true,
+            policy: Some(bucket_policy(spec).canonical()),
+            stack_tag: Some(spec.names.stack().to_string()),
+        };
+        Self { c, spec, name: spec.bucket(), desired }
     }
-    if !found.encrypted {
-        changes.push(Change::new("encryption", "(none)", "AES256"));
+}
+
+impl Resource for ArtifactBucket<'_> {
+    type View = BucketView;
+    type Out = String;
+    type Update = BucketUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = KIND;
+
+    fn name(&self) -> String {
+        self.name.clone()
     }
-    if !found.public_access_blocked {
-        changes.push(Change::new("public access block", "partial", "all four blocked"));
+    fn desired(&self) -> &BucketView {
+        &self.desired
     }
-    if !found.policy.as_deref().is_some_and(|p| bucket_policy(spec).same_as(p)) {
-        changes.push(Change::new(
-            "bucket policy",
-            if found.policy.is_some() { "differs" } else { "(none)" },
-            "TLS only",
-        ));
+    fn planned(&self) -> String {
+        self.name.clone()
     }
-    if !found.tagged {
-        changes.push(Change::new("tags", "(none)", "ghost:stack"));
+    async fn find(&self) -> Result<Option<Live<BucketView, String>>> {
+        let (s3, name) = (&self.c.s3, self.name.as_str());
+        if !bucket_exists(self.c, name).await? {
+            return Ok(None);
+        }
+        let versioning = s3.get_bucket_versioning().bucket(name).send().await.aws("GetBucketVersioning", name)?;
+        // S3 models none of these "not set" answers as a typed error: their codes are the documented ones.
+        let encryption = s3.get_bucket_encryption().bucket(name).send().await.aws("GetBucketEncryption", name);
+        let encryption = absent_if(encryption, &["ServerSideEncryptionConfigurationNotFoundError"])?;
+        let pab = s3.get_public_access_block().bucket(name).send().await.aws("GetPublicAccessBlock", name);
+        let pab = absent_if(pab, &["NoSuchPublicAccessBlockConfiguration"])?;
+        let policy = s3.get_bucket_policy().bucket(name).send().await.aws("GetBucketPolicy", name);
+        let policy = absent_if(policy, &["NoSuchBucketPolicy"])?.and_then(|p| p.policy);
+        let tags = s3.get_bucket_tagging().bucket(name).send().await.aws("GetBucketTagging", name);
+        let tags = absent_if(tags, &["NoSuchTagSet", "NoSuchTagSetError"])?;
+        let view = BucketView {
+            versioning: versioning.status() == Some(&BucketVersioningStatus::Enabled),
+            encryption: encryption
+                .and_then(|e| e.server_side_encryption_configuration)
+                .and_then(|c| c.rules.into_iter().next())
+                .and_then(|r| r.apply_server_side_encryption_by_default)
+                .map(|d| d.sse_algorithm.as_str().to_string()),
+            public_access_blocked: pab.and_then(|p| p.public_access_block_configuration).is_some_and(|p| {
+                p.block_public_acls() == Some(true)
+                    && p.ignore_public_acls() == Some(true)
+                    && p.block_public_policy() == Some(true)
+                    && p.restrict_public_buckets() == Some(true)
+            }),
+            policy: policy.map(|p| policy::canonical(&p)),
+            stack_tag: tags.and_then(|t| {
+                t.tag_set.into_iter().find(|t| t.key() == ghost_core::TAG_STACK).map(|t| t.value)
+            }),
+        };
+        Ok(Some(Live::ready(view, name.to_string())))
     }
-    changes
+    async fn create(&self, d: &BucketView) -> Result<String> {
+        let name = &self.name;
+        let mut req = self.c.s3.create_bucket().bucket(name);
+        // us-east-1 is the one region that takes no location constraint.
+        if self.spec.region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(self.spec.region.as_str()))
+                    .build(),
+            );
+        }
+        req.send().await.aws("CreateBucket", name)?;
+        let fresh = BucketView {
+            versioning: false,
+            encryption: None,
+            public_access_blocked: false,
+            policy: None,
+            stack_tag: None,
+        };
+        for u in self.updates(d, &fresh)? {
+            self.update(name, u).await?;
+        }
+        Ok(name.clone())
+    }
+    fn updates(&self, d: &BucketView, l: &BucketView) -> Result<Vec<BucketUpdate>> {
+        // The public-access block goes first: the policy that follows must never meet an open bucket.
+        let u = [
+            (d.public_access_blocked != l.public_access_blocked, BucketUpdate::PublicAccessBlock),
+            (d.versioning != l.versioning, BucketUpdate::Versioning),
+            (d.encryption != l.encryption, BucketUpdate::Encryption),
+            (d.policy != l.policy, BucketUpdate::Policy),
+            (d.stack_tag != l.stack_tag, BucketUpdate::Tags),
+        ];
+        Ok(u.into_iter().filter(|(differs, _)| *differs).map(|(_, u)| u).collect())
+    }
+    async fn update(&self, _: &String, u: BucketUpdate) -> Result<()> {
+        let (s3, name, d) = (&self.c.s3, self.name.as_str(), &self.desired);
+        match u {
+            BucketUpdate::PublicAccessBlock => {
+                let on = d.public_access_blocked;
+                let block = PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(on)
+                    .ignore_public_acls(on)
+                    .block_public_policy(on)
+                    .restrict_public_buckets(on)
+                    .build();
+                let req = s3.put_public_access_block().bucket(name).public_access_block_configuration(block);
+                req.send().await.aws("PutPublicAccessBlock", name)?;
+            }
+            BucketUpdate::Versioning => {
+                let status =
+                    if d.versioning { BucketVersioningStatus::Enabled } else { BucketVersioningStatus::Suspended };
+                let config = VersioningConfiguration::builder().status(status).build();
+                s3.put_bucket_versioning()
+                    .bucket(name)
+                    .versioning_configuration(config)
+                    .send()
+                    .await
+                    .aws("PutBucketVersioning", name)?;
+            }
+            BucketUpdate::Encryption => match &d.encryption {
+                Some(algorithm) => {
+                    let rule = ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::from(algorithm.as_str()))
+                                .build()
+                                .expect("algorithm set"),
+                        )
+                        .build();
+                    let config = ServerSideEncryptionConfiguration::builder().rules(rule).build().expect("rules set");
+                    let req = s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(config);
+                    req.send().await.aws("PutBucketEncryption", name)?;
+                }
+                None => {
+                    s3.delete_bucket_encryption().bucket(name).send().await.aws("DeleteBucketEncryption", name)?;
+                }
+            },
+            BucketUpdate::Policy => {
+                // Sent as written: the view holds the canonical form only for comparing.
+                let policy = bucket_policy(self.spec);
+                s3.put_bucket_policy().bucket(name).policy(policy.to_json()).send().await.aws("PutBucketPolicy", name)?;
+            }
+            BucketUpdate::Tags => {
+                let tags = self.c.env.names.tags("artifact-bucket", name).into_iter();
+                let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
+                let tagging = Tagging::builder().set_tag_set(Some(tags.collect())).build().expect("tag set");
+                s3.put_bucket_tagging().bucket(name).tagging(tagging).send().await.aws("PutBucketTagging", name)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Returns the bucket name.
 pub async fn ensure_bucket(c: &Cicd, spec: &CicdSpec) -> Result<String> {
-    let name = spec.bucket();
-    let out = c
-        .env
-        .track::<_, crate::Error, _>(KIND, &name, async {
-            let Some(found) = find_bucket(c, &name).await? else {
-                if c.env.is_plan() {
-                    return Ok(Outcome::Created(name.clone()));
-                }
-                let mut req = c.s3.create_bucket().bucket(&name);
-                // us-east-1 is the one region that takes no location constraint.
-                if spec.region != "us-east-1" {
-                    req = req.create_bucket_configuration(
-                        CreateBucketConfiguration::builder()
-                            .location_constraint(BucketLocationConstraint::from(spec.region.as_str()))
-                            .build(),
-                    );
-                }
-                req.send().await.aws("CreateBucket", &name)?;
-                apply(c, spec, &name, &FoundBucket::default()).await?;
-                return Ok(Outcome::Created(name.clone()));
-            };
-            let changes = diff_bucket(spec, &found);
-            if !changes.is_empty() && !c.env.is_plan() {
-                apply(c, spec, &name, &found).await?;
-            }
-            Ok(Outcome::from_changes(name.clone(), changes))
-        })
-        .await?;
-    Ok(out.into_id())
-}
-
-async fn apply(c: &Cicd, spec: &CicdSpec, name: &str, found: &FoundBucket) -> Result<()> {
-    if !found.public_access_blocked {
-        let block = PublicAccessBlockConfiguration::builder()
-            .block_public_acls(true)
-            .ignore_public_acls(true)
-            .block_public_policy(true)
-            .restrict_public_buckets(true)
-            .build();
-        c.s3.put_public_access_block()
-            .bucket(name)
-            .public_access_block_configuration(block)
-            .send()
-            .await
-            .aws("PutPublicAccessBlock", name)?;
-    }
-    if !found.versioning {
-        c.s3.put_bucket_versioning()
-            .bucket(name)
-            .versioning_configuration(
-                VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build(),
-            )
-            .send()
-            .await
-            .aws("PutBucketVersioning", name)?;
-    }
-    if !found.encrypted {
-        let rule = ServerSideEncryptionRule::builder()
-            .apply_server_side_encryption_by_default(
-                ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::Aes256)
-                    .build()
-                    .expect("algorithm set"),
-            )
-            .build();
-        c.s3.put_bucket_encryption()
-            .bucket(name)
-            .server_side_encryption_configuration(
-                ServerSideEncryptionConfiguration::builder().rules(rule).build().expect("rules set"),
-            )
-            .send()
-            .await
-            .aws("PutBucketEncryption", name)?;
-    }
-    let policy = bucket_policy(spec);
-    if !found.policy.as_deref().is_some_and(|p| policy.same_as(p)) {
-        c.s3.put_bucket_policy().bucket(name).policy(policy.to_json()).send().await.aws("PutBucketPolicy", name)?;
-    }
-    if !found.tagged {
-        let tags = c
-            .env
-            .names
-            .tags("artifact-bucket", name)
-            .into_iter()
-            .map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
-        c.s3.put_bucket_tagging()
-            .bucket(name)
-            .tagging(Tagging::builder().set_tag_set(Some(tags.collect())).build().expect("tag set"))
-            .send()
-            .await
-            .aws("PutBucketTagging", name)?;
-    }
-    Ok(())
+    Ok(reconcile::ensure(&c.env, &ArtifactBucket::new(c, spec)).await?.into_id())
 }
 
 /// Every object version and delete marker in the bucket.

@@ -8,8 +8,10 @@ use aws_sdk_codebuild::types::{
     ArtifactsType, CloudWatchLogsConfig, ComputeType, EnvironmentType, EnvironmentVariable, EnvironmentVariableType,
     LogsConfig, LogsConfigStatusType, Project, ProjectArtifacts, ProjectEnvironment, ProjectSource, SourceType, Tag,
 };
-use ghost_core::{AwsResultExt, Change, Outcome};
+use ghost_core::AwsResultExt;
+use ghost_core::reconcile::{self, Live, Resource};
 use ghost_runtime::ecs::CONTAINER;
+use serde::{Deserialize, Serialize};
 
 use crate::spec::{BUILD_COMPUTE, BUILD_IMAGE, BUILD_TIMEOUT_MINUTES, CicdSpec};
 use crate::{Cicd, Result};
@@ -26,12 +28,14 @@ pub async fn delete_log_group(c: &Cicd, spec: &CicdSpec) -> Result<()> {
     Ok(ghost_aws::logs::delete_log_group(&c.logs, &c.env, &spec.build_log_group()).await?)
 }
 
-/// The fields we manage, read the same way from the desired and the found project.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What CreateProject sets (tags aside, written once), read the same way from the desired and the found project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectView {
+    pub description: String,
     pub source: String,
     pub buildspec: String,
     pub artifacts: String,
+    pub environment_type: String,
     pub image: String,
     pub compute: String,
     pub privileged: bool,
@@ -44,9 +48,11 @@ pub struct ProjectView {
 impl ProjectView {
     pub fn desired(spec: &CicdSpec, repository_uri: &str, role: &str) -> Self {
         Self {
+            description: format!("Builds the Ghost site image of stack {}", spec.names.stack()),
             source: "CODEPIPELINE".into(),
             buildspec: BUILDSPEC.into(),
             artifacts: "CODEPIPELINE".into(),
+            environment_type: EnvironmentType::LinuxContainer.as_str().into(),
             image: BUILD_IMAGE.into(),
             compute: BUILD_COMPUTE.into(),
             privileged: true,
@@ -63,9 +69,11 @@ impl ProjectView {
     pub fn found(p: &Project) -> Self {
         let env = p.environment();
         Self {
+            description: p.description().unwrap_or_default().into(),
             source: p.source().map(|s| s.r#type().as_str().to_string()).unwrap_or_default(),
             buildspec: p.source().and_then(|s| s.buildspec()).unwrap_or_default().into(),
             artifacts: p.artifacts().map(|a| a.r#type().as_str().to_string()).unwrap_or_default(),
+            environment_type: env.map(|e| e.r#type().as_str().to_string()).unwrap_or_default(),
             image: env.map(|e| e.image().to_string()).unwrap_or_default(),
             compute: env.map(|e| e.compute_type().as_str().to_string()).unwrap_or_default(),
             privileged: env.and_then(|e| e.privileged_mode()).unwrap_or(false),
@@ -84,26 +92,6 @@ impl ProjectView {
                 .into(),
             timeout_minutes: p.timeout_in_minutes().unwrap_or(60),
         }
-    }
-
-    pub fn diff(&self, found: &Self) -> Vec<Change> {
-        let mut changes = Vec::new();
-        let mut field = |name: &str, have: String, want: String| {
-            if have != want {
-                changes.push(Change::new(name, have, want));
-            }
-        };
-        field("source", found.source.clone(), self.source.clone());
-        field("buildspec", found.buildspec.clone(), self.buildspec.clone());
-        field("artifacts", found.artifacts.clone(), self.artifacts.clone());
-        field("image", found.image.clone(), self.image.clone());
-        field("compute", found.compute.clone(), self.compute.clone());
-        field("privileged", found.privileged.to_string(), self.privileged.to_string());
-        field("variables", format!("{:?}", found.variables), format!("{:?}", self.variables));
-        field("service_role", found.service_role.clone(), self.service_role.clone());
-        field("log_group", found.log_group.clone(), self.log_group.clone());
-        field("timeout_minutes", found.timeout_minutes.to_string(), self.timeout_minutes.to_string());
-        changes
     }
 
     fn source_sdk(&self) -> ProjectSource {
@@ -128,7 +116,7 @@ impl ProjectView {
                 .expect("name and value")
         });
         ProjectEnvironment::builder()
-            .r#type(EnvironmentType::LinuxContainer)
+            .r#type(EnvironmentType::from(self.environment_type.as_str()))
             .image(&self.image)
             .compute_type(ComputeType::from(self.compute.as_str()))
             .privileged_mode(self.privileged)
@@ -155,57 +143,86 @@ pub async fn find_project(c: &Cicd, name: &str) -> Result<Option<Project>> {
     Ok(out.projects.unwrap_or_default().into_iter().find(|p| p.name() == Some(name)))
 }
 
+/// The build project as a kind of the reconcile core: UpdateProject takes the whole view, so any difference is
+/// one call.
+#[derive(Debug)]
+pub struct BuildProject<'a> {
+    pub c: &'a Cicd,
+    pub name: String,
+    pub desired: ProjectView,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectUpdate;
+
+impl Resource for BuildProject<'_> {
+    type View = ProjectView;
+    type Out = String;
+    type Update = ProjectUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = KIND;
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &ProjectView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        self.name.clone()
+    }
+    async fn find(&self) -> Result<Option<Live<ProjectView, String>>> {
+        let found = find_project(self.c, &self.name).await?;
+        Ok(found.map(|p| Live::ready(ProjectView::found(&p), self.name.clone())))
+    }
+    async fn create(&self, d: &ProjectView) -> Result<String> {
+        let name = &self.name;
+        let tags = self.c.env.names.tags("build-project", name).into_iter();
+        let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build());
+        self.c
+            .codebuild
+            .create_project()
+            .name(name)
+            .description(&d.description)
+            .source(d.source_sdk())
+            .artifacts(d.artifacts_sdk())
+            .environment(d.environment_sdk())
+            .service_role(&d.service_role)
+            .logs_config(d.logs_sdk())
+            .timeout_in_minutes(d.timeout_minutes)
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await
+            .aws("CreateProject", name)?;
+        Ok(name.clone())
+    }
+    fn updates(&self, d: &ProjectView, l: &ProjectView) -> Result<Vec<ProjectUpdate>> {
+        Ok(if d == l { vec![] } else { vec![ProjectUpdate] })
+    }
+    async fn update(&self, _: &String, _: ProjectUpdate) -> Result<()> {
+        let (d, name) = (&self.desired, &self.name);
+        self.c
+            .codebuild
+            .update_project()
+            .name(name)
+            .description(&d.description)
+            .source(d.source_sdk())
+            .artifacts(d.artifacts_sdk())
+            .environment(d.environment_sdk())
+            .service_role(&d.service_role)
+            .logs_config(d.logs_sdk())
+            .timeout_in_minutes(d.timeout_minutes)
+            .send()
+            .await
+            .aws("UpdateProject", name)?;
+        Ok(())
+    }
+}
+
 /// Returns the project name.
 pub async fn ensure_project(c: &Cicd, spec: &CicdSpec, repository_uri: &str, role: &str) -> Result<String> {
-    let name = spec.project();
-    let want = ProjectView::desired(spec, repository_uri, role);
-    c.env
-        .track(KIND, &name, async {
-            let Some(found) = find_project(c, &name).await? else {
-                if c.env.is_plan() {
-                    return Ok(Outcome::Created(name.clone()));
-                }
-                let tags = c
-                    .env
-                    .names
-                    .tags("build-project", &name)
-                    .into_iter()
-                    .map(|t| Tag::builder().key(t.key).value(t.value).build());
-                c.codebuild
-                    .create_project()
-                    .name(&name)
-                    .description(format!("Builds the Ghost site image of stack {}", spec.names.stack()))
-                    .source(want.source_sdk())
-                    .artifacts(want.artifacts_sdk())
-                    .environment(want.environment_sdk())
-                    .service_role(&want.service_role)
-                    .logs_config(want.logs_sdk())
-                    .timeout_in_minutes(want.timeout_minutes)
-                    .set_tags(Some(tags.collect()))
-                    .send()
-                    .await
-                    .aws("CreateProject", &name)?;
-                return Ok(Outcome::Created(name.clone()));
-            };
-            let changes = want.diff(&ProjectView::found(&found));
-            if !changes.is_empty() && !c.env.is_plan() {
-                c.codebuild
-                    .update_project()
-                    .name(&name)
-                    .source(want.source_sdk())
-                    .artifacts(want.artifacts_sdk())
-                    .environment(want.environment_sdk())
-                    .service_role(&want.service_role)
-                    .logs_config(want.logs_sdk())
-                    .timeout_in_minutes(want.timeout_minutes)
-                    .send()
-                    .await
-                    .aws("UpdateProject", &name)?;
-            }
-            Ok(Outcome::from_changes(name.clone(), changes))
-        })
-        .await
-        .map(Outcome::into_id)
+    let project = BuildProject { c, name: spec.project(), desired: ProjectView::desired(spec, repository_uri, role) };
+    Ok(reconcile::ensure(&c.env, &project).await?.into_id())
 }
 
 pub async fn delete_project(c: &Cicd, spec: &CicdSpec) -> Result<()> {

@@ -8,9 +8,12 @@ use aws_sdk_codedeploy::types::{
     DeploymentReadyOption, DeploymentStyle, DeploymentType, EcsService, InstanceAction, LoadBalancerInfo, Tag,
     TargetGroupInfo, TargetGroupPairInfo, TrafficRoute,
 };
-use ghost_core::error::absent_if;
-use ghost_core::{AwsResultExt, Change, Outcome};
+use aws_sdk_codedeploy::operation::get_application::GetApplicationError;
+use aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupError;
+use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::{AbsentExt, AwsResultExt, Change, Error as CoreError};
 use ghost_runtime::RuntimeOut;
+use serde::{Deserialize, Serialize};
 
 use crate::spec::{CicdSpec, DEPLOYMENT_CONFIG};
 use crate::{Cicd, Result};
@@ -18,8 +21,8 @@ use crate::{Cicd, Result};
 const APP: &str = "codedeploy-application";
 const GROUP: &str = "codedeploy-deployment-group";
 
-/// The deployment group's managed fields, read the same way from the desired and the found group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything CreateDeploymentGroup sets (tags aside), read the same way from the desired and the found group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupView {
     pub service_role: String,
     pub deployment_config: String,
@@ -28,7 +31,8 @@ pub struct GroupView {
     pub target_groups: Vec<String>,
     pub production_listener: String,
     pub test_listener: String,
-    pub ecs_service: (String, String),
+    pub cluster: String,
+    pub service: String,
     pub rollback_events: Vec<String>,
     pub alarms: Vec<String>,
 }
@@ -49,7 +53,8 @@ impl GroupView {
             target_groups: vec![spec.names.target_group("blue"), spec.names.target_group("green")],
             production_listener: runtime.load_balancer.production_listener.clone(),
             test_listener: runtime.load_balancer.test_listener.clone(),
-            ecs_service: (spec.cluster.clone(), spec.service.clone()),
+            cluster: spec.cluster.clone(),
+            service: spec.service.clone(),
             rollback_events,
             alarms,
         }
@@ -91,36 +96,11 @@ impl GroupView {
                 .unwrap_or_default(),
             production_listener: listener(pair.and_then(|p| p.prod_traffic_route())),
             test_listener: listener(pair.and_then(|p| p.test_traffic_route())),
-            ecs_service: svc
-                .map(|s| (s.cluster_name().unwrap_or_default().into(), s.service_name().unwrap_or_default().into()))
-                .unwrap_or_default(),
+            cluster: svc.and_then(|s| s.cluster_name()).unwrap_or_default().into(),
+            service: svc.and_then(|s| s.service_name()).unwrap_or_default().into(),
             rollback_events,
             alarms,
         }
-    }
-
-    pub fn diff(&self, found: &Self) -> Vec<Change> {
-        let mut changes = Vec::new();
-        let mut field = |name: &str, have: String, want: String| {
-            if have != want {
-                changes.push(Change::new(name, have, want));
-            }
-        };
-        field("service_role", found.service_role.clone(), self.service_role.clone());
-        field("deployment_config", found.deployment_config.clone(), self.deployment_config.clone());
-        field("style", found.style.clone(), self.style.clone());
-        field(
-            "termination_wait_minutes",
-            found.termination_wait_minutes.to_string(),
-            self.termination_wait_minutes.to_string(),
-        );
-        field("target_groups", found.target_groups.join(","), self.target_groups.join(","));
-        field("production_listener", found.production_listener.clone(), self.production_listener.clone());
-        field("test_listener", found.test_listener.clone(), self.test_listener.clone());
-        field("ecs_service", format!("{:?}", found.ecs_service), format!("{:?}", self.ecs_service));
-        field("rollback_events", found.rollback_events.join(","), self.rollback_events.join(","));
-        field("alarms", found.alarms.join(","), self.alarms.join(","));
-        changes
     }
 
     fn style_sdk(&self) -> DeploymentStyle {
@@ -171,7 +151,161 @@ impl GroupView {
     }
 
     fn service_sdk(&self) -> EcsService {
-        EcsService::builder().cluster_name(&self.ecs_service.0).service_name(&self.ecs_service.1).build()
+        EcsService::builder().cluster_name(&self.cluster).service_name(&self.service).build()
+    }
+}
+
+/// What CreateApplication sets: the platform, fixed at creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationView {
+    pub compute_platform: String,
+}
+
+/// The CodeDeploy application as a kind of the reconcile core.
+#[derive(Debug)]
+pub struct Application<'a> {
+    pub c: &'a Cicd,
+    pub name: String,
+    pub desired: ApplicationView,
+}
+
+impl Resource for Application<'_> {
+    type View = ApplicationView;
+    type Out = String;
+    type Update = std::convert::Infallible;
+    type Error = crate::Error;
+    const KIND: &'static str = APP;
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &ApplicationView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        self.name.clone()
+    }
+    async fn find(&self) -> Result<Option<Live<ApplicationView, String>>> {
+        let name = &self.name;
+        let got = self.c.codedeploy.get_application().application_name(name).send().await;
+        let got = got.absent_when(GetApplicationError::is_application_does_not_exist_exception, "GetApplication", name)?;
+        Ok(got.and_then(|o| o.application).map(|a| {
+            let platform = a.compute_platform().map(|p| p.as_str()).unwrap_or_default().to_string();
+            Live::ready(ApplicationView { compute_platform: platform }, name.clone())
+        }))
+    }
+    async fn create(&self, d: &ApplicationView) -> Result<String> {
+        let name = &self.name;
+        let tags = self.c.env.names.tags("codedeploy-application", name).into_iter();
+        let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build());
+        self.c
+            .codedeploy
+            .create_application()
+            .application_name(name)
+            .compute_platform(ComputePlatform::from(d.compute_platform.as_str()))
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await
+            .aws("CreateApplication", name)?;
+        Ok(name.clone())
+    }
+    fn updates(&self, d: &ApplicationView, l: &ApplicationView) -> Result<Vec<std::convert::Infallible>> {
+        Err(CoreError::NeedsReplacement {
+            resource: format!("{APP} {}", self.name),
+            change: Change::new("compute_platform", &l.compute_platform, &d.compute_platform),
+            remedy: "CodeDeploy fixes an application's platform at creation: delete the application (and its \
+                     deployment groups) and deploy again"
+                .into(),
+        }
+        .into())
+    }
+    async fn update(&self, _: &String, u: std::convert::Infallible) -> Result<()> {
+        match u {}
+    }
+}
+
+/// The blue/green deployment group as a kind of the reconcile core: UpdateDeploymentGroup takes the whole
+/// view, so any difference is one call.
+#[derive(Debug)]
+pub struct DeploymentGroup<'a> {
+    pub c: &'a Cicd,
+    pub application: String,
+    pub name: String,
+    pub desired: GroupView,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupUpdate;
+
+impl Resource for DeploymentGroup<'_> {
+    type View = GroupView;
+    type Out = String;
+    type Update = GroupUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = GROUP;
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &GroupView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        self.name.clone()
+    }
+    async fn find(&self) -> Result<Option<Live<GroupView, String>>> {
+        // A plan whose role does not exist yet has no group to read either (the application is new too).
+        if self.c.env.is_plan() && ghost_core::is_planned(&self.desired.service_role) {
+            return Ok(None);
+        }
+        let found = find_group(self.c, &self.application, &self.name).await?;
+        Ok(found.map(|g| Live::ready(GroupView::found(&g), self.name.clone())))
+    }
+    async fn create(&self, d: &GroupView) -> Result<String> {
+        let name = &self.name;
+        let tags = self.c.env.names.tags("codedeploy-deployment-group", name).into_iter();
+        let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build());
+        self.c
+            .codedeploy
+            .create_deployment_group()
+            .application_name(&self.application)
+            .deployment_group_name(name)
+            .service_role_arn(&d.service_role)
+            .deployment_config_name(&d.deployment_config)
+            .deployment_style(d.style_sdk())
+            .blue_green_deployment_configuration(d.blue_green_sdk())
+            .load_balancer_info(d.load_balancer_sdk())
+            .auto_rollback_configuration(d.rollback_sdk())
+            .alarm_configuration(d.alarms_sdk())
+            .ecs_services(d.service_sdk())
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await
+            .aws("CreateDeploymentGroup", name)?;
+        Ok(name.clone())
+    }
+    fn updates(&self, d: &GroupView, l: &GroupView) -> Result<Vec<GroupUpdate>> {
+        Ok(if d == l { vec![] } else { vec![GroupUpdate] })
+    }
+    async fn update(&self, _: &String, _: GroupUpdate) -> Result<()> {
+        let (d, name) = (&self.desired, &self.name);
+        self.c
+            .codedeploy
+            .update_deployment_group()
+            .application_name(&self.application)
+            .current_deployment_group_name(name)
+            .service_role_arn(&d.service_role)
+            .deployment_config_name(&d.deployment_config)
+            .deployment_style(d.style_sdk())
+            .blue_green_deployment_configuration(d.blue_green_sdk())
+            .load_balancer_info(d.load_balancer_sdk())
+            .auto_rollback_configuration(d.rollback_sdk())
+            .alarm_configuration(d.alarms_sdk())
+            .ecs_services(d.service_sdk())
+            .send()
+            .await
+            .aws("UpdateDeploymentGroup", name)?;
+        Ok(())
     }
 }
 
@@ -182,107 +316,30 @@ pub async fn ensure_codedeploy(
     runtime: &RuntimeOut,
     role: &str,
 ) -> Result<(String, String)> {
-    let app = spec.application();
-    c.env
-        .track(APP, &app, async {
-            let got = c.codedeploy.get_application().application_name(&app).send().await.aws("GetApplication", &app);
-            if absent_if(got, &["ApplicationDoesNotExistException"])?.is_some() {
-                return Ok::<_, crate::Error>(Outcome::Unchanged(app.clone()));
-            }
-            if !c.env.is_plan() {
-                let tags = c
-                    .env
-                    .names
-                    .tags("codedeploy-application", &app)
-                    .into_iter()
-                    .map(|t| Tag::builder().key(t.key).value(t.value).build());
-                c.codedeploy
-                    .create_application()
-                    .application_name(&app)
-                    .compute_platform(ComputePlatform::Ecs)
-                    .set_tags(Some(tags.collect()))
-                    .send()
-                    .await
-                    .aws("CreateApplication", &app)?;
-            }
-            Ok(Outcome::Created(app.clone()))
-        })
-        .await?;
-    let group = spec.deployment_group();
-    let want = GroupView::desired(spec, runtime, role);
-    c.env
-        .track(GROUP, &group, async {
-            let found =
-                if c.env.is_plan() && ghost_core::is_planned(role) { None } else { find_group(c, spec).await? };
-            let Some(found) = found else {
-                if !c.env.is_plan() {
-                    let tags = c
-                        .env
-                        .names
-                        .tags("codedeploy-deployment-group", &group)
-                        .into_iter()
-                        .map(|t| Tag::builder().key(t.key).value(t.value).build());
-                    c.codedeploy
-                        .create_deployment_group()
-                        .application_name(&app)
-                        .deployment_group_name(&group)
-                        .service_role_arn(&want.service_role)
-                        .deployment_config_name(&want.deployment_config)
-                        .deployment_style(want.style_sdk())
-                        .blue_green_deployment_configuration(want.blue_green_sdk())
-                        .load_balancer_info(want.load_balancer_sdk())
-                        .auto_rollback_configuration(want.rollback_sdk())
-                        .alarm_configuration(want.alarms_sdk())
-                        .ecs_services(want.service_sdk())
-                        .set_tags(Some(tags.collect()))
-                        .send()
-                        .await
-                        .aws("CreateDeploymentGroup", &group)?;
-                }
-                return Ok::<_, crate::Error>(Outcome::Created(group.clone()));
-            };
-            let changes = want.diff(&GroupView::found(&found));
-            if !changes.is_empty() && !c.env.is_plan() {
-                c.codedeploy
-                    .update_deployment_group()
-                    .application_name(&app)
-                    .current_deployment_group_name(&group)
-                    .service_role_arn(&want.service_role)
-                    .deployment_config_name(&want.deployment_config)
-                    .deployment_style(want.style_sdk())
-                    .blue_green_deployment_configuration(want.blue_green_sdk())
-                    .load_balancer_info(want.load_balancer_sdk())
-                    .auto_rollback_configuration(want.rollback_sdk())
-                    .alarm_configuration(want.alarms_sdk())
-                    .ecs_services(want.service_sdk())
-                    .send()
-                    .await
-                    .aws("UpdateDeploymentGroup", &group)?;
-            }
-            Ok(Outcome::from_changes(group.clone(), changes))
-        })
-        .await?;
+    let desired = ApplicationView { compute_platform: ComputePlatform::Ecs.as_str().into() };
+    let app = reconcile::ensure(&c.env, &Application { c, name: spec.application(), desired }).await?.into_id();
+    let group = DeploymentGroup {
+        c,
+        application: app.clone(),
+        name: spec.deployment_group(),
+        desired: GroupView::desired(spec, runtime, role),
+    };
+    let group = reconcile::ensure(&c.env, &group).await?.into_id();
     Ok((app, group))
 }
 
-pub async fn find_group(c: &Cicd, spec: &CicdSpec) -> Result<Option<DeploymentGroupInfo>> {
-    let (app, group) = (spec.application(), spec.deployment_group());
-    let got = c
-        .codedeploy
-        .get_deployment_group()
-        .application_name(&app)
-        .deployment_group_name(&group)
-        .send()
-        .await
-        .aws("GetDeploymentGroup", &group);
-    let got = absent_if(got, &["DeploymentGroupDoesNotExistException", "ApplicationDoesNotExistException"])?;
-    Ok(got.and_then(|o| o.deployment_group_info))
+pub async fn find_group(c: &Cicd, app: &str, group: &str) -> Result<Option<DeploymentGroupInfo>> {
+    let got = c.codedeploy.get_deployment_group().application_name(app).deployment_group_name(group).send().await;
+    let absent = |e: &GetDeploymentGroupError| {
+        e.is_deployment_group_does_not_exist_exception() || e.is_application_does_not_exist_exception()
+    };
+    Ok(got.absent_when(absent, "GetDeploymentGroup", group)?.and_then(|o| o.deployment_group_info))
 }
 
 /// The deployment group, then the application. Absent is success.
 pub async fn delete_codedeploy(c: &Cicd, spec: &CicdSpec) -> Result<()> {
     let (app, group) = (spec.application(), spec.deployment_group());
-    if let Some(g) = find_group(c, spec).await? {
+    if let Some(g) = find_group(c, &app, &group).await? {
         let id = g.deployment_group_id.unwrap_or(group.clone());
         c.env
             .delete(
@@ -303,8 +360,9 @@ pub async fn delete_codedeploy(c: &Cicd, spec: &CicdSpec) -> Result<()> {
             )
             .await?;
     }
-    let got = c.codedeploy.get_application().application_name(&app).send().await.aws("GetApplication", &app);
-    if let Some(a) = absent_if(got, &["ApplicationDoesNotExistException"])? {
+    let got = c.codedeploy.get_application().application_name(&app).send().await;
+    let absent = GetApplicationError::is_application_does_not_exist_exception;
+    if let Some(a) = got.absent_when(absent, "GetApplication", &app)? {
         let id = a.application.and_then(|a| a.application_id).unwrap_or(app.clone());
         c.env
             .delete(APP, &app, &id, &["ApplicationDoesNotExistException"], || async {

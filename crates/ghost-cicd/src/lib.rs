@@ -16,6 +16,9 @@ pub mod site;
 pub mod source;
 pub mod spec;
 
+#[cfg(test)]
+mod mock_tests;
+
 use aws_types::SdkConfig;
 use ghost_aws::iam;
 use ghost_core::DataPolicy;

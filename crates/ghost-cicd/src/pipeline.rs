@@ -10,8 +10,9 @@ use aws_sdk_codepipeline::types::{
     PipelineTriggerDeclaration, PipelineTriggerProviderType, PipelineType, StageDeclaration, Tag,
 };
 use ghost_core::config::{Deployment, Source};
-use ghost_core::error::absent_if;
-use ghost_core::{AwsResultExt, Change, Outcome};
+use aws_sdk_codepipeline::operation::get_pipeline::GetPipelineError;
+use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::{AbsentExt, AwsResultExt};
 use serde_json::{Value, json};
 
 use crate::spec::{BUILD_ARTIFACT, CicdSpec, SOURCE_ARTIFACT};
@@ -213,24 +214,61 @@ pub fn view(d: &PipelineDeclaration) -> BTreeMap<String, Value> {
     out
 }
 
-pub fn diff_pipeline(want: &PipelineDeclaration, found: &PipelineDeclaration) -> Vec<Change> {
-    let (want, found) = (view(want), view(found));
-    let mut changes = Vec::new();
-    for (k, v) in &want {
-        let have = found.get(k).cloned().unwrap_or(Value::Null);
-        if &have != v {
-            changes.push(Change::new(k.clone(), have, v));
-        }
-    }
-    for k in found.keys().filter(|k| !want.contains_key(*k)) {
-        changes.push(Change::new(k.clone(), "present", "(removed)"));
-    }
-    changes
+pub async fn find_pipeline(c: &Cicd, name: &str) -> Result<Option<PipelineDeclaration>> {
+    let got = c.codepipeline.get_pipeline().name(name).send().await;
+    Ok(got.absent_when(GetPipelineError::is_pipeline_not_found_exception, "GetPipeline", name)?.and_then(|o| o.pipeline))
 }
 
-pub async fn find_pipeline(c: &Cicd, name: &str) -> Result<Option<PipelineDeclaration>> {
-    let got = c.codepipeline.get_pipeline().name(name).send().await.aws("GetPipeline", name);
-    Ok(absent_if(got, &["PipelineNotFoundException"])?.and_then(|o| o.pipeline))
+/// The pipeline as a kind of the reconcile core. Its view is [`view`] of the declaration, and UpdatePipeline
+/// takes the whole declaration, so any difference is one call.
+#[derive(Debug)]
+pub struct Pipeline<'a> {
+    pub c: &'a Cicd,
+    pub spec: &'a CicdSpec,
+    pub declaration: PipelineDeclaration,
+    pub desired: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineUpdate;
+
+impl Resource for Pipeline<'_> {
+    type View = BTreeMap<String, Value>;
+    type Out = String;
+    type Update = PipelineUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = KIND;
+
+    fn name(&self) -> String {
+        self.spec.pipeline()
+    }
+    fn desired(&self) -> &BTreeMap<String, Value> {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        self.spec.pipeline_arn()
+    }
+    async fn find(&self) -> Result<Option<Live<BTreeMap<String, Value>, String>>> {
+        let found = find_pipeline(self.c, &self.spec.pipeline()).await?;
+        Ok(found.map(|d| Live::ready(view(&d), self.spec.pipeline_arn())))
+    }
+    async fn create(&self, _: &BTreeMap<String, Value>) -> Result<String> {
+        let name = self.spec.pipeline();
+        let tags = self.c.env.names.tags("pipeline", &name).into_iter();
+        let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
+        let req = self.c.codepipeline.create_pipeline().pipeline(self.declaration.clone());
+        req.set_tags(Some(tags.collect())).send().await.aws("CreatePipeline", &name)?;
+        Ok(self.spec.pipeline_arn())
+    }
+    fn updates(&self, d: &BTreeMap<String, Value>, l: &BTreeMap<String, Value>) -> Result<Vec<PipelineUpdate>> {
+        Ok(if d == l { vec![] } else { vec![PipelineUpdate] })
+    }
+    async fn update(&self, _: &String, _: PipelineUpdate) -> Result<()> {
+        let name = self.spec.pipeline();
+        let req = self.c.codepipeline.update_pipeline().pipeline(self.declaration.clone());
+        req.send().await.aws("UpdatePipeline", &name)?;
+        Ok(())
+    }
 }
 
 /// Returns the pipeline ARN.
@@ -241,36 +279,9 @@ pub async fn ensure_pipeline(
     bucket: &str,
     connection: Option<&str>,
 ) -> Result<String> {
-    let name = spec.pipeline();
-    let want = declaration(spec, role, bucket, connection);
-    c.env
-        .track(KIND, &name, async {
-            let Some(found) = find_pipeline(c, &name).await? else {
-                if !c.env.is_plan() {
-                    let tags = c
-                        .env
-                        .names
-                        .tags("pipeline", &name)
-                        .into_iter()
-                        .map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
-                    c.codepipeline
-                        .create_pipeline()
-                        .pipeline(want.clone())
-                        .set_tags(Some(tags.collect()))
-                        .send()
-                        .await
-                        .aws("CreatePipeline", &name)?;
-                }
-                return Ok::<_, crate::Error>(Outcome::Created(spec.pipeline_arn()));
-            };
-            let changes = diff_pipeline(&want, &found);
-            if !changes.is_empty() && !c.env.is_plan() {
-                c.codepipeline.update_pipeline().pipeline(want.clone()).send().await.aws("UpdatePipeline", &name)?;
-            }
-            Ok(Outcome::from_changes(spec.pipeline_arn(), changes))
-        })
-        .await
-        .map(Outcome::into_id)
+    let declaration = declaration(spec, role, bucket, connection);
+    let desired = view(&declaration);
+    Ok(reconcile::ensure(&c.env, &Pipeline { c, spec, declaration, desired }).await?.into_id())
 }
 
 pub async fn delete_pipeline(c: &Cicd, spec: &CicdSpec) -> Result<()> {

@@ -4,9 +4,11 @@
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Repository, Tag,
 };
-use ghost_core::DataPolicy;
-use ghost_core::error::absent_if;
-use ghost_core::{Action, AwsResultExt, Change, Outcome};
+use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
+use aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError;
+use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::{AbsentExt, Action, AwsResultExt, Change, DataPolicy, Error as CoreError};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::spec::CicdSpec;
@@ -46,114 +48,169 @@ pub async fn put_placeholder_image(c: &Cicd, spec: &CicdSpec, tag: &str) -> Resu
 }
 
 pub async fn find_repository(c: &Cicd, name: &str) -> Result<Option<Repository>> {
-    let got = c.ecr.describe_repositories().repository_names(name).send().await.aws("DescribeRepositories", name);
-    Ok(absent_if(got, NOT_FOUND)?.and_then(|o| o.repositories.unwrap_or_default().into_iter().next()))
+    let got = c.ecr.describe_repositories().repository_names(name).send().await;
+    let got = got.absent_when(DescribeRepositoriesError::is_repository_not_found_exception, "DescribeRepositories", name)?;
+    Ok(got.and_then(|o| o.repositories.unwrap_or_default().into_iter().next()))
 }
 
-pub fn diff_repository(repo: &Repository) -> Vec<Change> {
-    let mut changes = Vec::new();
-    if !repo.image_scanning_configuration().is_some_and(|s| s.scan_on_push()) {
-        changes.push(Change::new("scan_on_push", false, true));
+/// What CreateRepository and PutLifecyclePolicy set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepositoryView {
+    pub scan_on_push: bool,
+    pub tag_mutability: String,
+    /// `AES256` or `KMS`: fixed at creation.
+    pub encryption: String,
+    /// The lifecycle policy, parsed (ECR hands it back re-serialised); `None` when there is none.
+    pub lifecycle: Option<Value>,
+}
+
+impl RepositoryView {
+    pub fn desired(spec: &CicdSpec) -> Self {
+        Self {
+            scan_on_push: true,
+            tag_mutability: ImageTagMutability::Immutable.as_str().into(),
+            encryption: EncryptionType::Aes256.as_str().into(),
+            lifecycle: Some(lifecycle_policy(spec.keep_images)),
+        }
     }
-    if repo.image_tag_mutability() != Some(&ImageTagMutability::Immutable) {
-        let have = repo.image_tag_mutability().map(|m| m.as_str()).unwrap_or("?");
-        changes.push(Change::new("image_tag_mutability", have, "IMMUTABLE"));
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepositoryUpdate {
+    ScanOnPush(bool),
+    TagMutability(String),
+    Lifecycle(Option<Value>),
+}
+
+/// The stack's image repository as a kind of the reconcile core.
+#[derive(Debug)]
+pub struct ImageRepository<'a> {
+    pub c: &'a Cicd,
+    pub spec: &'a CicdSpec,
+    pub name: String,
+    pub desired: RepositoryView,
+}
+
+impl<'a> ImageRepository<'a> {
+    pub fn new(c: &'a Cicd, spec: &'a CicdSpec) -> Self {
+        Self { c, spec, name: spec.image_repository(), desired: RepositoryView::desired(spec) }
     }
-    changes
+}
+
+impl Resource for ImageRepository<'_> {
+    type View = RepositoryView;
+    type Out = String;
+    type Update = RepositoryUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = KIND;
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &RepositoryView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        self.spec.ecr_uri()
+    }
+    async fn find(&self) -> Result<Option<Live<RepositoryView, String>>> {
+        let name = &self.name;
+        let Some(repo) = find_repository(self.c, name).await? else { return Ok(None) };
+        let got = self.c.ecr.get_lifecycle_policy().repository_name(name).send().await;
+        let lifecycle = got
+            .absent_when(GetLifecyclePolicyError::is_lifecycle_policy_not_found_exception, "GetLifecyclePolicy", name)?
+            .and_then(|p| p.lifecycle_policy_text)
+            .map(|t| serde_json::from_str::<Value>(&t).unwrap_or(Value::String(t)));
+        let view = RepositoryView {
+            scan_on_push: repo.image_scanning_configuration().is_some_and(|s| s.scan_on_push()),
+            tag_mutability: repo.image_tag_mutability().map(|m| m.as_str()).unwrap_or_default().into(),
+            // No encryption configuration reads as ECR's default, AES256.
+            encryption: repo
+                .encryption_configuration()
+                .map(|e| e.encryption_type().as_str())
+                .unwrap_or(EncryptionType::Aes256.as_str())
+                .into(),
+            lifecycle,
+        };
+        Ok(Some(Live::ready(view, repo.repository_uri.unwrap_or_else(|| self.spec.ecr_uri()))))
+    }
+    async fn create(&self, d: &RepositoryView) -> Result<String> {
+        let name = &self.name;
+        let tags = self.c.env.names.tags("image-repository", name).into_iter();
+        let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
+        let encryption = EncryptionConfiguration::builder()
+            .encryption_type(EncryptionType::from(d.encryption.as_str()))
+            .build()
+            .expect("type set");
+        let out = self
+            .c
+            .ecr
+            .create_repository()
+            .repository_name(name)
+            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(d.scan_on_push).build())
+            .image_tag_mutability(ImageTagMutability::from(d.tag_mutability.as_str()))
+            .encryption_configuration(encryption)
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await
+            .aws("CreateRepository", name)?;
+        let uri = out.repository.and_then(|r| r.repository_uri).unwrap_or_else(|| self.spec.ecr_uri());
+        if d.lifecycle.is_some() {
+            self.update(&uri, RepositoryUpdate::Lifecycle(d.lifecycle.clone())).await?;
+        }
+        Ok(uri)
+    }
+    fn updates(&self, d: &RepositoryView, l: &RepositoryView) -> Result<Vec<RepositoryUpdate>> {
+        if d.encryption != l.encryption {
+            return Err(CoreError::NeedsReplacement {
+                resource: format!("{KIND} {}", self.name),
+                change: Change::new("encryption", &l.encryption, &d.encryption),
+                remedy: "ECR fixes a repository's encryption at creation: delete the repository (its images go \
+                         with it) and deploy again"
+                    .into(),
+            }
+            .into());
+        }
+        let mut u = Vec::new();
+        if d.scan_on_push != l.scan_on_push {
+            u.push(RepositoryUpdate::ScanOnPush(d.scan_on_push));
+        }
+        if d.tag_mutability != l.tag_mutability {
+            u.push(RepositoryUpdate::TagMutability(d.tag_mutability.clone()));
+        }
+        if d.lifecycle != l.lifecycle {
+            u.push(RepositoryUpdate::Lifecycle(d.lifecycle.clone()));
+        }
+        Ok(u)
+    }
+    async fn update(&self, _: &String, u: RepositoryUpdate) -> Result<()> {
+        let (ecr, name) = (&self.c.ecr, &self.name);
+        match u {
+            RepositoryUpdate::ScanOnPush(on) => {
+                let scan = ImageScanningConfiguration::builder().scan_on_push(on).build();
+                let req = ecr.put_image_scanning_configuration().repository_name(name).image_scanning_configuration(scan);
+                req.send().await.aws("PutImageScanningConfiguration", name)?;
+            }
+            RepositoryUpdate::TagMutability(m) => {
+                let req =
+                    ecr.put_image_tag_mutability().repository_name(name).image_tag_mutability(ImageTagMutability::from(m.as_str()));
+                req.send().await.aws("PutImageTagMutability", name)?;
+            }
+            RepositoryUpdate::Lifecycle(Some(policy)) => {
+                let req = ecr.put_lifecycle_policy().repository_name(name).lifecycle_policy_text(policy.to_string());
+                req.send().await.aws("PutLifecyclePolicy", name)?;
+            }
+            RepositoryUpdate::Lifecycle(None) => {
+                ecr.delete_lifecycle_policy().repository_name(name).send().await.aws("DeleteLifecyclePolicy", name)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Returns the repository URI.
 pub async fn ensure_repository(c: &Cicd, spec: &CicdSpec) -> Result<String> {
-    let name = spec.image_repository();
-    let policy = lifecycle_policy(spec.keep_images);
-    let out = c
-        .env
-        .track::<_, crate::Error, _>(KIND, &name, async {
-            let Some(repo) = find_repository(c, &name).await? else {
-                if c.env.is_plan() {
-                    return Ok(Outcome::Created(spec.ecr_uri()));
-                }
-                let tags = c
-                    .env
-                    .names
-                    .tags("image-repository", &name)
-                    .into_iter()
-                    .map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
-                let out = c
-                    .ecr
-                    .create_repository()
-                    .repository_name(&name)
-                    .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(true).build())
-                    .image_tag_mutability(ImageTagMutability::Immutable)
-                    .encryption_configuration(
-                        EncryptionConfiguration::builder()
-                            .encryption_type(EncryptionType::Aes256)
-                            .build()
-                            .expect("type set"),
-                    )
-                    .set_tags(Some(tags.collect()))
-                    .send()
-                    .await
-                    .aws("CreateRepository", &name)?;
-                put_lifecycle(c, &name, &policy).await?;
-                let uri = out.repository.and_then(|r| r.repository_uri).unwrap_or_else(|| spec.ecr_uri());
-                return Ok(Outcome::Created(uri));
-            };
-            let mut changes = diff_repository(&repo);
-            let got = c.ecr.get_lifecycle_policy().repository_name(&name).send().await.aws("GetLifecyclePolicy", &name);
-            let have = absent_if(got, &["LifecyclePolicyNotFoundException"])?
-                .and_then(|p| p.lifecycle_policy_text)
-                .and_then(|t| serde_json::from_str::<Value>(&t).ok());
-            if have.as_ref() != Some(&policy) {
-                changes.push(Change::new(
-                    "lifecycle policy",
-                    "differs",
-                    format!("keep the last {} images", spec.keep_images),
-                ));
-            }
-            if !changes.is_empty() && !c.env.is_plan() {
-                apply(c, &name, &repo, have.as_ref() != Some(&policy), &policy).await?;
-            }
-            Ok(Outcome::from_changes(repo.repository_uri.unwrap_or_else(|| spec.ecr_uri()), changes))
-        })
-        .await?;
-    Ok(out.into_id())
-}
-
-async fn put_lifecycle(c: &Cicd, name: &str, policy: &Value) -> Result<()> {
-    c.ecr
-        .put_lifecycle_policy()
-        .repository_name(name)
-        .lifecycle_policy_text(policy.to_string())
-        .send()
-        .await
-        .aws("PutLifecyclePolicy", name)?;
-    Ok(())
-}
-
-async fn apply(c: &Cicd, name: &str, repo: &Repository, lifecycle: bool, policy: &Value) -> Result<()> {
-    if !repo.image_scanning_configuration().is_some_and(|s| s.scan_on_push()) {
-        c.ecr
-            .put_image_scanning_configuration()
-            .repository_name(name)
-            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(true).build())
-            .send()
-            .await
-            .aws("PutImageScanningConfiguration", name)?;
-    }
-    if repo.image_tag_mutability() != Some(&ImageTagMutability::Immutable) {
-        c.ecr
-            .put_image_tag_mutability()
-            .repository_name(name)
-            .image_tag_mutability(ImageTagMutability::Immutable)
-            .send()
-            .await
-            .aws("PutImageTagMutability", name)?;
-    }
-    if lifecycle {
-        put_lifecycle(c, name, policy).await?;
-    }
-    Ok(())
+    Ok(reconcile::ensure(&c.env, &ImageRepository::new(c, spec)).await?.into_id())
 }
 
 /// An empty repository goes; one holding images is kept (they are the deployable history) unless

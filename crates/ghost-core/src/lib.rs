@@ -28,3 +28,26 @@ pub enum DataPolicy {
     Keep,
     Delete,
 }
+
+/// A client of `$sdk` answered by aws-smithy-mocks `$rules` (matched in any order; a call no rule matches
+/// panics), built without the SDK's `test-util` feature so tests do not compile a second copy of each SDK
+/// crate. The calling crate needs `aws-smithy-mocks` as a dev-dependency.
+#[macro_export]
+macro_rules! mock_sdk {
+    ($sdk:ident, $rules:expr) => {{
+        let mut interceptor =
+            ::aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(::aws_smithy_mocks::RuleMode::MatchAny);
+        for rule in $rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        $sdk::Client::from_conf(
+            $sdk::Config::builder()
+                .behavior_version_latest()
+                .region($sdk::config::Region::from_static("eu-west-2"))
+                .credentials_provider($sdk::config::Credentials::new("KEY", "SECRET", None, None, "mock"))
+                .http_client(::aws_smithy_mocks::create_mock_http_client())
+                .interceptor(interceptor)
+                .build(),
+        )
+    }};
+}
