@@ -1,8 +1,10 @@
 //! The CloudWatch dashboard `<stack>`: its body is generated from the alarms' metric definitions
 //! ([`crate::signals`]) and compared as JSON, so a re-deploy writes nothing when it is unchanged.
 
-use ghost_core::error::absent_if;
-use ghost_core::{AwsResultExt, Change, Outcome};
+use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
+use aws_sdk_cloudwatch::operation::get_dashboard::GetDashboardError;
+use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::{AbsentExt, AwsResultExt};
 use serde_json::Value;
 
 use crate::{Observe, Result};
@@ -10,39 +12,61 @@ use crate::{Observe, Result};
 const KIND: &str = "cloudwatch-dashboard";
 
 pub async fn find_dashboard(o: &Observe, name: &str) -> Result<Option<Value>> {
-    let got = o.cloudwatch.get_dashboard().dashboard_name(name).send().await.aws("GetDashboard", name);
-    Ok(absent_if(got, &["ResourceNotFound"])?
+    let got = o.cloudwatch.get_dashboard().dashboard_name(name).send().await;
+    // The modeled error's wire code is `ResourceNotFound` (awsQuery-compatible); an SDK that does not map it
+    // onto the type still hands that code.
+    let absent = |e: &GetDashboardError| e.is_dashboard_not_found_error() || e.code() == Some("ResourceNotFound");
+    Ok(got
+        .absent_when(absent, "GetDashboard", name)?
         .and_then(|d| d.dashboard_body)
         .map(|b| serde_json::from_str(&b).unwrap_or(Value::Null)))
 }
 
+/// The dashboard as a kind of the reconcile core: its view is the body; PutDashboard creates and replaces it.
+#[derive(Debug)]
+pub struct Dashboard<'a> {
+    pub o: &'a Observe,
+    pub name: &'a str,
+    pub desired: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyUpdate;
+
+impl Resource for Dashboard<'_> {
+    type View = Value;
+    type Out = String;
+    type Update = BodyUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = KIND;
+
+    fn name(&self) -> String {
+        self.name.to_string()
+    }
+    fn desired(&self) -> &Value {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        self.name.to_string()
+    }
+    async fn find(&self) -> Result<Option<Live<Value, String>>> {
+        Ok(find_dashboard(self.o, self.name).await?.map(|body| Live::ready(body, self.name.to_string())))
+    }
+    async fn create(&self, d: &Value) -> Result<String> {
+        let req = self.o.cloudwatch.put_dashboard().dashboard_name(self.name).dashboard_body(d.to_string());
+        req.send().await.aws("PutDashboard", self.name)?;
+        Ok(self.name.to_string())
+    }
+    fn updates(&self, d: &Value, l: &Value) -> Result<Vec<BodyUpdate>> {
+        Ok(if d == l { vec![] } else { vec![BodyUpdate] })
+    }
+    async fn update(&self, _: &String, _: BodyUpdate) -> Result<()> {
+        self.create(&self.desired).await.map(|_| ())
+    }
+}
+
 pub async fn ensure_dashboard(o: &Observe, name: &str, body: &Value) -> Result<String> {
-    let out = o
-        .env
-        .track::<_, crate::Error, _>(KIND, name, async {
-            let found = find_dashboard(o, name).await?;
-            let changes = match &found {
-                None => Vec::new(),
-                Some(have) if have == body => return Ok(Outcome::Unchanged(name.to_string())),
-                Some(_) => vec![Change::new("body", "differs", "generated from the alarms' metrics")],
-            };
-            if !o.env.is_plan() {
-                o.cloudwatch
-                    .put_dashboard()
-                    .dashboard_name(name)
-                    .dashboard_body(body.to_string())
-                    .send()
-                    .await
-                    .aws("PutDashboard", name)?;
-            }
-            Ok(if found.is_none() {
-                Outcome::Created(name.to_string())
-            } else {
-                Outcome::Updated(name.to_string(), changes)
-            })
-        })
-        .await?;
-    Ok(out.into_id())
+    Ok(reconcile::ensure(&o.env, &Dashboard { o, name, desired: body.clone() }).await?.into_id())
 }
 
 pub async fn delete_dashboard(o: &Observe, name: &str) -> Result<()> {

@@ -16,6 +16,9 @@ pub mod signals;
 pub mod status;
 pub mod topic;
 
+#[cfg(test)]
+mod mock_tests;
+
 use aws_types::SdkConfig;
 use ghost_core::config::{AlarmThresholds, Deployment, ThroughputMode};
 use ghost_core::{Config, Env, Names};
@@ -97,6 +100,19 @@ impl ObserveSpec {
 
     pub fn topic(&self) -> String {
         self.names.of("alerts")
+    }
+
+    /// SNS names a topic `arn:<partition>:sns:<region>:<account>:<name>`: the policy the topic is created with
+    /// is known before the topic is.
+    pub fn topic_arn(&self) -> String {
+        let partition = if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        format!("arn:{partition}:sns:{}:{}:{}", self.region, self.account, self.topic())
     }
 
     pub fn dashboard(&self) -> String {

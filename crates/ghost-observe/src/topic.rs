@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_sns::types::Tag;
-use ghost_aws::policy::{PolicyDocument, Statement};
-use ghost_core::{AwsResultExt, Change, Outcome, planned_id};
-use serde_json::json;
+use ghost_aws::policy::{self, PolicyDocument, Statement};
+use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::{AwsResultExt, Change, Error as CoreError, planned_id};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::{Observe, ObserveSpec, Result};
 
@@ -39,86 +41,163 @@ pub async fn find_topic(o: &Observe, name: &str) -> Result<Option<String>> {
     }
 }
 
+/// What CreateTopic and SetTopicAttributes set (tags aside, written once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicView {
+    pub kms_key: Option<String>,
+    /// The access policy, canonical (SNS hands it back re-serialised).
+    pub policy: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicUpdate {
+    KmsKey,
+    Policy,
+}
+
+/// The alert topic as a kind of the reconcile core.
+#[derive(Debug)]
+pub struct Topic<'a> {
+    pub o: &'a Observe,
+    pub spec: &'a ObserveSpec,
+    pub desired: TopicView,
+}
+
+impl<'a> Topic<'a> {
+    pub fn new(o: &'a Observe, spec: &'a ObserveSpec) -> Self {
+        let desired = TopicView {
+            kms_key: Some(KMS_KEY.into()),
+            policy: Some(topic_policy(spec, &spec.topic_arn()).canonical()),
+        };
+        Self { o, spec, desired }
+    }
+
+    async fn set(&self, arn: &str, name: &str, value: Option<String>) -> Result<()> {
+        // SNS removes an attribute set to the empty string.
+        let req = self.o.sns.set_topic_attributes().topic_arn(arn).attribute_name(name);
+        req.attribute_value(value.unwrap_or_default()).send().await.aws("SetTopicAttributes", arn)?;
+        Ok(())
+    }
+}
+
+impl Resource for Topic<'_> {
+    type View = TopicView;
+    type Out = String;
+    type Update = TopicUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = KIND;
+
+    fn name(&self) -> String {
+        self.spec.topic()
+    }
+    fn desired(&self) -> &TopicView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id(KIND)
+    }
+    async fn find(&self) -> Result<Option<Live<TopicView, String>>> {
+        let name = self.spec.topic();
+        let Some(arn) = find_topic(self.o, &name).await? else { return Ok(None) };
+        let attrs = self.o.sns.get_topic_attributes().topic_arn(&arn).send().await.aws("GetTopicAttributes", &name)?;
+        let mut attrs: HashMap<String, String> = attrs.attributes.unwrap_or_default();
+        let view = TopicView {
+            kms_key: attrs.remove("KmsMasterKeyId").filter(|k| !k.is_empty()),
+            policy: attrs.remove("Policy").map(|p| policy::canonical(&p)),
+        };
+        Ok(Some(Live::ready(view, arn)))
+    }
+    async fn create(&self, d: &TopicView) -> Result<String> {
+        let name = self.spec.topic();
+        let tags = self.o.env.names.tags("alert-topic", &name).into_iter();
+        let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
+        let mut req = self.o.sns.create_topic().name(&name).set_tags(Some(tags.collect()));
+        if let Some(key) = &d.kms_key {
+            req = req.attributes("KmsMasterKeyId", key);
+        }
+        let arn = req.send().await.aws("CreateTopic", &name)?.topic_arn.unwrap_or_default();
+        if d.policy.is_some() {
+            self.update(&arn, TopicUpdate::Policy).await?;
+        }
+        Ok(arn)
+    }
+    fn updates(&self, d: &TopicView, l: &TopicView) -> Result<Vec<TopicUpdate>> {
+        let u = [(d.kms_key != l.kms_key, TopicUpdate::KmsKey), (d.policy != l.policy, TopicUpdate::Policy)];
+        Ok(u.into_iter().filter(|(differs, _)| *differs).map(|(_, u)| u).collect())
+    }
+    async fn update(&self, arn: &String, u: TopicUpdate) -> Result<()> {
+        match u {
+            TopicUpdate::KmsKey => self.set(arn, "KmsMasterKeyId", self.desired.kms_key.clone()).await,
+            // Sent as written, for the topic as it is named: the view holds the canonical form only to compare.
+            TopicUpdate::Policy => {
+                let doc = self.desired.policy.as_ref().map(|_| topic_policy(self.spec, arn).to_json());
+                self.set(arn, "Policy", doc).await
+            }
+        }
+    }
+}
+
 /// Returns (topic ARN, pending email subscriptions).
 pub async fn ensure_topic(o: &Observe, spec: &ObserveSpec) -> Result<(String, Vec<String>)> {
-    let name = spec.topic();
-    let arn = o
-        .env
-        .track::<_, crate::Error, _>(KIND, &name, async {
-            let Some(arn) = find_topic(o, &name).await? else {
-                if o.env.is_plan() {
-                    return Ok(Outcome::Created(planned_id(KIND)));
-                }
-                let tags = o
-                    .env
-                    .names
-                    .tags("alert-topic", &name)
-                    .into_iter()
-                    .map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
-                let out = o
-                    .sns
-                    .create_topic()
-                    .name(&name)
-                    .attributes("KmsMasterKeyId", KMS_KEY)
-                    .set_tags(Some(tags.collect()))
-                    .send()
-                    .await
-                    .aws("CreateTopic", &name)?;
-                let arn = out.topic_arn.unwrap_or_default();
-                set_policy(o, spec, &arn).await?;
-                return Ok(Outcome::Created(arn));
-            };
-            let attrs = o.sns.get_topic_attributes().topic_arn(&arn).send().await.aws("GetTopicAttributes", &name)?;
-            let attrs: HashMap<String, String> = attrs.attributes.unwrap_or_default();
-            let mut changes = Vec::new();
-            if attrs.get("KmsMasterKeyId").map(String::as_str) != Some(KMS_KEY) {
-                changes.push(Change::new(
-                    "KmsMasterKeyId",
-                    attrs.get("KmsMasterKeyId").cloned().unwrap_or_default(),
-                    KMS_KEY,
-                ));
-            }
-            let policy_ok = attrs.get("Policy").is_some_and(|p| topic_policy(spec, &arn).same_as(p));
-            if !policy_ok {
-                changes.push(Change::new(
-                    "policy",
-                    "differs",
-                    "publish: CloudWatch alarms and EventBridge of this account",
-                ));
-            }
-            if !changes.is_empty() && !o.env.is_plan() {
-                if attrs.get("KmsMasterKeyId").map(String::as_str) != Some(KMS_KEY) {
-                    o.sns
-                        .set_topic_attributes()
-                        .topic_arn(&arn)
-                        .attribute_name("KmsMasterKeyId")
-                        .attribute_value(KMS_KEY)
-                        .send()
-                        .await
-                        .aws("SetTopicAttributes", &name)?;
-                }
-                if !policy_ok {
-                    set_policy(o, spec, &arn).await?;
-                }
-            }
-            Ok(Outcome::from_changes(arn, changes))
-        })
-        .await?
-        .into_id();
+    let arn = reconcile::ensure(&o.env, &Topic::new(o, spec)).await?.into_id();
     let pending = ensure_subscriptions(o, spec, &arn).await?;
     Ok((arn, pending))
 }
 
-async fn set_policy(o: &Observe, spec: &ObserveSpec, arn: &str) -> Result<()> {
-    o.sns
-        .set_topic_attributes()
-        .topic_arn(arn)
-        .attribute_name("Policy")
-        .attribute_value(topic_policy(spec, arn).to_json())
-        .send()
-        .await
-        .aws("SetTopicAttributes", arn)?;
-    Ok(())
+/// What Subscribe sets beside the topic and the address (which find it): the protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionView {
+    pub protocol: String,
+}
+
+/// One configured address's subscription, found among the topic's email subscriptions (listed once for all).
+/// Never re-subscribed while pending: each Subscribe sends the address another email.
+#[derive(Debug)]
+pub struct Subscription<'a> {
+    pub o: &'a Observe,
+    pub topic: &'a str,
+    pub email: &'a str,
+    /// Its subscription ARN (or "PendingConfirmation") when the topic already lists it.
+    pub found: Option<String>,
+    pub desired: SubscriptionView,
+}
+
+impl Resource for Subscription<'_> {
+    type View = SubscriptionView;
+    type Out = String;
+    type Update = std::convert::Infallible;
+    type Error = crate::Error;
+    const KIND: &'static str = SUBSCRIPTION;
+
+    fn name(&self) -> String {
+        self.email.to_string()
+    }
+    fn desired(&self) -> &SubscriptionView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id(SUBSCRIPTION)
+    }
+    async fn find(&self) -> Result<Option<Live<SubscriptionView, String>>> {
+        let view = SubscriptionView { protocol: "email".into() };
+        Ok(self.found.clone().map(|arn| Live::ready(view, arn)))
+    }
+    async fn create(&self, d: &SubscriptionView) -> Result<String> {
+        let req = self.o.sns.subscribe().topic_arn(self.topic).protocol(&d.protocol).endpoint(self.email);
+        let out = req.return_subscription_arn(true).send().await.aws("Subscribe", self.email)?;
+        Ok(out.subscription_arn.unwrap_or_else(|| "pending confirmation".into()))
+    }
+    fn updates(&self, d: &SubscriptionView, l: &SubscriptionView) -> Result<Vec<std::convert::Infallible>> {
+        Err(CoreError::NeedsReplacement {
+            resource: format!("{SUBSCRIPTION} {}", self.email),
+            change: Change::new("protocol", &l.protocol, &d.protocol),
+            remedy: "SNS fixes a subscription's protocol: unsubscribe it and deploy again".into(),
+        }
+        .into())
+    }
+    async fn update(&self, _: &String, u: std::convert::Infallible) -> Result<()> {
+        match u {}
+    }
 }
 
 /// Until an address confirms, SNS shows its subscription as "PendingConfirmation" (or "pending confirmation"
@@ -152,30 +231,10 @@ async fn ensure_subscriptions(o: &Observe, spec: &ObserveSpec, topic: &str) -> R
     };
     let mut pending = Vec::new();
     for email in &spec.emails {
-        let found = existing.iter().find(|(e, _)| e.eq_ignore_ascii_case(email));
-        let outcome = o
-            .env
-            .track::<_, crate::Error, _>(SUBSCRIPTION, email, async {
-                if let Some((_, arn)) = found {
-                    return Ok(Outcome::Unchanged(arn.clone()));
-                }
-                if o.env.is_plan() {
-                    return Ok(Outcome::Created(planned_id(SUBSCRIPTION)));
-                }
-                let out = o
-                    .sns
-                    .subscribe()
-                    .topic_arn(topic)
-                    .protocol("email")
-                    .endpoint(email)
-                    .return_subscription_arn(true)
-                    .send()
-                    .await
-                    .aws("Subscribe", email)?;
-                Ok(Outcome::Created(out.subscription_arn.unwrap_or_else(|| "pending confirmation".into())))
-            })
-            .await?;
-        if is_pending(outcome.id()) {
+        let found = existing.iter().find(|(e, _)| e.eq_ignore_ascii_case(email)).map(|(_, arn)| arn.clone());
+        let sub = Subscription { o, topic, email, found, desired: SubscriptionView { protocol: "email".into() } };
+        let arn = reconcile::ensure(&o.env, &sub).await?.into_id();
+        if is_pending(&arn) {
             pending.push(email.clone());
         }
     }
