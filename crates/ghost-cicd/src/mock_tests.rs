@@ -265,22 +265,22 @@ fn every_field_of_each_build_lens_kind_is_compared() {
     let c = cicd(Rules::default(), Mode::Plan);
     let spec = spec(&[]);
     let repo = registry::ImageRepository::new(&c, &spec);
-    assert_every_field_compared(&repo, &[repo.desired.clone()]);
+    assert_every_field_compared(&repo, std::slice::from_ref(&repo.desired));
     let b = bucket::ArtifactBucket::new(&c, &spec);
-    assert_every_field_compared(&b, &[b.desired.clone()]);
+    assert_every_field_compared(&b, std::slice::from_ref(&b.desired));
     let role = "arn:aws:iam::123456789012:role/ghost-build";
     let project = build::BuildProject {
         c: &c,
         name: spec.project(),
         desired: build::ProjectView::desired(&spec, "123456789012.dkr.ecr.eu-west-2.amazonaws.com/ghost-blog", role),
     };
-    assert_every_field_compared(&project, &[project.desired.clone()]);
+    assert_every_field_compared(&project, std::slice::from_ref(&project.desired));
     let app = deploy::Application {
         c: &c,
         name: spec.application(),
         desired: deploy::ApplicationView { compute_platform: "ECS".into() },
     };
-    assert_every_field_compared(&app, &[app.desired.clone()]);
+    assert_every_field_compared(&app, std::slice::from_ref(&app.desired));
     let group = deploy::DeploymentGroup {
         c: &c,
         application: spec.application(),
@@ -299,19 +299,19 @@ fn every_field_of_each_build_lens_kind_is_compared() {
             alarms: vec!["ghost-5xx".into()],
         },
     };
-    assert_every_field_compared(&group, &[group.desired.clone()]);
+    assert_every_field_compared(&group, std::slice::from_ref(&group.desired));
     for s in [spec.clone(), self::spec(&[("approval = false", "approval = true")])] {
         let declaration = pipeline::declaration(&s, role, "bucket", None);
         let desired = pipeline::view(&declaration);
         let p = pipeline::Pipeline { c: &c, spec: &s, declaration, desired };
-        assert_every_field_compared(&p, &[p.desired.clone()]);
+        assert_every_field_compared(&p, std::slice::from_ref(&p.desired));
     }
     let repo = source::CodecommitRepository {
         c: &c,
         spec: &spec,
         desired: source::RepositoryView { description: "Ghost site".into() },
     };
-    assert_every_field_compared(&repo, &[repo.desired.clone()]);
+    assert_every_field_compared(&repo, std::slice::from_ref(&repo.desired));
     let conn = source::Connection { c: &c, spec: &spec, desired: source::ConnectionView { provider: "GitHub".into() } };
-    assert_every_field_compared(&conn, &[conn.desired.clone()]);
+    assert_every_field_compared(&conn, std::slice::from_ref(&conn.desired));
 }

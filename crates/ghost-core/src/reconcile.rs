@@ -240,16 +240,36 @@ fn walk(path: &str, desired: &Value, live: &Value, out: &mut Vec<Change>) {
                 walk(&p, dv, l.get(k).unwrap_or(&Value::Null), out);
             }
         }
+        // Lists of records (ingress rules, targets) show only what leaves and what arrives.
+        (Value::Array(d), Value::Array(l)) if d != l && d.iter().chain(l).all(Value::is_object) => {
+            let only = |a: &[Value], b: &[Value]| -> Vec<Value> { a.iter().filter(|x| !b.contains(x)).cloned().collect() };
+            let (gone, new) = (only(l, d), only(d, l));
+            if gone.is_empty() && new.is_empty() {
+                out.push(Change::new(path, render(&Value::Array(l.clone())), render(&Value::Array(d.clone()))));
+            } else {
+                let side = |v: Vec<Value>| if v.is_empty() { "none".to_string() } else { render(&Value::Array(v)) };
+                out.push(Change::new(path, side(gone), side(new)));
+            }
+        }
         (d, l) if d != l => out.push(Change::new(path, render(l), render(d))),
         _ => {}
     }
 }
 
-/// `none` for absent, strings bare, lists comma-joined: `30 -> 14`, `subnet-a,subnet-b -> subnet-c`.
+/// `none` for absent, strings bare, lists comma-joined, records as `key=value` pairs in braces: `30 -> 14`,
+/// `subnet-a,subnet-b -> subnet-c`, `{port=8080 source=203.0.113.0/24}`.
 fn render(v: &Value) -> String {
     match v {
         Value::Null => "none".into(),
         Value::String(s) => s.clone(),
+        Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object) => {
+            a.iter().map(render).collect::<Vec<_>>().join(", ")
+        }
+        Value::Object(m) => {
+            let pairs: Vec<String> =
+                m.iter().filter(|(_, x)| !x.is_null()).map(|(k, x)| format!("{k}={}", render(x))).collect();
+            format!("{{{}}}", pairs.join(" "))
+        }
         Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => {
             if a.is_empty() {
                 "[]".into()

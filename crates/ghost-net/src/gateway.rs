@@ -44,50 +44,95 @@ pub async fn find_internet_gateway(net: &Net) -> Result<Option<InternetGateway>>
     Ok(stack_igws(net).await?.into_iter().next())
 }
 
-pub async fn ensure_internet_gateway(net: &Net, vpc_id: &str) -> Result<Outcome<String>> {
-    let name = net.env.names.of("igw");
-    net.env
-        .track(IGW, &name, async {
-            let (id, changes) = match find_internet_gateway(net).await? {
-                None if net.env.is_plan() => return Ok(Outcome::Created(planned_id(IGW))),
-                None => {
-                    let out = net
-                        .ec2
-                        .create_internet_gateway()
-                        .tag_specifications(ec2::tag_spec(
-                            ResourceType::InternetGateway,
-                            ec2::tags(&net.env, IGW, &name),
-                        ))
-                        .send()
-                        .await
-                        .aws("CreateInternetGateway", &name)?;
-                    let id =
-                        out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
-                    attach(net, &id, vpc_id).await?;
-                    return Ok(Outcome::Created(id));
-                }
-                Some(igw) => {
-                    let id = igw.internet_gateway_id().unwrap_or_default().to_string();
-                    let attached: Vec<&str> = igw.attachments().iter().filter_map(|a| a.vpc_id()).collect();
-                    match attached.as_slice() {
-                        [v] if *v == vpc_id => (id, vec![]),
-                        [] => (id, vec![Change::new("attachment", "(none)", vpc_id)]),
-                        other => {
-                            return Err(CoreError::Conflict {
-                                resource: format!("internet gateway {id}"),
-                                message: format!("attached to {other:?}, not to this stack's VPC {vpc_id}"),
-                            }
-                            .into());
-                        }
-                    }
-                }
-            };
-            if !changes.is_empty() && !net.env.is_plan() && !is_planned(vpc_id) {
-                attach(net, &id, vpc_id).await?;
+/// What the internet gateway is for: the one VPC it is attached to (none until AttachInternetGateway).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayView {
+    pub attached_to: Option<String>,
+}
+
+/// The internet gateway as a kind of the reconcile core, found by the stack's tags.
+#[derive(Debug)]
+pub struct InternetGatewayKind<'a> {
+    pub net: &'a Net,
+    pub desired: GatewayView,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attach;
+
+impl Resource for InternetGatewayKind<'_> {
+    type View = GatewayView;
+    type Out = String;
+    type Update = Attach;
+    type Error = crate::Error;
+    const KIND: &'static str = IGW;
+
+    fn name(&self) -> String {
+        self.net.env.names.of("igw")
+    }
+    fn desired(&self) -> &GatewayView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id(IGW)
+    }
+    async fn find(&self) -> Result<Option<Live<GatewayView, String>>> {
+        let Some(igw) = find_internet_gateway(self.net).await? else { return Ok(None) };
+        let id = igw.internet_gateway_id().unwrap_or_default().to_string();
+        let attached: Vec<&str> = igw.attachments().iter().filter_map(|a| a.vpc_id()).collect();
+        if attached.len() > 1 {
+            return Err(CoreError::Conflict {
+                resource: format!("internet gateway {id}"),
+                message: format!("attached to {attached:?}; a gateway of this stack serves its one VPC"),
             }
-            Ok(Outcome::from_changes(id, changes))
-        })
-        .await
+            .into());
+        }
+        let view = GatewayView { attached_to: attached.first().map(|v| v.to_string()) };
+        Ok(Some(Live::ready(view, id)))
+    }
+    async fn create(&self, d: &GatewayView) -> Result<String> {
+        let name = self.name();
+        let tags = ec2::tags(&self.net.env, IGW, &name);
+        let req = self.net.ec2.create_internet_gateway();
+        let out = req
+            .tag_specifications(ec2::tag_spec(ResourceType::InternetGateway, tags))
+            .send()
+            .await
+            .aws("CreateInternetGateway", &name)?;
+        let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
+        if d.attached_to.is_some() {
+            self.update(&id, Attach).await?;
+        }
+        Ok(id)
+    }
+    fn updates(&self, d: &GatewayView, l: &GatewayView) -> Result<Vec<Attach>> {
+        match (&l.attached_to, &d.attached_to) {
+            (a, b) if a == b => Ok(vec![]),
+            (None, Some(_)) => Ok(vec![Attach]),
+            (Some(other), _) => Err(CoreError::Conflict {
+                resource: format!("internet gateway {}", self.name()),
+                message: format!(
+                    "attached to {other}, not to this stack's VPC {}: detach it, or delete the gateway, and deploy \
+                     again",
+                    d.attached_to.as_deref().unwrap_or("(none)")
+                ),
+            }
+            .into()),
+            (None, None) => Ok(vec![]),
+        }
+    }
+    async fn update(&self, id: &String, _: Attach) -> Result<()> {
+        match &self.desired.attached_to {
+            // A plan's VPC does not exist: there is nothing to attach to yet.
+            Some(vpc) if !is_planned(vpc) => attach(self.net, id, vpc).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+pub async fn ensure_internet_gateway(net: &Net, vpc_id: &str) -> Result<Outcome<String>> {
+    let desired = GatewayView { attached_to: Some(vpc_id.to_string()) };
+    reconcile::ensure(&net.env, &InternetGatewayKind { net, desired }).await
 }
 
 async fn attach(net: &Net, igw: &str, vpc_id: &str) -> Result<()> {

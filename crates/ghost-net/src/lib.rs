@@ -25,12 +25,16 @@ use ghost_core::{AwsResultExt, Env};
 use serde::Serialize;
 
 pub use gateway::{
-    AddressView, Nat, NatAddress, NatView, ensure_internet_gateway, ensure_nat, find_internet_gateway, find_nat,
+    AddressView, GatewayView, InternetGatewayKind, Nat, NatAddress, NatView, ensure_internet_gateway, ensure_nat,
+    find_internet_gateway, find_nat,
 };
-pub use route::{RouteTableSpec, Target, diff_route_table, ensure_route_table, find_route_table};
-pub use sg::{diff_rules, ensure_security_groups, find_security_groups, prune_database_group, rules_of};
+pub use route::{RouteTableKind, RouteTableSpec, RouteTableView, Target, ensure_route_table, find_route_table};
+pub use sg::{
+    GroupView, IngressView, SecurityGroupKind, ensure_security_groups, find_security_groups, prune_database_group,
+    rules_of,
+};
 pub use spec::{NetworkSpec, SgRole, Tier};
-pub use subnet::{diff_subnet, ensure_subnet, list_subnets};
+pub use subnet::{SubnetKind, SubnetView, ensure_subnet, list_subnets};
 pub use vpc::{Vpc, VpcUpdate, VpcView, ensure_vpc, find_vpc};
 
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +97,17 @@ pub async fn ensure_network(net: &Net, spec: &NetworkSpec) -> Result<NetworkOut>
     let nat = ensure_nat(net, spec, &public[0]).await?;
     let public_rt = RouteTableSpec::public(spec, &igw, &public);
     let private_rt = RouteTableSpec::private(spec, nat.as_deref(), &private);
-    tokio::try_join!(ensure_route_table(net, &vpc_id, &public_rt), ensure_route_table(net, &vpc_id, &private_rt))?;
+    // Every subnet of ours: those of this config and those an earlier one left (a removed AZ's).
+    let mut ours: Vec<String> = existing
+        .iter()
+        .filter(|s| ec2::is_ours(s.tags(), &net.env, None))
+        .filter_map(|s| s.subnet_id.clone())
+        .collect();
+    ours.extend(public.iter().chain(&private).cloned());
+    tokio::try_join!(
+        ensure_route_table(net, &vpc_id, &public_rt, &ours),
+        ensure_route_table(net, &vpc_id, &private_rt, &ours)
+    )?;
 
     let sg = |role| groups.get(&role).cloned();
     Ok(NetworkOut {

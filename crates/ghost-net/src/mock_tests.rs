@@ -22,7 +22,7 @@ use aws_sdk_ec2::types::{
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use ghost_core::{Action, Env, Mode, Names};
 
-use crate::spec::{NetworkSpec, SgRole, SubnetSpec, Tier};
+use crate::spec::{NetworkSpec, RuleSource, SgRole, SubnetSpec, Tier};
 use crate::{Net, RouteTableSpec};
 
 macro_rules! always {
@@ -305,7 +305,7 @@ async fn route_table_absent_is_created_with_route_and_associations() {
         .then_output(|| CreateRouteTableOutput::builder().route_table(table(None, &[])).build());
     let [route, replace, assoc] = route_writes();
     let n = net(&[&describe, &create, &route, &replace, &assoc]);
-    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec()).await.unwrap();
+    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec(), &[]).await.unwrap();
     assert_eq!(out.action(), Action::Create);
     assert_eq!((create.num_calls(), route.num_calls(), assoc.num_calls(), replace.num_calls()), (1, 1, 2, 0));
 }
@@ -315,7 +315,7 @@ async fn route_table_equal_makes_zero_writes() {
     let describe = describe_tables(Some(table(Some("igw-1"), &["subnet-1", "subnet-2"])));
     let [route, replace, assoc] = route_writes();
     let n = net(&[&describe, &route, &replace, &assoc]);
-    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec()).await.unwrap();
+    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec(), &[]).await.unwrap();
     assert_eq!(out.action(), Action::Unchanged);
     assert_eq!(route.num_calls() + replace.num_calls() + assoc.num_calls(), 0);
 }
@@ -325,7 +325,7 @@ async fn route_table_with_wrong_target_and_missing_association_is_repaired() {
     let describe = describe_tables(Some(table(Some("igw-old"), &["subnet-1"])));
     let [route, replace, assoc] = route_writes();
     let n = net(&[&describe, &route, &replace, &assoc]);
-    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec()).await.unwrap();
+    let out = crate::ensure_route_table(&n, "vpc-1", &rt_spec(), &[]).await.unwrap();
     assert_eq!(out.action(), Action::Update);
     assert_eq!(out.changes().len(), 2, "{:?}", out.changes());
     assert_eq!((route.num_calls(), replace.num_calls(), assoc.num_calls()), (0, 1, 1));
@@ -333,10 +333,11 @@ async fn route_table_with_wrong_target_and_missing_association_is_repaired() {
 
 // --- security groups --------------------------------------------------------------------------------------
 
-fn group(name: &str, id: &str, perms: Vec<IpPermission>) -> SecurityGroup {
+fn group(name: &str, id: &str, description: &str, perms: Vec<IpPermission>) -> SecurityGroup {
     SecurityGroup::builder()
         .group_name(name)
         .group_id(id)
+        .description(description)
         .set_ip_permissions(Some(perms))
         .set_tags(Some(ours("security-group")))
         .build()
@@ -346,18 +347,37 @@ fn tcp(port: i32) -> aws_sdk_ec2::types::builders::IpPermissionBuilder {
     IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port)
 }
 
+/// The groups as this lens writes them (`sg-<suffix>` ids), with the task group's rule optionally missing
+/// and an SSH rule somebody added to the ALB's.
 fn all_groups(extra_alb_rule: bool, task_rule: bool) -> Vec<SecurityGroup> {
-    let mut alb = vec![tcp(80).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build()];
-    if extra_alb_rule {
-        alb.push(tcp(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build());
-    }
-    let pair = |g: &str| UserIdGroupPair::builder().group_id(g).build();
-    let task = if task_rule { vec![tcp(2368).user_id_group_pairs(pair("sg-alb")).build()] } else { vec![] };
-    vec![
-        group("ghost-alb", "sg-alb", alb),
-        group("ghost-task", "sg-task", task),
-        group("ghost-efs", "sg-efs", vec![tcp(2049).user_id_group_pairs(pair("sg-task")).build()]),
-    ]
+    let id = |role: SgRole| format!("sg-{}", role.suffix());
+    spec()
+        .security_groups()
+        .iter()
+        .map(|g| {
+            let mut perms: Vec<IpPermission> = g
+                .rules
+                .iter()
+                .map(|r| {
+                    let p = tcp(i32::from(r.port));
+                    match &r.from {
+                        RuleSource::Cidr(c) => p.ip_ranges(IpRange::builder().cidr_ip(c).description(&r.description).build()),
+                        RuleSource::Group(role) => p.user_id_group_pairs(
+                            UserIdGroupPair::builder().group_id(id(*role)).description(&r.description).build(),
+                        ),
+                    }
+                    .build()
+                })
+                .collect();
+            if g.role == SgRole::Task && !task_rule {
+                perms.clear();
+            }
+            if g.role == SgRole::Alb && extra_alb_rule {
+                perms.push(tcp(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build());
+            }
+            group(&g.name, &id(g.role), &g.description, perms)
+        })
+        .collect()
 }
 
 fn describe_groups(groups: Vec<SecurityGroup>) -> Rule {
@@ -538,4 +558,58 @@ async fn nat_present_makes_zero_writes_and_goes_when_tasks_move_to_public_subnet
     let n = net(&[&addresses, &gone, &allocate, &create, &delete, &release]);
     assert_eq!(crate::ensure_nat(&n, &spec(), "subnet-1").await.unwrap(), None);
     assert_eq!((delete.num_calls(), release.num_calls(), create.num_calls()), (1, 1, 0));
+}
+
+#[tokio::test]
+async fn a_rule_of_ours_the_config_dropped_is_revoked_and_a_foreign_one_is_kept() {
+    let mut groups = all_groups(true, true);
+    let https = tcp(443).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").description("HTTPS from anywhere").build());
+    groups[0].ip_permissions.get_or_insert_with(Vec::new).push(https.build());
+    let describe = describe_groups(groups);
+    let [create, authorize] = sg_writes();
+    let revoke = always!(Client::revoke_security_group_ingress, || {
+        aws_sdk_ec2::operation::revoke_security_group_ingress::RevokeSecurityGroupIngressOutput::builder().build()
+    });
+    let n = net(&[&describe, &create, &authorize, &revoke]);
+    assert!(!spec().https, "the fixture serves HTTP only");
+    crate::ensure_security_groups(&n, "vpc-1", &spec().security_groups()).await.unwrap();
+    assert_eq!((create.num_calls(), authorize.num_calls(), revoke.num_calls()), (0, 0, 1));
+    let warnings = n.env.warnings();
+    assert!(warnings.len() == 1 && warnings[0].message.contains("tcp 22 from 0.0.0.0/0"), "{warnings:?}");
+}
+
+// --- field coverage of the kinds not covered above -----------------------------------------------------------
+
+#[test]
+fn every_field_of_a_subnet_gateway_route_table_and_security_group_is_compared() {
+    use ghost_core::reconcile::testing::assert_every_field_compared;
+    let n = net(&[]);
+    let sub = subnet_spec();
+    let s = crate::SubnetKind::new(&n, "vpc-1", &sub, &[]);
+    assert_every_field_compared(&s, std::slice::from_ref(&s.desired));
+    let igw = crate::InternetGatewayKind { net: &n, desired: crate::GatewayView { attached_to: Some("vpc-1".into()) } };
+    // Attached elsewhere is a conflict the user resolves; none -> attached is the update.
+    let detached = crate::GatewayView { attached_to: None };
+    assert_every_field_compared(&igw, &[igw.desired.clone(), detached]);
+    let rt = rt_spec();
+    let r = crate::RouteTableKind::new(&n, "vpc-1", &rt, &[]);
+    let no_route = crate::RouteTableView { default_route: None, subnets: vec!["subnet-a".into()] };
+    assert_every_field_compared(&r, &[r.desired.clone(), no_route]);
+    let g = crate::SecurityGroupKind {
+        net: &n,
+        vpc_id: "vpc-1",
+        name: "ghost-task",
+        found: None,
+        desired: crate::GroupView {
+            description: "Ghost tasks".into(),
+            ingress: vec![crate::IngressView {
+                protocol: "tcp".into(),
+                from_port: 2368,
+                to_port: 2368,
+                source: "sg-alb".into(),
+                description: "Ghost from the load balancer".into(),
+            }],
+        },
+    };
+    assert_every_field_compared(&g, std::slice::from_ref(&g.desired));
 }

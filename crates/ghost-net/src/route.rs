@@ -3,7 +3,9 @@
 
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 use ghost_core::error::gone_if;
-use ghost_core::{AwsResultExt, Change, Outcome, is_planned, planned_id};
+use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::{AwsResultExt, Outcome, is_planned, planned_id};
+use serde::{Deserialize, Serialize};
 
 use crate::spec::NetworkSpec;
 use crate::{Net, Result, ec2};
@@ -12,18 +14,10 @@ const KIND: &str = "route-table";
 const DEFAULT_ROUTE: &str = "0.0.0.0/0";
 
 /// Where the default route goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Target {
     Gateway(String),
     Nat(String),
-}
-
-impl Target {
-    fn id(&self) -> &str {
-        match self {
-            Self::Gateway(id) | Self::Nat(id) => id,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,84 +93,144 @@ fn associated(rt: &RouteTable) -> Vec<String> {
         .collect()
 }
 
-/// What differs: the default route and missing subnet associations. Associations of other subnets are not
-/// ours to remove; they come back as the second element, for a warning.
-pub fn diff_route_table(spec: &RouteTableSpec, rt: &RouteTable) -> (Vec<Change>, Vec<String>) {
-    let mut changes = Vec::new();
-    let show = |t: &Option<Target>| t.as_ref().map_or("(none)".to_string(), |t| t.id().to_string());
-    let current = current_default(rt);
-    if current != spec.default_route {
-        changes.push(Change::new(format!("route {DEFAULT_ROUTE}"), show(&current), show(&spec.default_route)));
-    }
-    let have = associated(rt);
-    for s in spec.subnets.iter().filter(|s| !have.contains(s)) {
-        changes.push(Change::new("association", "(none)", s));
-    }
-    let foreign = have.into_iter().filter(|s| !spec.subnets.contains(s)).collect();
-    (changes, foreign)
+/// What CreateRoute and AssociateRouteTable set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTableView {
+    pub default_route: Option<Target>,
+    /// Explicitly associated subnets, sorted.
+    pub subnets: Vec<String>,
 }
 
-pub async fn ensure_route_table(net: &Net, vpc_id: &str, spec: &RouteTableSpec) -> Result<Outcome<String>> {
-    net.env
-        .track(KIND, &spec.name, async {
-            let Some(rt) = find_route_table(net, vpc_id, spec.component).await? else {
-                if net.env.is_plan() {
-                    return Ok(Outcome::Created(planned_id(KIND)));
-                }
-                let out = net
-                    .ec2
-                    .create_route_table()
-                    .vpc_id(vpc_id)
-                    .tag_specifications(ec2::tag_spec(
-                        ResourceType::RouteTable,
-                        ec2::tags(&net.env, spec.component, &spec.name),
-                    ))
-                    .send()
-                    .await
-                    .aws("CreateRouteTable", &spec.name)?;
-                let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
-                if let Some(t) = &spec.default_route {
-                    set_route(net, &id, t, false).await?;
-                }
-                for s in &spec.subnets {
-                    associate(net, &id, s).await?;
-                }
-                return Ok(Outcome::Created(id));
-            };
-            let id = rt.route_table_id().unwrap_or_default().to_string();
-            let (changes, foreign) = diff_route_table(spec, &rt);
-            for s in foreign {
-                net.env.warn(
-                    KIND,
-                    &spec.name,
-                    format!("subnet {s} is associated but not part of this config; left in place"),
-                );
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteUpdate {
+    CreateRoute(Target),
+    ReplaceRoute(Target),
+    DeleteRoute,
+    Associate(String),
+    /// A subnet of ours the config no longer puts here (a removed AZ's, a tier change).
+    Disassociate(String),
+}
+
+/// A route table as a kind of the reconcile core, found by its component tag in our VPC.
+#[derive(Debug)]
+pub struct RouteTableKind<'a> {
+    pub net: &'a Net,
+    pub vpc_id: &'a str,
+    pub spec: &'a RouteTableSpec,
+    /// The VPC's subnets that carry this stack's tag: only their associations are ours to change.
+    pub ours: &'a [String],
+    pub desired: RouteTableView,
+}
+
+impl<'a> RouteTableKind<'a> {
+    pub fn new(net: &'a Net, vpc_id: &'a str, spec: &'a RouteTableSpec, ours: &'a [String]) -> Self {
+        let mut subnets = spec.subnets.clone();
+        subnets.sort();
+        let desired = RouteTableView { default_route: spec.default_route.clone(), subnets };
+        Self { net, vpc_id, spec, ours, desired }
+    }
+}
+
+impl Resource for RouteTableKind<'_> {
+    type View = RouteTableView;
+    type Out = String;
+    type Update = RouteUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = KIND;
+
+    fn name(&self) -> String {
+        self.spec.name.clone()
+    }
+    fn desired(&self) -> &RouteTableView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id(KIND)
+    }
+    async fn find(&self) -> Result<Option<Live<RouteTableView, String>>> {
+        let Some(rt) = find_route_table(self.net, self.vpc_id, self.spec.component).await? else { return Ok(None) };
+        let mut subnets = associated(&rt);
+        subnets.sort();
+        let view = RouteTableView { default_route: current_default(&rt), subnets };
+        Ok(Some(Live::ready(view, rt.route_table_id().unwrap_or_default().to_string())))
+    }
+    async fn create(&self, d: &RouteTableView) -> Result<String> {
+        let tags = ec2::tags(&self.net.env, self.spec.component, &self.spec.name);
+        let out = self
+            .net
+            .ec2
+            .create_route_table()
+            .vpc_id(self.vpc_id)
+            .tag_specifications(ec2::tag_spec(ResourceType::RouteTable, tags))
+            .send()
+            .await
+            .aws("CreateRouteTable", &self.spec.name)?;
+        let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
+        let empty = RouteTableView { default_route: None, subnets: vec![] };
+        for u in self.updates(d, &empty)? {
+            self.update(&id, u).await?;
+        }
+        Ok(id)
+    }
+    fn updates(&self, d: &RouteTableView, l: &RouteTableView) -> Result<Vec<RouteUpdate>> {
+        let mut u = match (&l.default_route, &d.default_route) {
+            (a, b) if a == b => vec![],
+            (None, Some(t)) => vec![RouteUpdate::CreateRoute(t.clone())],
+            (Some(_), Some(t)) => vec![RouteUpdate::ReplaceRoute(t.clone())],
+            (Some(_), None) => vec![RouteUpdate::DeleteRoute],
+            (None, None) => vec![],
+        };
+        u.extend(l.subnets.iter().filter(|s| !d.subnets.contains(s)).map(|s| RouteUpdate::Disassociate(s.clone())));
+        u.extend(d.subnets.iter().filter(|s| !l.subnets.contains(s)).map(|s| RouteUpdate::Associate(s.clone())));
+        Ok(u)
+    }
+    async fn update(&self, id: &String, u: RouteUpdate) -> Result<()> {
+        match u {
+            RouteUpdate::CreateRoute(t) => set_route(self.net, id, &t, false).await,
+            RouteUpdate::ReplaceRoute(t) => set_route(self.net, id, &t, true).await,
+            RouteUpdate::DeleteRoute => {
+                let req = self.net.ec2.delete_route().route_table_id(id).destination_cidr_block(DEFAULT_ROUTE);
+                req.send().await.aws("DeleteRoute", id)?;
+                Ok(())
             }
-            if !changes.is_empty() && !net.env.is_plan() {
-                let current = current_default(&rt);
-                match (&current, &spec.default_route) {
-                    (a, b) if a == b => {}
-                    (None, Some(t)) => set_route(net, &id, t, false).await?,
-                    (Some(_), Some(t)) => set_route(net, &id, t, true).await?,
-                    (Some(_), None) => {
-                        net.ec2
-                            .delete_route()
-                            .route_table_id(&id)
-                            .destination_cidr_block(DEFAULT_ROUTE)
-                            .send()
-                            .await
-                            .aws("DeleteRoute", &id)?;
-                    }
-                    (None, None) => {}
+            RouteUpdate::Associate(subnet) => associate(self.net, id, &subnet).await,
+            RouteUpdate::Disassociate(subnet) => {
+                // The association's id is not part of the view: read it only on this rare path.
+                let rt = find_route_table(self.net, self.vpc_id, self.spec.component).await?;
+                let assoc = rt.iter().flat_map(|t| t.associations()).find(|a| a.subnet_id() == Some(subnet.as_str()));
+                if let Some(assoc) = assoc.and_then(|a| a.route_table_association_id()) {
+                    let res = self.net.ec2.disassociate_route_table().association_id(assoc).send().await;
+                    gone_if(res.map(|_| ()).aws("DisassociateRouteTable", id), &["InvalidAssociationID.NotFound"])?;
                 }
-                let have = associated(&rt);
-                for s in spec.subnets.iter().filter(|s| !have.contains(s)) {
-                    associate(net, &id, s).await?;
-                }
+                Ok(())
             }
-            Ok(Outcome::from_changes(id, changes))
-        })
-        .await
+        }
+    }
+    /// Associations of subnets that are not this stack's are not ours to remove: kept, and said.
+    fn defer_to_live(&self, desired: &mut RouteTableView, live: &RouteTableView) -> Option<String> {
+        let foreign: Vec<String> = live
+            .subnets
+            .iter()
+            .filter(|s| !desired.subnets.contains(s) && !self.ours.contains(s))
+            .cloned()
+            .collect();
+        if foreign.is_empty() {
+            return None;
+        }
+        desired.subnets.extend(foreign.iter().cloned());
+        desired.subnets.sort();
+        Some(format!("subnet(s) {} associated but not this stack's; left in place", foreign.join(", ")))
+    }
+}
+
+/// `ours`: the VPC's subnets that carry this stack's tag (see [`RouteTableKind::ours`]).
+pub async fn ensure_route_table(
+    net: &Net,
+    vpc_id: &str,
+    spec: &RouteTableSpec,
+    ours: &[String],
+) -> Result<Outcome<String>> {
+    reconcile::ensure(&net.env, &RouteTableKind::new(net, vpc_id, spec, ours)).await
 }
 
 async fn set_route(net: &Net, rt: &str, target: &Target, replace: bool) -> Result<()> {

@@ -83,6 +83,17 @@ impl NetworkSpec {
     }
 
     /// The security groups and their ingress rules. Sources refer to other groups by role.
+    /// Every rule description this lens writes, whatever the config: a live rule carrying one is ours (a
+    /// config that stops asking for it revokes it); any other rule is someone's and is left in place.
+    pub const RULE_DESCRIPTIONS: &[&str] = &[
+        "HTTP from anywhere",
+        "HTTPS from anywhere",
+        "blue/green test listener from admins",
+        "Ghost from the load balancer",
+        "NFS from Ghost tasks",
+        "MySQL from Ghost tasks",
+    ];
+
     pub fn security_groups(&self) -> Vec<SgSpec> {
         let mut alb_rules = vec![RuleSpec::cidr(80, "0.0.0.0/0", "HTTP from anywhere")];
         if self.https {

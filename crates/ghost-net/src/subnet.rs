@@ -2,7 +2,9 @@
 //! Public subnets map public IPs on launch (tasks in public subnets need one to pull images without NAT).
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet};
+use ghost_core::reconcile::{self, Live, Resource};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, TAG_STACK, is_planned, planned_id};
+use serde::{Deserialize, Serialize};
 
 use crate::spec::{SubnetSpec, Tier};
 use crate::{Net, Result, ec2};
@@ -26,73 +28,120 @@ pub async fn list_subnets(net: &Net, vpc_id: &str) -> Result<Vec<Subnet>> {
         .aws("DescribeSubnets", vpc_id)?)
 }
 
-pub fn diff_subnet(spec: &SubnetSpec, found: &Subnet) -> Result<Vec<Change>> {
-    let az = found.availability_zone().unwrap_or_default();
-    if az != spec.az {
-        return Err(CoreError::NeedsReplacement {
-            resource: format!("subnet {} ({})", found.subnet_id().unwrap_or_default(), spec.cidr),
-            change: Change::new("availability_zone", az, &spec.az),
-            remedy: "delete the subnet (or destroy the stack) and deploy again".into(),
+/// What CreateSubnet and ModifySubnetAttribute set; the CIDR finds it (the VPC is ours, CIDRs are unique in it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetView {
+    pub availability_zone: String,
+    pub map_public_ip_on_launch: bool,
+    /// The `ghost:stack` tag's value (an untagged subnet at our CIDR is adopted by tagging it).
+    pub stack_tag: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubnetUpdate {
+    MapPublicIp(bool),
+    Tags,
+}
+
+/// One subnet as a kind of the reconcile core, found by CIDR among the VPC's subnets (listed once for all).
+#[derive(Debug)]
+pub struct SubnetKind<'a> {
+    pub net: &'a Net,
+    pub vpc_id: &'a str,
+    pub spec: &'a SubnetSpec,
+    pub existing: &'a [Subnet],
+    pub desired: SubnetView,
+}
+
+impl<'a> SubnetKind<'a> {
+    pub fn new(net: &'a Net, vpc_id: &'a str, spec: &'a SubnetSpec, existing: &'a [Subnet]) -> Self {
+        let desired = SubnetView {
+            availability_zone: spec.az.clone(),
+            map_public_ip_on_launch: spec.tier == Tier::Public,
+            stack_tag: Some(net.env.stack().to_string()),
+        };
+        Self { net, vpc_id, spec, existing, desired }
+    }
+}
+
+impl Resource for SubnetKind<'_> {
+    type View = SubnetView;
+    type Out = String;
+    type Update = SubnetUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = KIND;
+
+    fn name(&self) -> String {
+        self.spec.name.clone()
+    }
+    fn desired(&self) -> &SubnetView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id(KIND)
+    }
+    async fn find(&self) -> Result<Option<Live<SubnetView, String>>> {
+        let cidr = self.spec.cidr.to_string();
+        let found = self.existing.iter().find(|s| s.cidr_block() == Some(cidr.as_str()));
+        Ok(found.map(|s| {
+            let view = SubnetView {
+                availability_zone: s.availability_zone().unwrap_or_default().into(),
+                map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+                stack_tag: ec2::tag_value(s.tags(), TAG_STACK).map(str::to_string),
+            };
+            Live::ready(view, s.subnet_id().unwrap_or_default().to_string())
+        }))
+    }
+    async fn create(&self, d: &SubnetView) -> Result<String> {
+        let out = self
+            .net
+            .ec2
+            .create_subnet()
+            .vpc_id(self.vpc_id)
+            .cidr_block(self.spec.cidr.to_string())
+            .availability_zone(&d.availability_zone)
+            .tag_specifications(ec2::tag_spec(ResourceType::Subnet, tags(self.net, self.spec)))
+            .send()
+            .await
+            .aws("CreateSubnet", &self.spec.name)?;
+        let id = out.subnet().and_then(Subnet::subnet_id).unwrap_or_default().to_string();
+        if d.map_public_ip_on_launch {
+            self.update(&id, SubnetUpdate::MapPublicIp(true)).await?;
         }
-        .into());
+        Ok(id)
     }
-    let mut changes = Vec::new();
-    let want_public = spec.tier == Tier::Public;
-    if found.map_public_ip_on_launch().unwrap_or(false) != want_public {
-        changes.push(Change::new("map_public_ip_on_launch", !want_public, want_public));
+    fn updates(&self, d: &SubnetView, l: &SubnetView) -> Result<Vec<SubnetUpdate>> {
+        if d.availability_zone != l.availability_zone {
+            return Err(CoreError::NeedsReplacement {
+                resource: format!("subnet {}", self.spec.cidr),
+                change: Change::new("availability_zone", &l.availability_zone, &d.availability_zone),
+                remedy: "delete the subnet (or destroy the stack) and deploy again".into(),
+            }
+            .into());
+        }
+        let mut u = Vec::new();
+        if d.map_public_ip_on_launch != l.map_public_ip_on_launch {
+            u.push(SubnetUpdate::MapPublicIp(d.map_public_ip_on_launch));
+        }
+        if d.stack_tag != l.stack_tag {
+            u.push(SubnetUpdate::Tags);
+        }
+        Ok(u)
     }
-    if ec2::tag_value(found.tags(), TAG_STACK).is_none() {
-        changes.push(Change::new("tags", "(none)", "ghost:stack, ghost:component, Name"));
+    async fn update(&self, id: &String, u: SubnetUpdate) -> Result<()> {
+        match u {
+            SubnetUpdate::MapPublicIp(on) => map_public_ip(self.net, id, on).await,
+            SubnetUpdate::Tags => {
+                let req = self.net.ec2.create_tags().resources(id).set_tags(Some(tags(self.net, self.spec)));
+                req.send().await.aws("CreateTags", id)?;
+                Ok(())
+            }
+        }
     }
-    Ok(changes)
 }
 
 pub async fn ensure_subnet(net: &Net, vpc_id: &str, spec: &SubnetSpec, existing: &[Subnet]) -> Result<Outcome<String>> {
-    net.env
-        .track(KIND, &spec.name, async {
-            let cidr = spec.cidr.to_string();
-            let found = existing.iter().find(|s| s.cidr_block() == Some(cidr.as_str()));
-            let Some(found) = found else {
-                if net.env.is_plan() {
-                    return Ok(Outcome::Created(planned_id(KIND)));
-                }
-                let out = net
-                    .ec2
-                    .create_subnet()
-                    .vpc_id(vpc_id)
-                    .cidr_block(&cidr)
-                    .availability_zone(&spec.az)
-                    .tag_specifications(ec2::tag_spec(ResourceType::Subnet, tags(net, spec)))
-                    .send()
-                    .await
-                    .aws("CreateSubnet", &spec.name)?;
-                let id = out.subnet().and_then(Subnet::subnet_id).unwrap_or_default().to_string();
-                if spec.tier == Tier::Public {
-                    map_public_ip(net, &id, true).await?;
-                }
-                return Ok(Outcome::Created(id));
-            };
-            let id = found.subnet_id().unwrap_or_default().to_string();
-            let changes = diff_subnet(spec, found)?;
-            if !net.env.is_plan() {
-                for c in &changes {
-                    match c.field.as_str() {
-                        "map_public_ip_on_launch" => map_public_ip(net, &id, spec.tier == Tier::Public).await?,
-                        _ => {
-                            net.ec2
-                                .create_tags()
-                                .resources(&id)
-                                .set_tags(Some(tags(net, spec)))
-                                .send()
-                                .await
-                                .aws("CreateTags", &id)?;
-                        }
-                    }
-                }
-            }
-            Ok(Outcome::from_changes(id, changes))
-        })
-        .await
+    reconcile::ensure(&net.env, &SubnetKind::new(net, vpc_id, spec, existing)).await
 }
 
 fn tags(net: &Net, spec: &SubnetSpec) -> Vec<aws_sdk_ec2::types::Tag> {

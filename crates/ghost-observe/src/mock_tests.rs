@@ -185,7 +185,7 @@ fn every_field_of_each_operate_lens_kind_is_compared() {
     let o = observe(&[], &[]);
     let spec = spec();
     let t = topic::Topic::new(&o, &spec);
-    assert_every_field_compared(&t, &[t.desired.clone()]);
+    assert_every_field_compared(&t, std::slice::from_ref(&t.desired));
     let sub = topic::Subscription {
         o: &o,
         topic: TOPIC,
@@ -193,12 +193,12 @@ fn every_field_of_each_operate_lens_kind_is_compared() {
         found: None,
         desired: topic::SubscriptionView { protocol: "email".into() },
     };
-    assert_every_field_compared(&sub, &[sub.desired.clone()]);
+    assert_every_field_compared(&sub, std::slice::from_ref(&sub.desired));
     for want in watched(&spec).alarms(&spec.thresholds) {
         let a = alarms::Alarm { o: &o, name: &want.name, found: None, desired: AlarmView::desired(&want, TOPIC) };
-        assert_every_field_compared(&a, &[a.desired.clone()]);
+        assert_every_field_compared(&a, std::slice::from_ref(&a.desired));
     }
     let body = watched(&spec).dashboard(&spec.thresholds);
     let d = dashboard::Dashboard { o: &o, name: "ghost", desired: body };
-    assert_every_field_compared(&d, &[d.desired.clone()]);
+    assert_every_field_compared(&d, std::slice::from_ref(&d.desired));
 }
