@@ -94,6 +94,14 @@ pub trait Resource: Sync {
         None
     }
 
+    /// What dependants get after the updates. Most kinds keep their identity (the default: the live out); a
+    /// kind whose update makes a new one (a task definition's new revision) reads it back here, and in a plan
+    /// answers a placeholder, so dependants plan their own change.
+    fn after_update(&self, live: Self::Out, plan: bool) -> impl Future<Output = Result<Self::Out, Self::Error>> + Send {
+        let _ = plan;
+        async move { Ok(live) }
+    }
+
     /// Lets another actor own part of the live state (a CODE_DEPLOY service's task definition belongs to the
     /// release): the resource copies those fields from `live` into `desired` and says why, as a warning.
     fn defer_to_live(&self, _desired: &mut Self::View, _live: &Self::View) -> Option<String> {
@@ -163,7 +171,7 @@ pub async fn ensure<R: Resource>(env: &Env, r: &R) -> Result<Outcome<R::Out>, R:
                     r.update(&live.out, u).await?;
                 }
             }
-            Ok(Outcome::Updated(live.out, changes))
+            Ok(Outcome::Updated(r.after_update(live.out, env.is_plan()).await?, changes))
         }),
     )
     .await
@@ -216,6 +224,13 @@ pub async fn wait_ready<R: Resource>(env: &Env, r: &R) -> Result<Found<R>, R::Er
         (Err(_), Some(e)) => Err(e),
         (Err(e), None) => Err(e.into()),
     }
+}
+
+/// The differences between two views as one change (fields joined), for a refusal that names them all.
+pub fn changed<V: Serialize>(desired: &V, live: &V) -> Change {
+    let changes = diff(desired, live);
+    let join = |f: fn(&Change) -> &str| changes.iter().map(f).collect::<Vec<_>>().join(", ");
+    Change::new(join(|c| c.field.as_str()), join(|c| c.from.as_str()), join(|c| c.to.as_str()))
 }
 
 /// Every difference between two views, field by field (nested objects by path: `network.subnets`); lists and

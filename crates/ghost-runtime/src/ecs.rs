@@ -16,8 +16,9 @@ use aws_sdk_ecs::types::{
 use ghost_aws::iam::RoleSpec;
 use ghost_aws::policy::{PolicyDocument, Statement};
 use ghost_core::config::Database;
-use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, planned_id};
-use serde::Serialize;
+use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::{AwsResultExt, Error as CoreError, planned_id};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::efs::EfsOut;
@@ -131,92 +132,132 @@ pub async fn ensure_log_group(rt: &Runtime, spec: &RuntimeSpec) -> Result<String
         .await?)
 }
 
-fn strategy(spec: &RuntimeSpec) -> CapacityProviderStrategyItem {
-    CapacityProviderStrategyItem::builder()
-        .capacity_provider(provider_name(spec.capacity_provider))
-        .weight(1)
-        .build()
-        .expect("provider set")
+/// What CreateCluster sets (tags aside, written once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterView {
+    pub container_insights: bool,
+    /// Sorted.
+    pub capacity_providers: Vec<String>,
+    pub default_provider: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterUpdate {
+    Insights,
+    CapacityProviders,
+}
+
+/// The cluster as a kind of the reconcile core, found by name among the ACTIVE clusters.
+#[derive(Debug)]
+pub struct Cluster<'a> {
+    pub rt: &'a Runtime,
+    pub name: String,
+    pub desired: ClusterView,
+}
+
+impl<'a> Cluster<'a> {
+    pub fn new(rt: &'a Runtime, spec: &RuntimeSpec) -> Self {
+        let desired = ClusterView {
+            container_insights: true,
+            capacity_providers: vec!["FARGATE".into(), "FARGATE_SPOT".into()],
+            default_provider: Some(provider_name(spec.capacity_provider).to_string()),
+        };
+        Self { rt, name: spec.cluster(), desired }
+    }
+
+    fn insights(&self) -> ClusterSetting {
+        let value = if self.desired.container_insights { "enabled" } else { "disabled" };
+        ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(value).build()
+    }
+
+    fn strategy(&self) -> Option<Vec<CapacityProviderStrategyItem>> {
+        self.desired.default_provider.as_ref().map(|p| {
+            vec![CapacityProviderStrategyItem::builder().capacity_provider(p).weight(1).build().expect("provider set")]
+        })
+    }
+}
+
+impl Resource for Cluster<'_> {
+    type View = ClusterView;
+    type Out = String;
+    type Update = ClusterUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = "ecs-cluster";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &ClusterView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id("ecs-cluster")
+    }
+    async fn find(&self) -> Result<Option<Live<ClusterView, String>>> {
+        let name = &self.name;
+        let req = self.rt.ecs.describe_clusters().clusters(name).include(ClusterField::Settings);
+        let out = req.send().await.aws("DescribeClusters", name)?;
+        let Some(c) = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")) else { return Ok(None) };
+        let mut providers = c.capacity_providers().to_vec();
+        providers.sort();
+        let view = ClusterView {
+            container_insights: c
+                .settings()
+                .iter()
+                .any(|s| s.name() == Some(&ClusterSettingName::ContainerInsights) && s.value() == Some("enabled")),
+            capacity_providers: providers,
+            default_provider: c.default_capacity_provider_strategy().first().map(|s| s.capacity_provider().to_string()),
+        };
+        Ok(Some(Live::ready(view, c.cluster_arn().unwrap_or_default().to_string())))
+    }
+    async fn create(&self, d: &ClusterView) -> Result<String> {
+        let out = self
+            .rt
+            .ecs
+            .create_cluster()
+            .cluster_name(&self.name)
+            .settings(self.insights())
+            .set_capacity_providers(Some(d.capacity_providers.clone()))
+            .set_default_capacity_provider_strategy(self.strategy())
+            .set_tags(Some(ecs_tags(self.rt, "ecs-cluster", &self.name)))
+            .send()
+            .await
+            .aws("CreateCluster", &self.name)?;
+        Ok(out.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().to_string())
+    }
+    fn updates(&self, d: &ClusterView, l: &ClusterView) -> Result<Vec<ClusterUpdate>> {
+        let u = [
+            (d.container_insights != l.container_insights, ClusterUpdate::Insights),
+            (
+                (&d.capacity_providers, &d.default_provider) != (&l.capacity_providers, &l.default_provider),
+                ClusterUpdate::CapacityProviders,
+            ),
+        ];
+        Ok(u.into_iter().filter(|(differs, _)| *differs).map(|(_, u)| u).collect())
+    }
+    async fn update(&self, _: &String, u: ClusterUpdate) -> Result<()> {
+        let name = &self.name;
+        match u {
+            ClusterUpdate::Insights => {
+                let req = self.rt.ecs.update_cluster().cluster(name).settings(self.insights());
+                req.send().await.aws("UpdateCluster", name)?;
+            }
+            // PutClusterCapacityProviders replaces the providers and the default strategy together.
+            ClusterUpdate::CapacityProviders => {
+                let req = self.rt.ecs.put_cluster_capacity_providers().cluster(name);
+                req.set_capacity_providers(Some(self.desired.capacity_providers.clone()))
+                    .set_default_capacity_provider_strategy(Some(self.strategy().unwrap_or_default()))
+                    .send()
+                    .await
+                    .aws("PutClusterCapacityProviders", name)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub async fn ensure_cluster(rt: &Runtime, spec: &RuntimeSpec) -> Result<String> {
-    let name = spec.cluster();
-    let insights = || ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value("enabled").build();
-    rt.env
-        .track("ecs-cluster", &name, async {
-            let out = rt
-                .ecs
-                .describe_clusters()
-                .clusters(&name)
-                .include(ClusterField::Settings)
-                .include(ClusterField::Tags)
-                .send()
-                .await
-                .aws("DescribeClusters", &name)?;
-            let found = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")).cloned();
-            let Some(c) = found else {
-                if rt.env.is_plan() {
-                    return Ok(Outcome::Created(planned_id("ecs-cluster")));
-                }
-                let out = rt
-                    .ecs
-                    .create_cluster()
-                    .cluster_name(&name)
-                    .settings(insights())
-                    .capacity_providers("FARGATE")
-                    .capacity_providers("FARGATE_SPOT")
-                    .default_capacity_provider_strategy(strategy(spec))
-                    .set_tags(Some(ecs_tags(rt, "ecs-cluster", &name)))
-                    .send()
-                    .await
-                    .aws("CreateCluster", &name)?;
-                return Ok(Outcome::Created(
-                    out.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().to_string(),
-                ));
-            };
-            let arn = c.cluster_arn().unwrap_or_default().to_string();
-            let mut changes = Vec::new();
-            let on = c
-                .settings()
-                .iter()
-                .any(|s| s.name() == Some(&ClusterSettingName::ContainerInsights) && s.value() == Some("enabled"));
-            if !on {
-                changes.push(Change::new("container_insights", "disabled", "enabled"));
-                if !rt.env.is_plan() {
-                    rt.ecs
-                        .update_cluster()
-                        .cluster(&name)
-                        .settings(insights())
-                        .send()
-                        .await
-                        .aws("UpdateCluster", &name)?;
-                }
-            }
-            let providers: Vec<&str> = c.capacity_providers().iter().map(String::as_str).collect();
-            let default = c.default_capacity_provider_strategy().first().map(|s| s.capacity_provider());
-            let want = provider_name(spec.capacity_provider);
-            if !providers.contains(&"FARGATE") || !providers.contains(&"FARGATE_SPOT") || default != Some(want) {
-                changes.push(Change::new(
-                    "capacity providers",
-                    format!("{providers:?} default {default:?}"),
-                    format!("FARGATE, FARGATE_SPOT default {want}"),
-                ));
-                if !rt.env.is_plan() {
-                    rt.ecs
-                        .put_cluster_capacity_providers()
-                        .cluster(&name)
-                        .capacity_providers("FARGATE")
-                        .capacity_providers("FARGATE_SPOT")
-                        .default_capacity_provider_strategy(strategy(spec))
-                        .send()
-                        .await
-                        .aws("PutClusterCapacityProviders", &name)?;
-                }
-            }
-            Ok(Outcome::from_changes(arn, changes))
-        })
-        .await
-        .map(Outcome::into_id)
+    Ok(reconcile::ensure(&rt.env, &Cluster::new(rt, spec)).await?.into_id())
 }
 
 /// What the task definition refers to.
@@ -365,71 +406,142 @@ pub(crate) fn content_hash(td: &TaskDef) -> String {
     format!("{h:016x}")
 }
 
-/// Registers a new revision only when the content differs from the latest one (by the hash tag).
+/// The task definition's compared state. Revisions are immutable, so the content is compared by its hash
+/// (the tag each revision we register carries) and any difference registers a new revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskDefView {
+    /// The Ghost container's image.
+    pub image: String,
+    /// [`content_hash`] of everything else too; `None` on a revision we did not register.
+    pub spec_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskDefUpdate {
+    /// A new revision with this image (the configured one, or the one the pipeline released).
+    Register { image: String },
+}
+
+/// The task family's newest ACTIVE revision as a kind of the reconcile core.
+#[derive(Debug)]
+pub struct TaskDefinition<'a> {
+    pub rt: &'a Runtime,
+    pub spec: &'a RuntimeSpec,
+    /// The content the config asks for, with `ghost.image`.
+    pub td: TaskDef,
+    pub desired: TaskDefView,
+    /// The image the revision in use runs: the pipeline's when it has released one (see `defer_to_live`).
+    pub effective_image: std::sync::Mutex<String>,
+    /// The revision an update registered: RegisterTaskDefinition answers its ARN, which a list right after
+    /// might not show yet.
+    registered: std::sync::Mutex<Option<String>>,
+}
+
+impl<'a> TaskDefinition<'a> {
+    pub fn new(rt: &'a Runtime, spec: &'a RuntimeSpec, td: TaskDef) -> Self {
+        let image = td.container_definitions[0].image.clone();
+        let desired = TaskDefView { image: image.clone(), spec_hash: Some(content_hash(&td)) };
+        let (effective_image, registered) = (std::sync::Mutex::new(image), std::sync::Mutex::new(None));
+        Self { rt, spec, td, desired, effective_image, registered }
+    }
+
+    fn with_image(&self, image: &str) -> TaskDef {
+        let mut td = self.td.clone();
+        td.container_definitions[0].image = image.to_string();
+        td
+    }
+
+    /// The newest ACTIVE revision, from a list (absence is an empty list): DescribeTaskDefinition answers a
+    /// missing family with a ClientException, which also means other client errors, so it is never read as
+    /// absence. A deregistered (INACTIVE) revision is history, not one a service can run.
+    async fn newest(&self) -> Result<Option<Live<TaskDefView, String>>> {
+        let family = self.spec.family();
+        let newest = family_revisions(self.rt, &family, TaskDefinitionStatus::Active)
+            .await?
+            .into_iter()
+            .max_by_key(|a| a.rsplit(':').next().and_then(|r| r.parse::<u32>().ok()).unwrap_or(0));
+        let Some(arn) = newest else { return Ok(None) };
+        let req = self.rt.ecs.describe_task_definition().task_definition(&arn).include(TaskDefinitionField::Tags);
+        let out = req.send().await.aws("DescribeTaskDefinition", &arn)?;
+        let image = out
+            .task_definition()
+            .and_then(|t| t.container_definitions().iter().find(|c| c.name() == Some(CONTAINER)))
+            .and_then(|c| c.image())
+            .unwrap_or_default()
+            .to_string();
+        let hash = out.tags().iter().find(|t| t.key() == Some(SPEC_HASH_TAG)).and_then(|t| t.value());
+        let arn = out.task_definition().and_then(|t| t.task_definition_arn()).map_or(arn.clone(), str::to_string);
+        Ok(Some(Live::ready(TaskDefView { image, spec_hash: hash.map(str::to_string) }, arn)))
+    }
+}
+
+impl Resource for TaskDefinition<'_> {
+    type View = TaskDefView;
+    type Out = String;
+    type Update = TaskDefUpdate;
+    type Error = crate::Error;
+    const KIND: &'static str = "task-definition";
+
+    fn name(&self) -> String {
+        self.spec.family()
+    }
+    fn desired(&self) -> &TaskDefView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id("task-definition")
+    }
+    async fn find(&self) -> Result<Option<Live<TaskDefView, String>>> {
+        self.newest().await
+    }
+    async fn create(&self, d: &TaskDefView) -> Result<String> {
+        register(&self.rt.ecs, &self.rt.env.names, &self.with_image(&d.image)).await
+    }
+    fn updates(&self, d: &TaskDefView, l: &TaskDefView) -> Result<Vec<TaskDefUpdate>> {
+        Ok(if d == l { vec![] } else { vec![TaskDefUpdate::Register { image: d.image.clone() }] })
+    }
+    async fn update(&self, _: &String, u: TaskDefUpdate) -> Result<()> {
+        let TaskDefUpdate::Register { image } = u;
+        let arn = register(&self.rt.ecs, &self.rt.env.names, &self.with_image(&image)).await?;
+        *self.registered.lock().expect("registered lock") = Some(arn);
+        Ok(())
+    }
+    async fn after_update(&self, live: String, plan: bool) -> Result<String> {
+        if plan {
+            return Ok(planned_id("task-definition revision"));
+        }
+        Ok(self.registered.lock().expect("registered lock").take().unwrap_or(live))
+    }
+    /// The pipeline owns the image once it has shipped one from this stack's repository: a deploy that
+    /// changes other settings keeps it rather than rolling the blog back to `ghost.image`.
+    fn defer_to_live(&self, desired: &mut TaskDefView, live: &TaskDefView) -> Option<String> {
+        if is_released(self.spec, &live.image) {
+            desired.image = live.image.clone();
+            desired.spec_hash = Some(content_hash(&self.with_image(&live.image)));
+            *self.effective_image.lock().expect("image lock") = live.image.clone();
+        }
+        None
+    }
+}
+
+/// Registers a new revision only when the content differs from the newest one (by the hash tag); returns its
+/// ARN and the content in use (with the released image, if any).
 pub async fn ensure_task_definition(
     rt: &Runtime,
     spec: &RuntimeSpec,
     refs: &TaskRefs<'_>,
 ) -> Result<(String, TaskDef)> {
-    let family = spec.family();
-    let mut td = task_def(spec, refs)?;
-    let out = rt
-        .env
-        .track::<_, crate::Error, _>("task-definition", &family, async {
-            // The newest ACTIVE revision, from a list (absence is an empty list): DescribeTaskDefinition answers a
-            // missing family with a ClientException, which also means other client errors, so it is never read
-            // as absence. A deregistered (INACTIVE) revision is history, not one a service can run.
-            let newest = family_revisions(rt, &family, TaskDefinitionStatus::Active)
-                .await?
-                .into_iter()
-                .max_by_key(|a| a.rsplit(':').next().and_then(|r| r.parse::<u32>().ok()).unwrap_or(0));
-            let latest = match &newest {
-                Some(arn) => Some(
-                    rt.ecs
-                        .describe_task_definition()
-                        .task_definition(arn)
-                        .include(TaskDefinitionField::Tags)
-                        .send()
-                        .await
-                        .aws("DescribeTaskDefinition", arn)?,
-                ),
-                None => None,
-            };
-            let released = latest.as_ref().and_then(|o| o.task_definition()).and_then(|t| released_image(spec, t));
-            if let Some(image) = released {
-                // The pipeline owns the image once it has shipped one from this stack's repository: a deploy that
-                // changes other settings keeps it rather than rolling the blog back to `ghost.image`.
-                td.container_definitions[0].image = image;
-            }
-            let hash = content_hash(&td);
-            if let Some(out) = &latest {
-                let have = out.tags().iter().find(|t| t.key() == Some(SPEC_HASH_TAG)).and_then(|t| t.value());
-                let arn = out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string();
-                if have == Some(hash.as_str()) {
-                    return Ok(Outcome::Unchanged(arn));
-                }
-            }
-            let change = Change::new("revision", "content differs", format!("new revision ({hash})"));
-            if rt.env.is_plan() {
-                return Ok(match latest {
-                    Some(_) => Outcome::Updated(planned_id("task-definition revision"), vec![change]),
-                    None => Outcome::Created(planned_id("task-definition")),
-                });
-            }
-            let arn = register(&rt.ecs, &rt.env.names, &td).await?;
-            Ok(if latest.is_some() { Outcome::Updated(arn, vec![change]) } else { Outcome::Created(arn) })
-        })
-        .await?;
-    Ok((out.into_id(), td))
+    let kind = TaskDefinition::new(rt, spec, task_def(spec, refs)?);
+    let arn = reconcile::ensure(&rt.env, &kind).await?.into_id();
+    let image = kind.effective_image.lock().expect("image lock").clone();
+    Ok((arn, kind.with_image(&image)))
 }
 
-/// The image of a revision the pipeline (or `release`) registered: one from this stack's ECR repository
+/// An image the pipeline (or `release`) registered: one from this stack's ECR repository
 /// (`<account>.dkr.ecr.<region>.amazonaws.com/<stack>-blog:<commit>`).
-fn released_image(spec: &RuntimeSpec, td: &aws_sdk_ecs::types::TaskDefinition) -> Option<String> {
-    let image = td.container_definitions().iter().find(|c| c.name() == Some(CONTAINER))?.image()?;
+fn is_released(spec: &RuntimeSpec, image: &str) -> bool {
     let repo = image.split(['@', ':']).next().unwrap_or_default();
-    let ours = image.contains(".dkr.ecr.") && repo.ends_with(&format!("/{}", spec.image_repository()));
-    ours.then(|| image.to_string())
+    image.contains(".dkr.ecr.") && repo.ends_with(&format!("/{}", spec.image_repository()))
 }
 
 /// Registers `td` as a new revision of its family, tagged with its content hash (so the run lens recognises it
@@ -521,107 +633,202 @@ fn resource_id(spec: &RuntimeSpec) -> String {
     format!("service/{}/{}", spec.cluster(), spec.service())
 }
 
+/// What RegisterScalableTarget sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScalableTargetView {
+    pub min_capacity: i32,
+    pub max_capacity: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Register;
+
+/// The service's scalable target as a kind of the reconcile core; RegisterScalableTarget creates and updates.
+#[derive(Debug)]
+pub struct ScalableTarget<'a> {
+    pub rt: &'a Runtime,
+    pub id: String,
+    pub desired: ScalableTargetView,
+}
+
+impl ScalableTarget<'_> {
+    async fn register(&self, d: &ScalableTargetView) -> Result<()> {
+        self.rt
+            .autoscaling
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&self.id)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .min_capacity(d.min_capacity)
+            .max_capacity(d.max_capacity)
+            .send()
+            .await
+            .aws("RegisterScalableTarget", &self.id)?;
+        Ok(())
+    }
+}
+
+impl Resource for ScalableTarget<'_> {
+    type View = ScalableTargetView;
+    type Out = String;
+    type Update = Register;
+    type Error = crate::Error;
+    const KIND: &'static str = "scalable-target";
+
+    fn name(&self) -> String {
+        self.id.clone()
+    }
+    fn desired(&self) -> &ScalableTargetView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        self.id.clone()
+    }
+    async fn find(&self) -> Result<Option<Live<ScalableTargetView, String>>> {
+        let req = self.rt.autoscaling.describe_scalable_targets().service_namespace(ServiceNamespace::Ecs);
+        let out = req.resource_ids(&self.id).send().await.aws("DescribeScalableTargets", &self.id)?;
+        Ok(out.scalable_targets().first().map(|t| {
+            let view = ScalableTargetView { min_capacity: t.min_capacity(), max_capacity: t.max_capacity() };
+            Live::ready(view, self.id.clone())
+        }))
+    }
+    async fn create(&self, d: &ScalableTargetView) -> Result<String> {
+        self.register(d).await?;
+        Ok(self.id.clone())
+    }
+    fn updates(&self, d: &ScalableTargetView, l: &ScalableTargetView) -> Result<Vec<Register>> {
+        Ok(if d == l { vec![] } else { vec![Register] })
+    }
+    async fn update(&self, _: &String, _: Register) -> Result<()> {
+        self.register(&self.desired).await
+    }
+}
+
+/// What PutScalingPolicy sets: target tracking on a predefined metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScalingPolicyView {
+    pub policy_type: String,
+    pub metric: String,
+    pub target_value: f64,
+    pub scale_in_cooldown_s: Option<i32>,
+    pub scale_out_cooldown_s: Option<i32>,
+}
+
+/// The service's target-tracking policy as a kind of the reconcile core; PutScalingPolicy creates and updates.
+#[derive(Debug)]
+pub struct ScalingPolicy<'a> {
+    pub rt: &'a Runtime,
+    pub resource_id: String,
+    pub name: String,
+    pub desired: ScalingPolicyView,
+}
+
+impl ScalingPolicy<'_> {
+    async fn put(&self, d: &ScalingPolicyView) -> Result<()> {
+        let config = TargetTrackingScalingPolicyConfiguration::builder()
+            .target_value(d.target_value)
+            .predefined_metric_specification(
+                PredefinedMetricSpecification::builder()
+                    .predefined_metric_type(MetricType::from(d.metric.as_str()))
+                    .build()
+                    .expect("metric type set"),
+            )
+            .set_scale_in_cooldown(d.scale_in_cooldown_s)
+            .set_scale_out_cooldown(d.scale_out_cooldown_s)
+            .build()
+            .expect("target set");
+        self.rt
+            .autoscaling
+            .put_scaling_policy()
+            .policy_name(&self.name)
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&self.resource_id)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(PolicyType::from(d.policy_type.as_str()))
+            .target_tracking_scaling_policy_configuration(config)
+            .send()
+            .await
+            .aws("PutScalingPolicy", &self.name)?;
+        Ok(())
+    }
+}
+
+impl Resource for ScalingPolicy<'_> {
+    type View = ScalingPolicyView;
+    type Out = String;
+    type Update = Register;
+    type Error = crate::Error;
+    const KIND: &'static str = "scaling-policy";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &ScalingPolicyView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        self.name.clone()
+    }
+    async fn find(&self) -> Result<Option<Live<ScalingPolicyView, String>>> {
+        let req = self.rt.autoscaling.describe_scaling_policies().service_namespace(ServiceNamespace::Ecs);
+        let req = req.resource_id(&self.resource_id).policy_names(&self.name);
+        let out = req.send().await.aws("DescribeScalingPolicies", &self.name)?;
+        Ok(out.scaling_policies().first().map(|p| {
+            let c = p.target_tracking_scaling_policy_configuration();
+            let view = ScalingPolicyView {
+                policy_type: p.policy_type().as_str().to_string(),
+                metric: c
+                    .and_then(|c| c.predefined_metric_specification())
+                    .map(|m| m.predefined_metric_type().as_str().to_string())
+                    .unwrap_or_default(),
+                target_value: c.map(|c| c.target_value()).unwrap_or_default(),
+                scale_in_cooldown_s: c.and_then(|c| c.scale_in_cooldown()),
+                scale_out_cooldown_s: c.and_then(|c| c.scale_out_cooldown()),
+            };
+            Live::ready(view, self.name.clone())
+        }))
+    }
+    async fn create(&self, d: &ScalingPolicyView) -> Result<String> {
+        self.put(d).await?;
+        Ok(self.name.clone())
+    }
+    fn updates(&self, d: &ScalingPolicyView, l: &ScalingPolicyView) -> Result<Vec<Register>> {
+        Ok(if d == l { vec![] } else { vec![Register] })
+    }
+    async fn update(&self, _: &String, _: Register) -> Result<()> {
+        self.put(&self.desired).await
+    }
+}
+
 /// The seed's target tracking at 75% CPU with 60 s cooldowns, bounded by the single-writer rule.
 pub async fn ensure_autoscaling(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
     let id = resource_id(spec);
-    let min = i32::try_from(spec.desired_count).unwrap_or(1);
-    let max = i32::try_from(spec.max_count).unwrap_or(1);
-    rt.env
-        .track("scalable-target", &id, async {
-            let out = rt
-                .autoscaling
-                .describe_scalable_targets()
-                .service_namespace(ServiceNamespace::Ecs)
-                .resource_ids(&id)
-                .send()
-                .await
-                .aws("DescribeScalableTargets", &id)?;
-            let found = out.scalable_targets().first();
-            let changes = match found {
-                Some(t) if t.min_capacity() == min && t.max_capacity() == max => {
-                    return Ok::<_, crate::Error>(Outcome::Unchanged(id.clone()));
-                }
-                Some(t) => vec![Change::new(
-                    "capacity",
-                    format!("{}..{}", t.min_capacity(), t.max_capacity()),
-                    format!("{min}..{max}"),
-                )],
-                None => vec![],
-            };
-            if !rt.env.is_plan() {
-                rt.autoscaling
-                    .register_scalable_target()
-                    .service_namespace(ServiceNamespace::Ecs)
-                    .resource_id(&id)
-                    .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                    .min_capacity(min)
-                    .max_capacity(max)
-                    .send()
-                    .await
-                    .aws("RegisterScalableTarget", &id)?;
-            }
-            Ok(if found.is_none() { Outcome::Created(id.clone()) } else { Outcome::Updated(id.clone(), changes) })
-        })
-        .await?;
-    let policy = spec.names.of("cpu75");
-    rt.env
-        .track("scaling-policy", &policy, async {
-            let out = rt
-                .autoscaling
-                .describe_scaling_policies()
-                .service_namespace(ServiceNamespace::Ecs)
-                .resource_id(&id)
-                .policy_names(&policy)
-                .send()
-                .await
-                .aws("DescribeScalingPolicies", &policy)?;
-            let same = out
-                .scaling_policies()
-                .first()
-                .and_then(|p| p.target_tracking_scaling_policy_configuration())
-                .is_some_and(|c| {
-                    c.target_value() == SCALE_CPU_TARGET
-                        && c.scale_in_cooldown() == Some(SCALE_COOLDOWN_S)
-                        && c.scale_out_cooldown() == Some(SCALE_COOLDOWN_S)
-                });
-            if same {
-                return Ok::<_, crate::Error>(Outcome::Unchanged(policy.clone()));
-            }
-            let existed = !out.scaling_policies().is_empty();
-            if !rt.env.is_plan() {
-                rt.autoscaling
-                    .put_scaling_policy()
-                    .policy_name(&policy)
-                    .service_namespace(ServiceNamespace::Ecs)
-                    .resource_id(&id)
-                    .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                    .policy_type(PolicyType::TargetTrackingScaling)
-                    .target_tracking_scaling_policy_configuration(
-                        TargetTrackingScalingPolicyConfiguration::builder()
-                            .target_value(SCALE_CPU_TARGET)
-                            .predefined_metric_specification(
-                                PredefinedMetricSpecification::builder()
-                                    .predefined_metric_type(MetricType::EcsServiceAverageCpuUtilization)
-                                    .build()
-                                    .expect("metric type set"),
-                            )
-                            .scale_in_cooldown(SCALE_COOLDOWN_S)
-                            .scale_out_cooldown(SCALE_COOLDOWN_S)
-                            .build()
-                            .expect("target set"),
-                    )
-                    .send()
-                    .await
-                    .aws("PutScalingPolicy", &policy)?;
-            }
-            let change = Change::new("target tracking", "differs", "ECS CPU 75%, cooldowns 60 s");
-            Ok(if existed { Outcome::Updated(policy.clone(), vec![change]) } else { Outcome::Created(policy.clone()) })
-        })
-        .await?;
+    let target = ScalableTarget {
+        rt,
+        id: id.clone(),
+        desired: ScalableTargetView {
+            min_capacity: i32::try_from(spec.desired_count).unwrap_or(1),
+            max_capacity: i32::try_from(spec.max_count).unwrap_or(1),
+        },
+    };
+    reconcile::ensure(&rt.env, &target).await?;
+    let policy = ScalingPolicy {
+        rt,
+        resource_id: id,
+        name: spec.names.of("cpu75"),
+        desired: ScalingPolicyView {
+            policy_type: PolicyType::TargetTrackingScaling.as_str().into(),
+            metric: MetricType::EcsServiceAverageCpuUtilization.as_str().into(),
+            target_value: SCALE_CPU_TARGET,
+            scale_in_cooldown_s: Some(SCALE_COOLDOWN_S),
+            scale_out_cooldown_s: Some(SCALE_COOLDOWN_S),
+        },
+    };
+    reconcile::ensure(&rt.env, &policy).await?;
     if spec.max_count > 1 {
         rt.env.warn(
             "scaling-policy",
-            &policy,
+            &policy.name,
             format!(
                 "Ghost may scale out to {} tasks (allow_multiple_writers): Ghost supports one instance per site",
                 spec.max_count

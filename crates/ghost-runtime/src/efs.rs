@@ -13,7 +13,8 @@ use ghost_core::config::{PerformanceMode as CfgPerf, ThroughputMode as CfgThroug
 use ghost_core::error::absent_if;
 use ghost_core::reconcile::{self, Live, Readiness, Resource};
 use ghost_core::wait::{Bound, Poll, poll_until};
-use ghost_core::{Action, AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
+use aws_sdk_efs::operation::describe_file_system_policy::DescribeFileSystemPolicyError;
+use ghost_core::{AbsentExt, Action, AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
 use ghost_net::NetworkOut;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -403,72 +404,125 @@ pub async fn ensure_mount_targets(rt: &Runtime, fs_id: &str, net: &NetworkOut) -
     Ok(ids.into_iter().map(Outcome::into_id).collect())
 }
 
-/// The access point (immutable in AWS: a different one needs replacing, which we refuse to do silently).
+/// What CreateAccessPoint sets (tags aside): all of it fixed at creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessPointView {
+    pub uid: i64,
+    pub gid: i64,
+    pub root: String,
+    pub owner_uid: Option<i64>,
+    pub owner_gid: Option<i64>,
+    pub permissions: Option<String>,
+}
+
+/// The content access point as a kind of the reconcile core, found by name (or client token) on the file
+/// system. EFS changes nothing of an access point in place: a difference refuses with the remedy.
+#[derive(Debug)]
+pub struct AccessPoint<'a> {
+    pub rt: &'a Runtime,
+    pub fs_id: &'a str,
+    pub name: String,
+    pub desired: AccessPointView,
+}
+
+impl<'a> AccessPoint<'a> {
+    pub fn new(rt: &'a Runtime, fs_id: &'a str) -> Self {
+        let uid = GHOST_UID;
+        let desired = AccessPointView {
+            uid,
+            gid: uid,
+            root: ROOT.into(),
+            owner_uid: Some(uid),
+            owner_gid: Some(uid),
+            permissions: Some("755".into()),
+        };
+        Self { rt, fs_id, name: rt.env.names.of("content-ap"), desired }
+    }
+}
+
+impl Resource for AccessPoint<'_> {
+    type View = AccessPointView;
+    type Out = Pair;
+    type Update = std::convert::Infallible;
+    type Error = crate::Error;
+    const KIND: &'static str = "access-point";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn desired(&self) -> &AccessPointView {
+        &self.desired
+    }
+    fn planned(&self) -> Pair {
+        Pair::new(planned_id("access-point"), "")
+    }
+    async fn find(&self) -> Result<Option<Live<AccessPointView, Pair>>> {
+        if is_planned(self.fs_id) {
+            return Ok(None);
+        }
+        let req = self.rt.efs.describe_access_points().file_system_id(self.fs_id);
+        let all = req.send().await.aws("DescribeAccessPoints", self.fs_id)?.access_points.unwrap_or_default();
+        let name = self.name.as_str();
+        let Some(ap) = all.into_iter().find(|a| a.name() == Some(name) || a.client_token() == Some(name)) else {
+            return Ok(None);
+        };
+        let root = ap.root_directory();
+        let info = root.and_then(|r| r.creation_info());
+        let view = AccessPointView {
+            uid: ap.posix_user().map(|p| p.uid()).unwrap_or_default(),
+            gid: ap.posix_user().map(|p| p.gid()).unwrap_or_default(),
+            root: root.and_then(|r| r.path()).unwrap_or_default().into(),
+            owner_uid: info.map(|c| c.owner_uid()),
+            owner_gid: info.map(|c| c.owner_gid()),
+            permissions: info.map(|c| c.permissions().to_string()),
+        };
+        let readiness = match ap.life_cycle_state() {
+            Some(LifeCycleState::Available) | None => Readiness::Ready,
+            Some(LifeCycleState::Creating) => Readiness::Pending("creating".into()),
+            Some(other) => Readiness::Failed(other.as_str().into()),
+        };
+        let out = Pair::new(ap.access_point_id().unwrap_or_default(), ap.access_point_arn().unwrap_or_default());
+        Ok(Some(Live { view, out, readiness }))
+    }
+    async fn create(&self, d: &AccessPointView) -> Result<Pair> {
+        let mut root = RootDirectory::builder().path(&d.root);
+        if let (Some(uid), Some(gid), Some(permissions)) = (d.owner_uid, d.owner_gid, &d.permissions) {
+            let info = CreationInfo::builder().owner_uid(uid).owner_gid(gid).permissions(permissions);
+            root = root.creation_info(info.build().expect("creation info"));
+        }
+        let out = self
+            .rt
+            .efs
+            .create_access_point()
+            .client_token(&self.name)
+            .file_system_id(self.fs_id)
+            .posix_user(PosixUser::builder().uid(d.uid).gid(d.gid).build().expect("uid and gid"))
+            .root_directory(root.build())
+            .set_tags(Some(tags(self.rt, "access-point", &self.name)))
+            .send()
+            .await
+            .aws("CreateAccessPoint", &self.name)?;
+        Ok(Pair::new(out.access_point_id().unwrap_or_default(), out.access_point_arn().unwrap_or_default()))
+    }
+    fn updates(&self, d: &AccessPointView, l: &AccessPointView) -> Result<Vec<std::convert::Infallible>> {
+        let change = reconcile::changed(d, l);
+        Err(CoreError::NeedsReplacement {
+            resource: format!("access point {}", self.name),
+            change,
+            remedy: "delete the access point; the next deploy creates it as Ghost needs it".into(),
+        }
+        .into())
+    }
+    async fn update(&self, _: &Pair, u: std::convert::Infallible) -> Result<()> {
+        match u {}
+    }
+    fn readiness(&self) -> Option<Bound> {
+        Some(Bound::new(WAIT, Duration::from_secs(2)))
+    }
+}
+
 pub async fn ensure_access_point(rt: &Runtime, fs_id: &str) -> Result<Outcome<Pair>> {
-    let name = rt.env.names.of("content-ap");
-    rt.env
-        .track("access-point", &name, async {
-            let existing = if is_planned(fs_id) {
-                vec![]
-            } else {
-                rt.efs
-                    .describe_access_points()
-                    .file_system_id(fs_id)
-                    .send()
-                    .await
-                    .aws("DescribeAccessPoints", fs_id)?
-                    .access_points
-                    .unwrap_or_default()
-            };
-            if let Some(ap) = existing
-                .into_iter()
-                .find(|a| a.name() == Some(name.as_str()) || a.client_token() == Some(name.as_str()))
-            {
-                let id = ap.access_point_id().unwrap_or_default().to_string();
-                let root = ap.root_directory().and_then(|r| r.path()).unwrap_or_default();
-                let uid = ap.posix_user().map(|p| p.uid()).unwrap_or_default();
-                if root != ROOT || uid != GHOST_UID {
-                    return Err(CoreError::NeedsReplacement {
-                        resource: format!("access point {id}"),
-                        change: Change::new("root/uid", format!("{root} uid {uid}"), format!("{ROOT} uid {GHOST_UID}")),
-                        remedy: "delete the access point; the next deploy creates it as Ghost needs it".into(),
-                    }
-                    .into());
-                }
-                return Ok(Outcome::Unchanged(Pair::new(id, ap.access_point_arn().unwrap_or_default())));
-            }
-            if rt.env.is_plan() {
-                return Ok(Outcome::Created(Pair::new(planned_id("access-point"), "")));
-            }
-            let out = rt
-                .efs
-                .create_access_point()
-                .client_token(&name)
-                .file_system_id(fs_id)
-                .posix_user(PosixUser::builder().uid(GHOST_UID).gid(GHOST_UID).build().expect("uid and gid"))
-                .root_directory(
-                    RootDirectory::builder()
-                        .path(ROOT)
-                        .creation_info(
-                            CreationInfo::builder()
-                                .owner_uid(GHOST_UID)
-                                .owner_gid(GHOST_UID)
-                                .permissions("755")
-                                .build()
-                                .expect("creation info"),
-                        )
-                        .build(),
-                )
-                .set_tags(Some(tags(rt, "access-point", &name)))
-                .send()
-                .await
-                .aws("CreateAccessPoint", &name)?;
-            Ok(Outcome::Created(Pair::new(
-                out.access_point_id().unwrap_or_default(),
-                out.access_point_arn().unwrap_or_default(),
-            )))
-        })
-        .await
+    reconcile::ensure(&rt.env, &AccessPoint::new(rt, fs_id)).await
 }
 
 /// Denies any access without TLS; lets the task role mount and write only through our access point.
@@ -492,45 +546,62 @@ pub fn file_system_policy(fs: &EfsOut, task_role_arn: &str) -> PolicyDocument {
     ])
 }
 
+/// The file system's resource policy as a kind of the reconcile core: PutFileSystemPolicy creates and
+/// replaces it; compared in canonical form, sent as written.
+#[derive(Debug)]
+pub struct FileSystemPolicy<'a> {
+    pub rt: &'a Runtime,
+    pub fs_id: &'a str,
+    pub document: PolicyDocument,
+    pub desired: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PutPolicy;
+
+impl Resource for FileSystemPolicy<'_> {
+    type View = serde_json::Value;
+    type Out = String;
+    type Update = PutPolicy;
+    type Error = crate::Error;
+    const KIND: &'static str = "file-system-policy";
+
+    fn name(&self) -> String {
+        self.rt.env.names.of("content-policy")
+    }
+    fn desired(&self) -> &serde_json::Value {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id("file-system-policy")
+    }
+    async fn find(&self) -> Result<Option<Live<serde_json::Value, String>>> {
+        if is_planned(self.fs_id) {
+            return Ok(None);
+        }
+        let got = self.rt.efs.describe_file_system_policy().file_system_id(self.fs_id).send().await;
+        let absent = DescribeFileSystemPolicyError::is_policy_not_found;
+        let found = got.absent_when(absent, "DescribeFileSystemPolicy", self.fs_id)?.and_then(|p| p.policy);
+        Ok(found.map(|p| Live::ready(ghost_aws::policy::canonical(&p), self.fs_id.to_string())))
+    }
+    async fn create(&self, _: &serde_json::Value) -> Result<String> {
+        self.update(&self.fs_id.to_string(), PutPolicy).await?;
+        Ok(self.fs_id.to_string())
+    }
+    fn updates(&self, d: &serde_json::Value, l: &serde_json::Value) -> Result<Vec<PutPolicy>> {
+        Ok(if d == l { vec![] } else { vec![PutPolicy] })
+    }
+    async fn update(&self, _: &String, _: PutPolicy) -> Result<()> {
+        let req = self.rt.efs.put_file_system_policy().file_system_id(self.fs_id).policy(self.document.to_json());
+        req.send().await.aws("PutFileSystemPolicy", self.fs_id)?;
+        Ok(())
+    }
+}
+
 pub async fn ensure_policy(rt: &Runtime, fs: &EfsOut, task_role_arn: &str) -> Result<Outcome<String>> {
-    let name = rt.env.names.of("content-policy");
-    let want = file_system_policy(fs, task_role_arn);
-    let id = &fs.file_system_id;
-    rt.env
-        .track("file-system-policy", &name, async {
-            let found = if is_planned(id) {
-                None
-            } else {
-                let got = rt
-                    .efs
-                    .describe_file_system_policy()
-                    .file_system_id(id)
-                    .send()
-                    .await
-                    .aws("DescribeFileSystemPolicy", id);
-                absent_if(got, &["PolicyNotFound"])?.and_then(|p| p.policy)
-            };
-            let changes = match &found {
-                Some(p) if want.same_as(p) => vec![],
-                Some(_) => vec![Change::new("policy", "differs", want.to_json())],
-                None if rt.env.is_plan() => return Ok(Outcome::Created(planned_id("file-system-policy"))),
-                None => vec![],
-            };
-            if (found.is_none() || !changes.is_empty()) && !rt.env.is_plan() {
-                rt.efs
-                    .put_file_system_policy()
-                    .file_system_id(id)
-                    .policy(want.to_json())
-                    .send()
-                    .await
-                    .aws("PutFileSystemPolicy", id)?;
-                if found.is_none() {
-                    return Ok(Outcome::Created(id.clone()));
-                }
-            }
-            Ok(Outcome::from_changes(id.clone(), changes))
-        })
-        .await
+    let document = file_system_policy(fs, task_role_arn);
+    let desired = document.canonical();
+    reconcile::ensure(&rt.env, &FileSystemPolicy { rt, fs_id: &fs.file_system_id, document, desired }).await
 }
 
 /// Mount targets always go (the network cannot be deleted while they exist). The file system and its access

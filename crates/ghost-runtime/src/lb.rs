@@ -409,7 +409,7 @@ pub struct ListenerSpec {
     pub action: ListenerAction,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ListenerAction {
     Forward(String),
     RedirectToHttps,
@@ -504,76 +504,127 @@ pub fn live_target_group(spec: &RuntimeSpec, listeners: &[Listener], blue: &str,
     }
 }
 
+/// What CreateListener sets (tags aside); the port finds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerView {
+    pub protocol: String,
+    pub certificate: Option<String>,
+    pub ssl_policy: Option<String>,
+    pub action: Option<ListenerAction>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModifyListener;
+
+/// One listener as a kind of the reconcile core, found by port among the load balancer's (listed once).
+/// ModifyListener takes the whole view, so any difference is one call.
+#[derive(Debug)]
+pub struct ListenerKind<'a> {
+    pub rt: &'a Runtime,
+    pub alb_arn: &'a str,
+    pub existing: &'a [Listener],
+    pub port: i32,
+    pub desired: ListenerView,
+}
+
+impl<'a> ListenerKind<'a> {
+    pub fn new(rt: &'a Runtime, alb_arn: &'a str, existing: &'a [Listener], want: &ListenerSpec) -> Self {
+        let https = want.https_certificate.is_some();
+        let desired = ListenerView {
+            protocol: if https { ProtocolEnum::Https } else { ProtocolEnum::Http }.as_str().to_string(),
+            certificate: want.https_certificate.clone(),
+            ssl_policy: https.then(|| TLS_POLICY.to_string()),
+            action: Some(want.action.clone()),
+        };
+        Self { rt, alb_arn, existing, port: want.port, desired }
+    }
+
+    fn certificates(&self, d: &ListenerView) -> Option<Vec<Certificate>> {
+        d.certificate.as_ref().map(|c| vec![Certificate::builder().certificate_arn(c).build()])
+    }
+
+    fn actions(d: &ListenerView) -> Option<Vec<Action>> {
+        d.action.as_ref().map(|a| vec![to_action(a)])
+    }
+}
+
+impl Resource for ListenerKind<'_> {
+    type View = ListenerView;
+    type Out = String;
+    type Update = ModifyListener;
+    type Error = crate::Error;
+    const KIND: &'static str = "listener";
+
+    fn name(&self) -> String {
+        format!("{}:{}", self.rt.env.names.alb(), self.port)
+    }
+    fn desired(&self) -> &ListenerView {
+        &self.desired
+    }
+    fn planned(&self) -> String {
+        planned_id("listener")
+    }
+    async fn find(&self) -> Result<Option<Live<ListenerView, String>>> {
+        Ok(self.existing.iter().find(|l| l.port() == Some(self.port)).map(|l| {
+            let view = ListenerView {
+                protocol: l.protocol().map(|p| p.as_str()).unwrap_or_default().to_string(),
+                certificate: l.certificates().first().and_then(|c| c.certificate_arn()).map(str::to_string),
+                // A security policy belongs to HTTPS and TLS listeners only (ELBv2 API reference, Listener
+                // SslPolicy); an HTTP listener's, if any is reported (moto reports a default), is not one we set.
+                ssl_policy: matches!(l.protocol(), Some(ProtocolEnum::Https | ProtocolEnum::Tls))
+                    .then(|| l.ssl_policy().map(str::to_string))
+                    .flatten(),
+                action: action_of(l),
+            };
+            Live::ready(view, l.listener_arn().unwrap_or_default().to_string())
+        }))
+    }
+    async fn create(&self, d: &ListenerView) -> Result<String> {
+        let name = self.name();
+        let out = self
+            .rt
+            .elb
+            .create_listener()
+            .load_balancer_arn(self.alb_arn)
+            .port(self.port)
+            .protocol(ProtocolEnum::from(d.protocol.as_str()))
+            .set_default_actions(Self::actions(d))
+            .set_certificates(self.certificates(d))
+            .set_ssl_policy(d.ssl_policy.clone())
+            .set_tags(Some(tags(self.rt, "listener", &name)))
+            .send()
+            .await
+            .aws("CreateListener", &name)?;
+        Ok(out.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_string())
+    }
+    fn updates(&self, d: &ListenerView, l: &ListenerView) -> Result<Vec<ModifyListener>> {
+        Ok(if d == l { vec![] } else { vec![ModifyListener] })
+    }
+    async fn update(&self, arn: &String, _: ModifyListener) -> Result<()> {
+        let d = &self.desired;
+        self.rt
+            .elb
+            .modify_listener()
+            .listener_arn(arn)
+            .port(self.port)
+            .protocol(ProtocolEnum::from(d.protocol.as_str()))
+            .set_default_actions(Self::actions(d))
+            .set_certificates(self.certificates(d))
+            .set_ssl_policy(d.ssl_policy.clone())
+            .send()
+            .await
+            .aws("ModifyListener", &self.name())?;
+        Ok(())
+    }
+}
+
 pub async fn ensure_listener(
     rt: &Runtime,
     alb_arn: &str,
     existing: &[Listener],
     want: &ListenerSpec,
 ) -> Result<Outcome<String>> {
-    let name = format!("{}:{}", rt.env.names.alb(), want.port);
-    rt.env
-        .track("listener", &name, async {
-            let (protocol, certs) = match &want.https_certificate {
-                Some(c) => (ProtocolEnum::Https, Some(vec![Certificate::builder().certificate_arn(c).build()])),
-                None => (ProtocolEnum::Http, None),
-            };
-            let Some(l) = existing.iter().find(|l| l.port() == Some(want.port)) else {
-                if rt.env.is_plan() {
-                    return Ok(Outcome::Created(planned_id("listener")));
-                }
-                let mut req = rt
-                    .elb
-                    .create_listener()
-                    .load_balancer_arn(alb_arn)
-                    .port(want.port)
-                    .protocol(protocol.clone())
-                    .default_actions(to_action(&want.action))
-                    .set_certificates(certs.clone())
-                    .set_tags(Some(tags(rt, "listener", &name)));
-                if want.https_certificate.is_some() {
-                    req = req.ssl_policy(TLS_POLICY);
-                }
-                let out = req.send().await.aws("CreateListener", &name)?;
-                let arn = out.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_string();
-                return Ok(Outcome::Created(arn));
-            };
-            let arn = l.listener_arn().unwrap_or_default().to_string();
-            let mut changes = Vec::new();
-            if l.protocol() != Some(&protocol) {
-                changes.push(Change::new("protocol", l.protocol().map_or("none", |p| p.as_str()), protocol.as_str()));
-            }
-            let have_cert = l.certificates().first().and_then(|c| c.certificate_arn()).map(str::to_string);
-            if have_cert != want.https_certificate {
-                changes.push(Change::new(
-                    "certificate",
-                    format!("{have_cert:?}"),
-                    format!("{:?}", want.https_certificate),
-                ));
-            }
-            if action_of(l).as_ref() != Some(&want.action) {
-                changes.push(Change::new(
-                    "default_action",
-                    format!("{:?}", action_of(l)),
-                    format!("{:?}", want.action),
-                ));
-            }
-            if !changes.is_empty() && !rt.env.is_plan() {
-                let mut req = rt
-                    .elb
-                    .modify_listener()
-                    .listener_arn(&arn)
-                    .port(want.port)
-                    .protocol(protocol)
-                    .default_actions(to_action(&want.action))
-                    .set_certificates(certs);
-                if want.https_certificate.is_some() {
-                    req = req.ssl_policy(TLS_POLICY);
-                }
-                req.send().await.aws("ModifyListener", &name)?;
-            }
-            Ok(Outcome::from_changes(arn, changes))
-        })
-        .await
+    reconcile::ensure(&rt.env, &ListenerKind::new(rt, alb_arn, existing, want)).await
 }
 
 /// Target groups, ALB and listeners together: the ALB and the groups do not wait for each other.
@@ -626,63 +677,122 @@ pub async fn ensure_load_balancer(rt: &Runtime, spec: &RuntimeSpec, net: &Networ
     })
 }
 
-/// The catch-all rule (priority 1, every path) that ECS-native blue/green moves between the target groups. Once
-/// it exists it is ECS's to shift: we create it, never point it back. Returns the rule ARN and where it forwards.
+/// What CreateRule sets beside its priority (1, which finds it) and tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleView {
+    pub path_patterns: Vec<String>,
+    /// Where it forwards (the heaviest group of a weighted forward).
+    pub forward: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModifyRule;
+
+/// The catch-all rule (priority 1, every path) that ECS-native blue/green moves between the target groups, as a
+/// kind of the reconcile core. Once it exists its target is ECS's to shift: we create it, never point it back.
+/// Its out is the rule ARN with where it forwards.
+#[derive(Debug)]
+pub struct ListenerRule<'a> {
+    pub rt: &'a Runtime,
+    pub listener: &'a str,
+    pub role: &'a str,
+    pub desired: RuleView,
+}
+
+impl ListenerRule<'_> {
+    fn conditions(d: &RuleView) -> aws_sdk_elasticloadbalancingv2::types::RuleCondition {
+        let c = aws_sdk_elasticloadbalancingv2::types::RuleCondition::builder().field("path-pattern");
+        c.set_values(Some(d.path_patterns.clone())).build()
+    }
+}
+
+impl Resource for ListenerRule<'_> {
+    type View = RuleView;
+    type Out = Pair;
+    type Update = ModifyRule;
+    type Error = crate::Error;
+    const KIND: &'static str = "listener-rule";
+
+    fn name(&self) -> String {
+        format!("{}:{}-rule", self.rt.env.names.alb(), self.role)
+    }
+    fn desired(&self) -> &RuleView {
+        &self.desired
+    }
+    fn planned(&self) -> Pair {
+        Pair::new(planned_id("listener-rule"), "")
+    }
+    async fn find(&self) -> Result<Option<Live<RuleView, Pair>>> {
+        if is_planned(self.listener) {
+            return Ok(None);
+        }
+        let out = self.rt.elb.describe_rules().listener_arn(self.listener).send().await;
+        let rules = out.aws("DescribeRules", self.listener)?.rules.unwrap_or_default();
+        let Some(rule) = rules.iter().find(|r| !r.is_default().unwrap_or(false) && r.priority() == Some("1")) else {
+            return Ok(None);
+        };
+        let a = rule.actions().first();
+        let forward = a
+            .and_then(|a| a.target_group_arn().map(str::to_string))
+            .or_else(|| {
+                let groups = a?.forward_config()?.target_groups();
+                let heaviest = groups.iter().max_by_key(|t| t.weight().unwrap_or(0));
+                heaviest.and_then(|t| t.target_group_arn().map(str::to_string))
+            })
+            .unwrap_or_default();
+        let mut path_patterns: Vec<String> = rule
+            .conditions()
+            .iter()
+            .filter(|c| c.field() == Some("path-pattern"))
+            .flat_map(|c| {
+                let config = c.path_pattern_config().map(|p| p.values().to_vec()).unwrap_or_default();
+                if config.is_empty() { c.values().to_vec() } else { config }
+            })
+            .collect();
+        path_patterns.sort();
+        let out = Pair::new(rule.rule_arn().unwrap_or_default(), forward.clone());
+        Ok(Some(Live::ready(RuleView { path_patterns, forward }, out)))
+    }
+    async fn create(&self, d: &RuleView) -> Result<Pair> {
+        let name = self.name();
+        let out = self
+            .rt
+            .elb
+            .create_rule()
+            .listener_arn(self.listener)
+            .priority(1)
+            .conditions(Self::conditions(d))
+            .actions(to_action(&ListenerAction::Forward(d.forward.clone())))
+            .set_tags(Some(tags(self.rt, "listener-rule", &name)))
+            .send()
+            .await
+            .aws("CreateRule", &name)?;
+        let arn = out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default().to_string();
+        Ok(Pair::new(arn, ""))
+    }
+    fn updates(&self, d: &RuleView, l: &RuleView) -> Result<Vec<ModifyRule>> {
+        Ok(if d == l { vec![] } else { vec![ModifyRule] })
+    }
+    async fn update(&self, live: &Pair, _: ModifyRule) -> Result<()> {
+        let d = &self.desired;
+        let req = self.rt.elb.modify_rule().rule_arn(&live.id).conditions(Self::conditions(d));
+        req.actions(to_action(&ListenerAction::Forward(live.detail.clone())))
+            .send()
+            .await
+            .aws("ModifyRule", &self.name())?;
+        Ok(())
+    }
+    /// ECS shifts the rule between the groups during a deployment: where it forwards is ECS's.
+    fn defer_to_live(&self, desired: &mut RuleView, live: &RuleView) -> Option<String> {
+        desired.forward = live.forward.clone();
+        None
+    }
+}
+
+/// The catch-all rule ECS-native blue/green shifts; returns the rule ARN and where it forwards.
 pub async fn ensure_rule(rt: &Runtime, listener: &str, role: &str, target_group: &str) -> Result<Pair> {
-    let name = format!("{}:{role}-rule", rt.env.names.alb());
-    let out = rt
-        .env
-        .track("listener-rule", &name, async {
-            let rules = if is_planned(listener) {
-                vec![]
-            } else {
-                rt.elb
-                    .describe_rules()
-                    .listener_arn(listener)
-                    .send()
-                    .await
-                    .aws("DescribeRules", listener)?
-                    .rules
-                    .unwrap_or_default()
-            };
-            if let Some(rule) = rules.iter().find(|r| !r.is_default().unwrap_or(false) && r.priority() == Some("1")) {
-                let a = rule.actions().first();
-                let to = a
-                    .and_then(|a| a.target_group_arn().map(str::to_string))
-                    .or_else(|| {
-                        let groups = a?.forward_config()?.target_groups();
-                        groups
-                            .iter()
-                            .max_by_key(|t| t.weight().unwrap_or(0))
-                            .and_then(|t| t.target_group_arn().map(str::to_string))
-                    })
-                    .unwrap_or_default();
-                return Ok::<_, crate::Error>(Outcome::Unchanged(Pair::new(rule.rule_arn().unwrap_or_default(), to)));
-            }
-            if rt.env.is_plan() {
-                return Ok(Outcome::Created(Pair::new(planned_id("listener-rule"), "")));
-            }
-            let out = rt
-                .elb
-                .create_rule()
-                .listener_arn(listener)
-                .priority(1)
-                .conditions(
-                    aws_sdk_elasticloadbalancingv2::types::RuleCondition::builder()
-                        .field("path-pattern")
-                        .values("/*")
-                        .build(),
-                )
-                .actions(to_action(&ListenerAction::Forward(target_group.into())))
-                .set_tags(Some(tags(rt, "listener-rule", &name)))
-                .send()
-                .await
-                .aws("CreateRule", &name)?;
-            let arn = out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default().to_string();
-            Ok(Outcome::Created(Pair::new(arn, "")))
-        })
-        .await?;
-    Ok(out.into_id())
+    let desired = RuleView { path_patterns: vec!["/*".into()], forward: target_group.into() };
+    Ok(reconcile::ensure(&rt.env, &ListenerRule { rt, listener, role, desired }).await?.into_id())
 }
 
 /// Listeners, then the ALB (waited until deleted), then the target groups (in use until the ALB is gone).

@@ -259,16 +259,20 @@ async fn task_definition_registers_a_revision_only_when_its_content_changes() {
         log_group: "/ecs/ghost",
         database: None,
     };
-    let hash = ecs::content_hash(&ecs::task_def(&spec(), &refs).unwrap());
+    let td = ecs::task_def(&spec(), &refs).unwrap();
+    let (hash, image) = (ecs::content_hash(&td), td.container_definitions[0].image.clone());
     for (tag, registers) in [(hash.clone(), 0), ("0000000000000000".to_string(), 1)] {
+        let image = image.clone();
         let describe = mock!(aws_sdk_ecs::Client::describe_task_definition)
             .sequence()
             .output(move || {
+                let ghost = aws_sdk_ecs::types::ContainerDefinition::builder().name(ecs::CONTAINER).image(&image);
                 DescribeTaskDefinitionOutput::builder()
                     .task_definition(
                         TaskDefinition::builder()
                             .task_definition_arn("arn:td/ghost-blog:1")
                             .status(TaskDefinitionStatus::Active)
+                            .container_definitions(ghost.build())
                             .build(),
                     )
                     .tags(EcsTag::builder().key("ghost:spec-hash").value(tag.clone()).build())
@@ -442,20 +446,30 @@ async fn cluster_equal_makes_zero_writes_and_insights_off_is_turned_on() {
 async fn access_point_absent_is_created_as_uid_1000_and_equal_makes_zero_writes() {
     use aws_sdk_efs::operation::create_access_point::CreateAccessPointOutput;
     use aws_sdk_efs::operation::describe_access_points::DescribeAccessPointsOutput;
-    use aws_sdk_efs::types::{AccessPointDescription, PosixUser, RootDirectory};
+    use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, LifeCycleState, PosixUser, RootDirectory};
+    // As EFS describes one CreateAccessPoint made: available, with its creation info.
     let existing = AccessPointDescription::builder()
         .access_point_id("fsap-1")
         .access_point_arn("arn:fsap-1")
         .name("ghost-content-ap")
+        .life_cycle_state(LifeCycleState::Available)
         .posix_user(PosixUser::builder().uid(1000).gid(1000).build().unwrap())
-        .root_directory(RootDirectory::builder().path("/ghost-data").build())
+        .root_directory(
+            RootDirectory::builder()
+                .path("/ghost-data")
+                .creation_info(
+                    CreationInfo::builder().owner_uid(1000).owner_gid(1000).permissions("755").build().unwrap(),
+                )
+                .build(),
+        )
         .build();
-    for (found, action, creates) in [(None, Action::Create, 1), (Some(existing), Action::Unchanged, 0)] {
+    for (before, action, creates) in [(None, Action::Create, 1), (Some(existing.clone()), Action::Unchanged, 0)] {
+        let after = existing.clone();
+        // Absent (or found) first; once created, the created one, which the core waits on until available.
         let describe = mock!(aws_sdk_efs::Client::describe_access_points)
             .sequence()
-            .output(move || {
-                DescribeAccessPointsOutput::builder().set_access_points(found.clone().map(|a| vec![a])).build()
-            })
+            .output(move || DescribeAccessPointsOutput::builder().set_access_points(before.clone().map(|a| vec![a])).build())
+            .output(move || DescribeAccessPointsOutput::builder().access_points(after.clone()).build())
             .repeatedly()
             .build();
         let create = mock!(aws_sdk_efs::Client::create_access_point)
@@ -585,6 +599,64 @@ fn every_field_of_the_load_balancer_target_group_file_system_mount_target_and_su
     assert_every_field_compared(&group, &[subnets]);
     let tg = lb::TargetGroupView::desired("vpc-1");
     assert_every_field_compared(&lb::TargetGroupKind { rt: &r, name: "ghost-blue".into(), desired: tg.clone() }, &[tg]);
+}
+
+#[test]
+fn every_field_of_the_cluster_task_definition_scaling_access_point_efs_policy_listener_and_rule_is_compared() {
+    use ghost_core::reconcile::testing::assert_every_field_compared;
+    let r = offline();
+    let spec = spec();
+    let cluster = ecs::Cluster::new(&r, &spec);
+    assert_every_field_compared(&cluster, std::slice::from_ref(&cluster.desired));
+    let fs = refs_fs();
+    let refs = ecs::TaskRefs {
+        execution_role: "arn:exec",
+        task_role: "arn:task",
+        file_system: &fs,
+        log_group: "/ecs/ghost",
+        database: None,
+    };
+    let td = ecs::TaskDefinition::new(&r, &spec, ecs::task_def(&spec, &refs).unwrap());
+    assert_every_field_compared(&td, std::slice::from_ref(&td.desired));
+    let target = ecs::ScalableTarget {
+        rt: &r,
+        id: "service/ghost/ghost-blog".into(),
+        desired: ecs::ScalableTargetView { min_capacity: 1, max_capacity: 1 },
+    };
+    assert_every_field_compared(&target, std::slice::from_ref(&target.desired));
+    let policy = ecs::ScalingPolicy {
+        rt: &r,
+        resource_id: "service/ghost/ghost-blog".into(),
+        name: "ghost-cpu75".into(),
+        desired: ecs::ScalingPolicyView {
+            policy_type: "TargetTrackingScaling".into(),
+            metric: "ECSServiceAverageCPUUtilization".into(),
+            target_value: 75.0,
+            scale_in_cooldown_s: Some(60),
+            scale_out_cooldown_s: Some(60),
+        },
+    };
+    assert_every_field_compared(&policy, std::slice::from_ref(&policy.desired));
+    let ap = crate::efs::AccessPoint::new(&r, "fs-1");
+    assert_every_field_compared(&ap, std::slice::from_ref(&ap.desired));
+    let document = crate::efs::file_system_policy(&fs, "arn:task");
+    let desired = document.canonical();
+    let efs_policy = crate::efs::FileSystemPolicy { rt: &r, fs_id: "fs-1", document, desired };
+    assert_every_field_compared(&efs_policy, std::slice::from_ref(&efs_policy.desired));
+    for want in [
+        lb::ListenerSpec { port: 443, https_certificate: Some("arn:acm/1".into()), action: lb::ListenerAction::Forward("arn:tg/blue".into()) },
+        lb::ListenerSpec { port: 80, https_certificate: None, action: lb::ListenerAction::RedirectToHttps },
+    ] {
+        let l = lb::ListenerKind::new(&r, "arn:alb", &[], &want);
+        assert_every_field_compared(&l, std::slice::from_ref(&l.desired));
+    }
+    let rule = lb::ListenerRule {
+        rt: &r,
+        listener: "arn:listener/prod",
+        role: "production",
+        desired: lb::RuleView { path_patterns: vec!["/*".into()], forward: "arn:tg/blue".into() },
+    };
+    assert_every_field_compared(&rule, std::slice::from_ref(&rule.desired));
 }
 
 /// A run killed while the load balancer was provisioning: the next run finds it provisioning and waits until
