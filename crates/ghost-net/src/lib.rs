@@ -34,7 +34,7 @@ pub use sg::{
     rules_of,
 };
 pub use spec::{NetworkSpec, SgRole, Tier};
-pub use subnet::{SubnetKind, SubnetView, ensure_subnet, list_subnets};
+pub use subnet::{SubnetKind, SubnetView, ensure_subnet, list_subnets, prune_subnets};
 pub use vpc::{Vpc, VpcUpdate, VpcView, ensure_vpc, find_vpc};
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +122,14 @@ pub async fn ensure_network(net: &Net, spec: &NetworkSpec) -> Result<NetworkOut>
         sg_efs: sg(SgRole::Efs).unwrap_or_default(),
         sg_db: sg(SgRole::Db),
     })
+}
+
+/// What the network no longer needs once the run lens has moved off it: the database's group after
+/// mysql -> sqlite, a removed AZ's subnets. Run after the runtime (both still hold its network interfaces
+/// until then). Absent is nothing to do: a stack without them pays one read of each.
+pub async fn prune_network(net: &Net, network: &NetworkOut, spec: &NetworkSpec) -> Result<()> {
+    prune_database_group(net, &network.vpc_id, spec).await?;
+    prune_subnets(net, &network.vpc_id, &spec.subnets(&network.availability_zones)).await
 }
 
 /// Removes everything of the network tagged with this stack, in reverse dependency order. Finds by tag, not

@@ -161,6 +161,29 @@ async fn map_public_ip(net: &Net, id: &str, on: bool) -> Result<()> {
     Ok(())
 }
 
+/// After a change of AZs (az_count 3 -> 2), the subnets of ours the config no longer asks for, once the run
+/// lens has moved off them (load balancer subnets, service, mount targets): EC2 refuses to delete a subnet
+/// that still holds a network interface (DependencyViolation), so this runs after the runtime.
+pub async fn prune_subnets(net: &Net, vpc_id: &str, wanted: &[SubnetSpec]) -> Result<()> {
+    let cidrs: Vec<String> = wanted.iter().map(|s| s.cidr.to_string()).collect();
+    let stale: Vec<Subnet> = list_subnets(net, vpc_id)
+        .await?
+        .into_iter()
+        .filter(|s| ec2::is_ours(s.tags(), &net.env, None))
+        .filter(|s| !s.cidr_block().is_some_and(|c| cidrs.iter().any(|w| w == c)))
+        .collect();
+    for s in &stale {
+        let id = s.subnet_id().unwrap_or_default();
+        let name = ec2::tag_value(s.tags(), "Name").unwrap_or(id);
+        net.env
+            .delete(KIND, name, id, &["InvalidSubnetID.NotFound"], || async {
+                net.ec2.delete_subnet().subnet_id(id).send().await.map(|_| ()).aws("DeleteSubnet", id)
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 /// Deletes every subnet of the VPC that carries our stack tag.
 pub(crate) async fn delete_subnets(net: &Net, vpc_id: &str) -> Result<()> {
     let ours: Vec<Subnet> =

@@ -383,10 +383,12 @@ pub async fn ensure_mount_targets(rt: &Runtime, fs_id: &str, net: &NetworkOut) -
         .collect();
     let ids = futures::future::try_join_all(targets.iter().map(|t| reconcile::ensure(&rt.env, t))).await?;
     if !is_planned(fs_id) {
+        let mut deleted = Vec::new();
         for stale in list_mount_targets(rt, fs_id).await? {
             if net.private_subnets.iter().any(|s| s == stale.subnet_id()) {
                 continue;
             }
+            deleted.push(stale.mount_target_id().to_string());
             let (id, name) = (stale.mount_target_id(), format!("{}-mount-{}", rt.env.stack(), stale.subnet_id()));
             rt.env
                 .delete("mount-target", &name, id, &["MountTargetNotFound"], || async {
@@ -399,6 +401,18 @@ pub async fn ensure_mount_targets(rt: &Runtime, fs_id: &str, net: &NetworkOut) -
                         .aws("DeleteMountTarget", id)
                 })
                 .await?;
+        }
+        // A mount target is deleted asynchronously and its network interface holds its subnet until it is
+        // gone: the network's pruning of that subnet (next) would meet DependencyViolation.
+        if !deleted.is_empty() && !rt.env.is_plan() {
+            let bound = Bound::new(WAIT, Duration::from_secs(5));
+            poll_until("stale mount targets deleted", &bound, || async {
+                let out = rt.efs.describe_mount_targets().file_system_id(fs_id).send().await;
+                let left = out.aws("DescribeMountTargets", fs_id)?.mount_targets.unwrap_or_default();
+                let left = left.iter().filter(|m| deleted.iter().any(|d| d == m.mount_target_id())).count();
+                Ok(if left == 0 { Poll::Ready(()) } else { Poll::Pending(format!("{left} deleting")) })
+            })
+            .await?;
         }
     }
     Ok(ids.into_iter().map(Outcome::into_id).collect())

@@ -240,8 +240,9 @@ async fn deploy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Rep
         let network = Box::pin(ghost_net::ensure_network(&net, &net_spec)).await?;
         let rt = Runtime::new(sdk, env.clone());
         let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
-        // The run lens has deleted a database the config dropped: its security group can go now.
-        ghost_net::prune_database_group(&net, &network.vpc_id, &net_spec).await?;
+        // The run lens has deleted a database the config dropped and moved off a removed AZ's subnets: their
+        // security group and subnets can go now.
+        ghost_net::prune_network(&net, &network, &net_spec).await?;
         let observe = Observe::new(sdk, env.clone());
         let spec = ObserveSpec::from_config(cfg, &account);
         let observe = Box::pin(ghost_observe::ensure_observe(&observe, &spec, &runtime)).await?;

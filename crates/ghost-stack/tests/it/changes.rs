@@ -101,3 +101,29 @@ async fn each_one_line_change_plans_and_applies_on_the_resource_that_carries_it(
     assert_eq!(h.calls().await.mutating, 0, "after the four changes the stack is in its desired state");
     h.destroy(DataPolicy::Delete).await;
 }
+
+/// availability_zones 3 -> 2: the run lens moves off the third AZ (the load balancer's subnets, the service,
+/// the mount target, waited until gone), then the network deletes that AZ's two subnets; plan shows every one of
+/// them, and the next deploy writes nothing.
+#[tokio::test]
+async fn dropping_an_availability_zone_deletes_its_subnets_and_mount_target_after_the_runtime_moves() {
+    let mut h = Harness::with_text("az", SAMPLE, &[("availability_zones = 2", "availability_zones = 3")]).await;
+    let before = h.deploy().await.outputs.unwrap();
+    assert_eq!(before.network.availability_zones.len(), 3);
+    h.cfg.network.availability_zones = 2;
+    let plan = h.run(Mode::Plan).await.unwrap();
+    let deletes = |r: &ghost_stack::Report, kind: &str| {
+        r.resources.iter().filter(|x| x.kind == kind && x.action == Action::Delete).count()
+    };
+    assert_eq!((deletes(&plan, "subnet"), deletes(&plan, "mount-target")), (2, 1), "{:?}", actions(&plan));
+    assert!(action_of(&plan, "load-balancer") == Some(Action::Update), "{:?}", actions(&plan));
+    let applied = h.deploy().await;
+    assert_eq!((deletes(&applied, "subnet"), deletes(&applied, "mount-target")), (2, 1), "{:?}", actions(&applied));
+    let net = ghost_net::Net::new(&h.sdk, ghost_core::Env::new(&h.cfg.stack.name, Mode::Plan));
+    let inventory = ghost_net::inventory(&net).await.unwrap();
+    assert_eq!(inventory["subnet"].len(), 4, "{inventory:?}");
+    h.calls().await;
+    assert!(h.deploy().await.is_noop());
+    assert_eq!(h.calls().await.mutating, 0, "after the AZ change the stack is in its desired state");
+    h.destroy(DataPolicy::Delete).await;
+}
