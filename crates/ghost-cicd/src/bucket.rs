@@ -2,12 +2,12 @@
 //! any request not made over TLS. Destroy empties and removes it only when it holds nothing but this
 //! pipeline's own artifacts, or with `DataPolicy::Delete`.
 
+use aws_sdk_s3::operation::head_bucket::HeadBucketError;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete, ObjectIdentifier,
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
-use aws_sdk_s3::operation::head_bucket::HeadBucketError;
 use ghost_aws::policy::{self, Effect, PolicyDocument, Statement};
 use ghost_core::error::absent_if;
 use ghost_core::reconcile::{self, Live, Resource};
@@ -133,9 +133,8 @@ impl Resource for ArtifactBucket<'_> {
                     && p.restrict_public_buckets() == Some(true)
             }),
             policy: policy.map(|p| policy::canonical(&p)),
-            stack_tag: tags.and_then(|t| {
-                t.tag_set.into_iter().find(|t| t.key() == ghost_core::TAG_STACK).map(|t| t.value)
-            }),
+            stack_tag: tags
+                .and_then(|t| t.tag_set.into_iter().find(|t| t.key() == ghost_core::TAG_STACK).map(|t| t.value)),
         };
         Ok(Some(Live::ready(view, name.to_string())))
     }
@@ -220,7 +219,12 @@ impl Resource for ArtifactBucket<'_> {
             BucketUpdate::Policy => {
                 // Sent as written: the view holds the canonical form only for comparing.
                 let policy = bucket_policy(self.spec);
-                s3.put_bucket_policy().bucket(name).policy(policy.to_json()).send().await.aws("PutBucketPolicy", name)?;
+                s3.put_bucket_policy()
+                    .bucket(name)
+                    .policy(policy.to_json())
+                    .send()
+                    .await
+                    .aws("PutBucketPolicy", name)?;
             }
             BucketUpdate::Tags => {
                 let tags = self.c.env.names.tags("artifact-bucket", name).into_iter();

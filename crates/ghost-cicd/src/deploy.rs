@@ -2,14 +2,14 @@
 //! traffic control over the run lens's two target groups and its production and test listeners, automatic
 //! rollback on failure (and on the operate lens's alarms when there are any), blue kept for a configurable wait.
 
+use aws_sdk_codedeploy::operation::get_application::GetApplicationError;
+use aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupError;
 use aws_sdk_codedeploy::types::{
     Alarm, AlarmConfiguration, AutoRollbackConfiguration, AutoRollbackEvent, BlueGreenDeploymentConfiguration,
     BlueInstanceTerminationOption, ComputePlatform, DeploymentGroupInfo, DeploymentOption, DeploymentReadyAction,
     DeploymentReadyOption, DeploymentStyle, DeploymentType, EcsService, InstanceAction, LoadBalancerInfo, Tag,
     TargetGroupInfo, TargetGroupPairInfo, TrafficRoute,
 };
-use aws_sdk_codedeploy::operation::get_application::GetApplicationError;
-use aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupError;
 use ghost_core::reconcile::{self, Live, Resource};
 use ghost_core::{AbsentExt, AwsResultExt, Change, Error as CoreError};
 use ghost_runtime::RuntimeOut;
@@ -188,7 +188,8 @@ impl Resource for Application<'_> {
     async fn find(&self) -> Result<Option<Live<ApplicationView, String>>> {
         let name = &self.name;
         let got = self.c.codedeploy.get_application().application_name(name).send().await;
-        let got = got.absent_when(GetApplicationError::is_application_does_not_exist_exception, "GetApplication", name)?;
+        let got =
+            got.absent_when(GetApplicationError::is_application_does_not_exist_exception, "GetApplication", name)?;
         Ok(got.and_then(|o| o.application).map(|a| {
             let platform = a.compute_platform().map(|p| p.as_str()).unwrap_or_default().to_string();
             Live::ready(ApplicationView { compute_platform: platform }, name.clone())

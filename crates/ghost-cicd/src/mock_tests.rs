@@ -69,10 +69,8 @@ fn bucket_reads(spec: &CicdSpec, versioning: BucketVersioningStatus) -> Vec<Rule
             get_bucket_versioning::GetBucketVersioningOutput::builder().status(versioning.clone()).build()
         }),
         always!(aws_sdk_s3::Client::get_bucket_encryption, || {
-            let default = ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::Aes256)
-                .build()
-                .unwrap();
+            let default =
+                ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build().unwrap();
             let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(default).build();
             get_bucket_encryption::GetBucketEncryptionOutput::builder()
                 .server_side_encryption_configuration(
@@ -87,13 +85,16 @@ fn bucket_reads(spec: &CicdSpec, versioning: BucketVersioningStatus) -> Vec<Rule
                 .block_public_policy(true)
                 .restrict_public_buckets(true)
                 .build();
-            get_public_access_block::GetPublicAccessBlockOutput::builder().public_access_block_configuration(all).build()
+            get_public_access_block::GetPublicAccessBlockOutput::builder()
+                .public_access_block_configuration(all)
+                .build()
         }),
         always!(aws_sdk_s3::Client::get_bucket_policy, move || {
             get_bucket_policy::GetBucketPolicyOutput::builder().policy(policy.clone()).build()
         }),
         always!(aws_sdk_s3::Client::get_bucket_tagging, move || {
-            let tag = aws_sdk_s3::types::Tag::builder().key(ghost_core::TAG_STACK).value(stack.clone()).build().unwrap();
+            let tag =
+                aws_sdk_s3::types::Tag::builder().key(ghost_core::TAG_STACK).value(stack.clone()).build().unwrap();
             get_bucket_tagging::GetBucketTaggingOutput::builder().tag_set(tag).build().unwrap()
         }),
     ]
@@ -127,7 +128,9 @@ fn calls(rules: &[Rule]) -> Vec<usize> {
 #[tokio::test]
 async fn an_absent_bucket_is_created_with_every_setting_once_public_access_blocked_first() {
     let head = mock!(aws_sdk_s3::Client::head_bucket).then_error(|| {
-        aws_sdk_s3::operation::head_bucket::HeadBucketError::NotFound(aws_sdk_s3::types::error::NotFound::builder().build())
+        aws_sdk_s3::operation::head_bucket::HeadBucketError::NotFound(
+            aws_sdk_s3::types::error::NotFound::builder().build(),
+        )
     });
     let writes = bucket_writes();
     let c = cicd(Rules { s3: std::iter::once(&head).chain(&writes).collect(), ..Default::default() }, Mode::Apply);
@@ -150,9 +153,10 @@ async fn an_absent_bucket_is_created_with_every_setting_once_public_access_block
 #[tokio::test]
 async fn a_bucket_as_deployed_gets_no_write_and_suspended_versioning_gets_one() {
     let spec = spec(&[]);
-    for (status, action, versioning_puts) in
-        [(BucketVersioningStatus::Enabled, Action::Unchanged, 0), (BucketVersioningStatus::Suspended, Action::Update, 1)]
-    {
+    for (status, action, versioning_puts) in [
+        (BucketVersioningStatus::Enabled, Action::Unchanged, 0),
+        (BucketVersioningStatus::Suspended, Action::Update, 1),
+    ] {
         let reads = bucket_reads(&spec, status);
         let writes = bucket_writes();
         let rules = reads.iter().chain(&writes).collect();

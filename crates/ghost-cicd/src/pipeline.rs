@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_codepipeline::operation::get_pipeline::GetPipelineError;
 use aws_sdk_codepipeline::types::{
     ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStore, ArtifactStoreType, ExecutionMode,
     GitBranchFilterCriteria, GitConfiguration, GitPushFilter, InputArtifact, OutputArtifact, PipelineDeclaration,
     PipelineTriggerDeclaration, PipelineTriggerProviderType, PipelineType, StageDeclaration, Tag,
 };
 use ghost_core::config::{Deployment, Source};
-use aws_sdk_codepipeline::operation::get_pipeline::GetPipelineError;
 use ghost_core::reconcile::{self, Live, Resource};
 use ghost_core::{AbsentExt, AwsResultExt};
 use serde_json::{Value, json};
@@ -216,7 +216,9 @@ pub fn view(d: &PipelineDeclaration) -> BTreeMap<String, Value> {
 
 pub async fn find_pipeline(c: &Cicd, name: &str) -> Result<Option<PipelineDeclaration>> {
     let got = c.codepipeline.get_pipeline().name(name).send().await;
-    Ok(got.absent_when(GetPipelineError::is_pipeline_not_found_exception, "GetPipeline", name)?.and_then(|o| o.pipeline))
+    Ok(got
+        .absent_when(GetPipelineError::is_pipeline_not_found_exception, "GetPipeline", name)?
+        .and_then(|o| o.pipeline))
 }
 
 /// The pipeline as a kind of the reconcile core. Its view is [`view`] of the declaration, and UpdatePipeline

@@ -1,11 +1,11 @@
 //! ECR repository for the site image: scan on push, immutable tags (images are tagged by commit id, so a tag
 //! always means one build), AES-256 encryption and a lifecycle policy keeping the last N images.
 
+use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
+use aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Repository, Tag,
 };
-use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
-use aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError;
 use ghost_core::reconcile::{self, Live, Resource};
 use ghost_core::{AbsentExt, Action, AwsResultExt, Change, DataPolicy, Error as CoreError};
 use serde::{Deserialize, Serialize};
@@ -49,7 +49,8 @@ pub async fn put_placeholder_image(c: &Cicd, spec: &CicdSpec, tag: &str) -> Resu
 
 pub async fn find_repository(c: &Cicd, name: &str) -> Result<Option<Repository>> {
     let got = c.ecr.describe_repositories().repository_names(name).send().await;
-    let got = got.absent_when(DescribeRepositoriesError::is_repository_not_found_exception, "DescribeRepositories", name)?;
+    let got =
+        got.absent_when(DescribeRepositoriesError::is_repository_not_found_exception, "DescribeRepositories", name)?;
     Ok(got.and_then(|o| o.repositories.unwrap_or_default().into_iter().next()))
 }
 
@@ -188,12 +189,15 @@ impl Resource for ImageRepository<'_> {
         match u {
             RepositoryUpdate::ScanOnPush(on) => {
                 let scan = ImageScanningConfiguration::builder().scan_on_push(on).build();
-                let req = ecr.put_image_scanning_configuration().repository_name(name).image_scanning_configuration(scan);
+                let req =
+                    ecr.put_image_scanning_configuration().repository_name(name).image_scanning_configuration(scan);
                 req.send().await.aws("PutImageScanningConfiguration", name)?;
             }
             RepositoryUpdate::TagMutability(m) => {
-                let req =
-                    ecr.put_image_tag_mutability().repository_name(name).image_tag_mutability(ImageTagMutability::from(m.as_str()));
+                let req = ecr
+                    .put_image_tag_mutability()
+                    .repository_name(name)
+                    .image_tag_mutability(ImageTagMutability::from(m.as_str()));
                 req.send().await.aws("PutImageTagMutability", name)?;
             }
             RepositoryUpdate::Lifecycle(Some(policy)) => {

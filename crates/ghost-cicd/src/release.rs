@@ -365,15 +365,9 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
 /// The last `n` pipeline executions and deployments, newest first.
 pub async fn history(c: &Cicd, spec: &CicdSpec, n: i32) -> Result<History> {
     let name = spec.pipeline();
-    let got = c
-        .codepipeline
-        .list_pipeline_executions()
-        .pipeline_name(&name)
-        .max_results(n)
-        .send()
-        .await
-        .aws("ListPipelineExecutions", &name);
-    let executions = ghost_core::error::absent_if(got, &["PipelineNotFoundException"])?
+    let got = c.codepipeline.list_pipeline_executions().pipeline_name(&name).max_results(n).send().await;
+    let absent = aws_sdk_codepipeline::operation::list_pipeline_executions::ListPipelineExecutionsError::is_pipeline_not_found_exception;
+    let executions = ghost_core::AbsentExt::absent_when(got, absent, "ListPipelineExecutions", &name)?
         .map(|o| {
             o.pipeline_execution_summaries()
                 .iter()

@@ -118,10 +118,7 @@ impl Resource for CodecommitRepository<'_> {
     async fn update(&self, _: &String, _: DescriptionUpdate) -> Result<()> {
         let name = &self.spec.repository;
         let req = self.c.codecommit.update_repository_description().repository_name(name);
-        req.repository_description(&self.desired.description)
-            .send()
-            .await
-            .aws("UpdateRepositoryDescription", name)?;
+        req.repository_description(&self.desired.description).send().await.aws("UpdateRepositoryDescription", name)?;
         Ok(())
     }
 }
@@ -193,9 +190,8 @@ impl Resource for Connection<'_> {
     async fn find(&self) -> Result<Option<Live<ConnectionView, ConnectionOut>>> {
         let found = find_connection(self.c, &self.spec.connection()).await?;
         Ok(found.map(|conn| {
-            let view = ConnectionView {
-                provider: conn.provider_type().map(|p| p.as_str()).unwrap_or_default().to_string(),
-            };
+            let view =
+                ConnectionView { provider: conn.provider_type().map(|p| p.as_str()).unwrap_or_default().to_string() };
             let out = ConnectionOut {
                 status: conn.connection_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 arn: conn.connection_arn.unwrap_or_default(),

@@ -257,7 +257,8 @@ fn walk(path: &str, desired: &Value, live: &Value, out: &mut Vec<Change>) {
         }
         // Lists of records (ingress rules, targets) show only what leaves and what arrives.
         (Value::Array(d), Value::Array(l)) if d != l && d.iter().chain(l).all(Value::is_object) => {
-            let only = |a: &[Value], b: &[Value]| -> Vec<Value> { a.iter().filter(|x| !b.contains(x)).cloned().collect() };
+            let only =
+                |a: &[Value], b: &[Value]| -> Vec<Value> { a.iter().filter(|x| !b.contains(x)).cloned().collect() };
             let (gone, new) = (only(l, d), only(d, l));
             if gone.is_empty() && new.is_empty() {
                 out.push(Change::new(path, render(&Value::Array(l.clone())), render(&Value::Array(d.clone()))));

@@ -361,7 +361,9 @@ fn all_groups(extra_alb_rule: bool, task_rule: bool) -> Vec<SecurityGroup> {
                 .map(|r| {
                     let p = tcp(i32::from(r.port));
                     match &r.from {
-                        RuleSource::Cidr(c) => p.ip_ranges(IpRange::builder().cidr_ip(c).description(&r.description).build()),
+                        RuleSource::Cidr(c) => {
+                            p.ip_ranges(IpRange::builder().cidr_ip(c).description(&r.description).build())
+                        }
                         RuleSource::Group(role) => p.user_id_group_pairs(
                             UserIdGroupPair::builder().group_id(id(*role)).description(&r.description).build(),
                         ),

@@ -208,12 +208,8 @@ impl Resource for RouteTableKind<'_> {
     }
     /// Associations of subnets that are not this stack's are not ours to remove: kept, and said.
     fn defer_to_live(&self, desired: &mut RouteTableView, live: &RouteTableView) -> Option<String> {
-        let foreign: Vec<String> = live
-            .subnets
-            .iter()
-            .filter(|s| !desired.subnets.contains(s) && !self.ours.contains(s))
-            .cloned()
-            .collect();
+        let foreign: Vec<String> =
+            live.subnets.iter().filter(|s| !desired.subnets.contains(s) && !self.ours.contains(s)).cloned().collect();
         if foreign.is_empty() {
             return None;
         }

@@ -129,7 +129,13 @@ fn desired_ingress(spec: &SgSpec, ids: &BTreeMap<SgRole, String>) -> Vec<Ingress
                 RuleSource::Group(role) => ids.get(role).cloned().unwrap_or_else(|| planned_id(KIND)),
             };
             let port = i32::from(r.port);
-            IngressView { protocol: "tcp".into(), from_port: port, to_port: port, source, description: r.description.clone() }
+            IngressView {
+                protocol: "tcp".into(),
+                from_port: port,
+                to_port: port,
+                source,
+                description: r.description.clone(),
+            }
         })
         .collect();
     out.sort();

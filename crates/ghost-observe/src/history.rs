@@ -2,11 +2,12 @@
 //! deployments, mapped onto [`crate::metrics::History`].
 
 use aws_sdk_codedeploy::types::DeploymentStatus;
+use aws_sdk_codepipeline::operation::list_pipeline_executions::ListPipelineExecutionsError;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesError;
 use ghost_cicd::release;
 use ghost_cicd::{Cicd, CicdSpec};
-use ghost_core::AwsResultExt;
+use ghost_core::AbsentExt;
 use ghost_core::config::Deployment as Mode;
-use ghost_core::error::absent_if;
 
 use crate::Result;
 use crate::metrics::{DeployStatus, Deployment, ExecStatus, History, PipelineExecution};
@@ -30,15 +31,9 @@ pub async fn read_history(c: &Cicd, spec: &CicdSpec, since: i64) -> Result<Histo
     let mut executions = Vec::new();
     let mut token = None;
     'pages: loop {
-        let got = c
-            .codepipeline
-            .list_pipeline_executions()
-            .pipeline_name(&name)
-            .set_next_token(token)
-            .send()
-            .await
-            .aws("ListPipelineExecutions", &name);
-        let Some(page) = absent_if(got, &["PipelineNotFoundException"])? else { break };
+        let got = c.codepipeline.list_pipeline_executions().pipeline_name(&name).set_next_token(token).send().await;
+        let absent = ListPipelineExecutionsError::is_pipeline_not_found_exception;
+        let Some(page) = got.absent_when(absent, "ListPipelineExecutions", &name)? else { break };
         for e in page.pipeline_execution_summaries() {
             let started = secs(e.start_time()).unwrap_or_default();
             if started < executions_since {
@@ -111,15 +106,9 @@ async fn codedeploy(c: &Cicd, spec: &CicdSpec, since: i64) -> Result<Vec<Deploym
 
 /// ECS keeps the service's current deployments (the primary and any still draining): the recent history only.
 async fn ecs(c: &Cicd, spec: &CicdSpec, since: i64) -> Result<Vec<Deployment>> {
-    let got = c
-        .ecs
-        .describe_services()
-        .cluster(&spec.cluster)
-        .services(&spec.service)
-        .send()
-        .await
-        .aws("DescribeServices", &spec.service);
-    let Some(out) = absent_if(got, &["ClusterNotFoundException"])? else { return Ok(Vec::new()) };
+    let got = c.ecs.describe_services().cluster(&spec.cluster).services(&spec.service).send().await;
+    let absent = DescribeServicesError::is_cluster_not_found_exception;
+    let Some(out) = got.absent_when(absent, "DescribeServices", &spec.service)? else { return Ok(Vec::new()) };
     let mut deployments: Vec<Deployment> = out
         .services()
         .iter()

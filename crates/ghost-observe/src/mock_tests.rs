@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use aws_sdk_cloudwatch::types::MetricAlarm;
 use aws_smithy_mocks::{Rule, mock};
 use ghost_core::config::ThroughputMode;
-use ghost_core::reconcile::testing::assert_every_field_compared;
 use ghost_core::reconcile::ensure;
+use ghost_core::reconcile::testing::assert_every_field_compared;
 use ghost_core::{Action, Config, Env, Mode, mock_sdk};
 
 use crate::alarms::{self, AlarmView};
@@ -110,9 +110,10 @@ async fn an_absent_topic_is_created_with_its_key_then_given_its_policy() {
 
 /// An alarm as CloudWatch describes one PutMetricAlarm made from `v`.
 fn described(name: &str, v: &AlarmView) -> MetricAlarm {
-    let dims = v.dimensions.iter().map(|d| {
-        aws_sdk_cloudwatch::types::Dimension::builder().name(&d.name).value(&d.value).build()
-    });
+    let dims = v
+        .dimensions
+        .iter()
+        .map(|d| aws_sdk_cloudwatch::types::Dimension::builder().name(&d.name).value(&d.value).build());
     let b = MetricAlarm::builder()
         .alarm_name(name)
         .alarm_description(&v.description)
@@ -171,7 +172,9 @@ async fn the_dashboard_as_generated_gets_no_write() {
     let body = watched(&spec).dashboard(&spec.thresholds);
     let found = body.to_string();
     let get = always!(aws_sdk_cloudwatch::Client::get_dashboard, move || {
-        aws_sdk_cloudwatch::operation::get_dashboard::GetDashboardOutput::builder().dashboard_body(found.clone()).build()
+        aws_sdk_cloudwatch::operation::get_dashboard::GetDashboardOutput::builder()
+            .dashboard_body(found.clone())
+            .build()
     });
     let o = observe(&[&get], &[]);
     let d = dashboard::Dashboard { o: &o, name: "ghost", desired: body };

@@ -3,10 +3,12 @@
 //! tasks, the last pipeline execution and deployment, alarms in ALARM, unconfirmed subscriptions. Reads only.
 
 use aws_sdk_cloudwatch::types::StateValue;
+use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersError;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
 use ghost_cicd::release::{self, HistoryItem};
 use ghost_cicd::{Cicd, CicdSpec};
+use ghost_core::AbsentExt;
 use ghost_core::AwsResultExt;
-use ghost_core::error::absent_if;
 use ghost_runtime::Runtime;
 use serde::Serialize;
 
@@ -96,8 +98,10 @@ pub async fn read_status(
 ) -> Result<StatusReport> {
     let stack = spec.names.stack().to_string();
     let alb_name = spec.names.alb();
-    let got = rt.elb.describe_load_balancers().names(&alb_name).send().await.aws("DescribeLoadBalancers", &alb_name);
-    let alb = absent_if(got, &["LoadBalancerNotFound"])?
+    let got = rt.elb.describe_load_balancers().names(&alb_name).send().await;
+    let absent = DescribeLoadBalancersError::is_load_balancer_not_found_exception;
+    let alb = got
+        .absent_when(absent, "DescribeLoadBalancers", &alb_name)?
         .and_then(|o| o.load_balancers.unwrap_or_default().into_iter().next());
     let load_balancer = alb
         .as_ref()
@@ -111,8 +115,10 @@ pub async fn read_status(
         let live = ghost_runtime::lb::production_forward(&spec.runtime, &listeners);
         for color in ["blue", "green"] {
             let name = spec.names.target_group(color);
-            let got = rt.elb.describe_target_groups().names(&name).send().await.aws("DescribeTargetGroups", &name);
-            let Some(tg) = absent_if(got, &["TargetGroupNotFound"])?
+            let got = rt.elb.describe_target_groups().names(&name).send().await;
+            let absent = DescribeTargetGroupsError::is_target_group_not_found_exception;
+            let Some(tg) = got
+                .absent_when(absent, "DescribeTargetGroups", &name)?
                 .and_then(|o| o.target_groups.unwrap_or_default().into_iter().next())
             else {
                 continue;

@@ -3,17 +3,18 @@
 //! an access point rooted at /ghost-data as uid/gid 1000 (Ghost's user), and a file-system policy that denies
 //! non-TLS access and lets the task role mount and write through that access point only.
 
+use aws_sdk_efs::operation::describe_backup_policy::DescribeBackupPolicyError;
+use aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsError;
 use std::time::Duration;
 
+use aws_sdk_efs::operation::describe_file_system_policy::DescribeFileSystemPolicyError;
 use aws_sdk_efs::types::{
     BackupPolicy, CreationInfo, FileSystemDescription, LifeCycleState, LifecyclePolicy, PerformanceMode, PosixUser,
     RootDirectory, Status, Tag, ThroughputMode, TransitionToIaRules,
 };
 use ghost_core::config::{PerformanceMode as CfgPerf, ThroughputMode as CfgThroughput};
-use ghost_core::error::absent_if;
 use ghost_core::reconcile::{self, Live, Readiness, Resource};
 use ghost_core::wait::{Bound, Poll, poll_until};
-use aws_sdk_efs::operation::describe_file_system_policy::DescribeFileSystemPolicyError;
 use ghost_core::{AbsentExt, Action, AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
 use ghost_net::NetworkOut;
 use serde::{Deserialize, Serialize};
@@ -64,8 +65,8 @@ fn performance(spec: &RuntimeSpec) -> PerformanceMode {
 
 pub async fn find_file_system(rt: &Runtime) -> Result<Option<FileSystemDescription>> {
     let token = rt.env.stack();
-    let out = rt.efs.describe_file_systems().creation_token(token).send().await.aws("DescribeFileSystems", token);
-    let out = absent_if(out, &["FileSystemNotFound"])?;
+    let out = rt.efs.describe_file_systems().creation_token(token).send().await;
+    let out = out.absent_when(DescribeFileSystemsError::is_file_system_not_found, "DescribeFileSystems", token)?;
     Ok(out.and_then(|o| {
         o.file_systems.unwrap_or_default().into_iter().find(|f| f.life_cycle_state() != &LifeCycleState::Deleted)
     }))
@@ -152,7 +153,7 @@ impl Resource for FileSystem<'_> {
             .iter()
             .find_map(|p| p.transition_to_ia().map(|t| t.as_str().to_string()))
             .unwrap_or_else(|| "none".into());
-        let backup = absent_if(backup.aws("DescribeBackupPolicy", &id), &["PolicyNotFound"])?;
+        let backup = backup.absent_when(DescribeBackupPolicyError::is_policy_not_found, "DescribeBackupPolicy", &id)?;
         view.automatic_backups = backup.and_then(|b| b.backup_policy).is_some_and(|b| b.status() == &Status::Enabled);
         Ok(Some(Live { view, out, readiness }))
     }

@@ -5,6 +5,7 @@
 //! The production listener's current target group is the live one: a re-deploy after a blue/green swap keeps
 //! it (never flips traffic back), and the test listener gets the other.
 
+use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersError;
 use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
@@ -14,7 +15,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag, TargetGroup, TargetGroupAttribute,
     TargetTypeEnum,
 };
-use ghost_core::error::{absent_if, waiter_error};
+use ghost_core::error::waiter_error;
 use ghost_core::reconcile::{self, Live, Readiness, Resource};
 use ghost_core::wait::Bound;
 use ghost_core::{AbsentExt, AwsResultExt, Change, Outcome, is_planned, planned_id};
@@ -59,8 +60,11 @@ fn tags(rt: &Runtime, component: &str, name: &str) -> Vec<Tag> {
 }
 
 pub async fn find_alb(rt: &Runtime, name: &str) -> Result<Option<LoadBalancer>> {
-    let got = rt.elb.describe_load_balancers().names(name).send().await.aws("DescribeLoadBalancers", name);
-    Ok(absent_if(got, &["LoadBalancerNotFound"])?.and_then(|o| o.load_balancers.and_then(|l| l.into_iter().next())))
+    let got = rt.elb.describe_load_balancers().names(name).send().await;
+    let absent = DescribeLoadBalancersError::is_load_balancer_not_found_exception;
+    Ok(got
+        .absent_when(absent, "DescribeLoadBalancers", name)?
+        .and_then(|o| o.load_balancers.and_then(|l| l.into_iter().next())))
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {

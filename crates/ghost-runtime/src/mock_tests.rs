@@ -468,7 +468,9 @@ async fn access_point_absent_is_created_as_uid_1000_and_equal_makes_zero_writes(
         // Absent (or found) first; once created, the created one, which the core waits on until available.
         let describe = mock!(aws_sdk_efs::Client::describe_access_points)
             .sequence()
-            .output(move || DescribeAccessPointsOutput::builder().set_access_points(before.clone().map(|a| vec![a])).build())
+            .output(move || {
+                DescribeAccessPointsOutput::builder().set_access_points(before.clone().map(|a| vec![a])).build()
+            })
             .output(move || DescribeAccessPointsOutput::builder().access_points(after.clone()).build())
             .repeatedly()
             .build();
@@ -644,7 +646,11 @@ fn every_field_of_the_cluster_task_definition_scaling_access_point_efs_policy_li
     let efs_policy = crate::efs::FileSystemPolicy { rt: &r, fs_id: "fs-1", document, desired };
     assert_every_field_compared(&efs_policy, std::slice::from_ref(&efs_policy.desired));
     for want in [
-        lb::ListenerSpec { port: 443, https_certificate: Some("arn:acm/1".into()), action: lb::ListenerAction::Forward("arn:tg/blue".into()) },
+        lb::ListenerSpec {
+            port: 443,
+            https_certificate: Some("arn:acm/1".into()),
+            action: lb::ListenerAction::Forward("arn:tg/blue".into()),
+        },
         lb::ListenerSpec { port: 80, https_certificate: None, action: lb::ListenerAction::RedirectToHttps },
     ] {
         let l = lb::ListenerKind::new(&r, "arn:alb", &[], &want);

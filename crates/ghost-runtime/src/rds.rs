@@ -3,12 +3,15 @@
 //! Secrets Manager — never generated into a file, a log or an environment variable; the task reads it through
 //! the task definition's `secrets`.
 
+use aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError;
+use aws_sdk_rds::operation::describe_db_subnet_groups::DescribeDBSubnetGroupsError;
+use ghost_core::AbsentExt;
 use std::time::Duration;
 
 use aws_sdk_rds::client::Waiters;
 use aws_sdk_rds::types::{DbInstance, Tag};
 use ghost_core::config::Database;
-use ghost_core::error::{absent_if, gone_if, waiter_error};
+use ghost_core::error::{gone_if, waiter_error};
 use ghost_core::reconcile::{self, Delete, Live, Readiness, Resource};
 use ghost_core::wait::Bound;
 use ghost_core::{Action, AwsResultExt, Change, Error as CoreError, is_planned, planned_id};
@@ -52,8 +55,11 @@ fn tags(rt: &Runtime, component: &str, name: &str) -> Vec<Tag> {
 }
 
 pub async fn find_instance(rt: &Runtime, id: &str) -> Result<Option<DbInstance>> {
-    let got = rt.rds.describe_db_instances().db_instance_identifier(id).send().await.aws("DescribeDBInstances", id);
-    Ok(absent_if(got, &["DBInstanceNotFound"])?.and_then(|o| o.db_instances.and_then(|d| d.into_iter().next())))
+    let got = rt.rds.describe_db_instances().db_instance_identifier(id).send().await;
+    let absent = DescribeDBInstancesError::is_db_instance_not_found_fault;
+    Ok(got
+        .absent_when(absent, "DescribeDBInstances", id)?
+        .and_then(|o| o.db_instances.and_then(|d| d.into_iter().next())))
 }
 
 /// The DB subnet group: the private subnets (sorted).
@@ -82,7 +88,9 @@ impl Resource for DbSubnetGroup<'_> {
     }
     async fn find(&self) -> Result<Option<Live<Vec<String>, String>>> {
         let got = self.rt.rds.describe_db_subnet_groups().db_subnet_group_name(&self.name).send().await;
-        let found = absent_if(got.aws("DescribeDBSubnetGroups", &self.name), &["DBSubnetGroupNotFoundFault"])?
+        let absent = DescribeDBSubnetGroupsError::is_db_subnet_group_not_found_fault;
+        let found = got
+            .absent_when(absent, "DescribeDBSubnetGroups", &self.name)?
             .and_then(|o| o.db_subnet_groups.and_then(|g| g.into_iter().next()));
         Ok(found.map(|g| {
             let mut have: Vec<String> =
@@ -541,7 +549,8 @@ pub async fn delete_database(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy)
         }
     }
     let got = rt.rds.describe_db_subnet_groups().db_subnet_group_name(&name).send().await;
-    if absent_if(got.aws("DescribeDBSubnetGroups", &name), &["DBSubnetGroupNotFoundFault"])?.is_some() {
+    let absent = DescribeDBSubnetGroupsError::is_db_subnet_group_not_found_fault;
+    if got.absent_when(absent, "DescribeDBSubnetGroups", &name)?.is_some() {
         rt.env
             .delete("db-subnet-group", &name, &name, &["DBSubnetGroupNotFoundFault"], || async {
                 rt.rds

@@ -453,8 +453,9 @@ pub async fn active_service(
     cluster: &str,
     name: &str,
 ) -> ghost_core::Result<Option<Service>> {
-    let out = ecs.describe_services().cluster(cluster).services(name).send().await.aws("DescribeServices", name);
-    let out = ghost_core::error::absent_if(out, &["ClusterNotFoundException"])?;
+    let out = ecs.describe_services().cluster(cluster).services(name).send().await;
+    let absent = aws_sdk_ecs::operation::describe_services::DescribeServicesError::is_cluster_not_found_exception;
+    let out = ghost_core::AbsentExt::absent_when(out, absent, "DescribeServices", name)?;
     Ok(out.and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE"))))
 }
 

@@ -8,11 +8,12 @@
 //! a lock whose holder died is taken only with an explicit `break_lock`. Read-only commands (plan, status) take
 //! none. Anchor: Terraform's state locking (`-lock-timeout`, `force-unlock`).
 
+use aws_sdk_ssm::operation::delete_parameter::DeleteParameterError;
+use ghost_core::AbsentExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_ssm::types::ParameterType;
 use aws_types::SdkConfig;
-use ghost_core::error::absent_if;
 use ghost_core::{AwsResultExt, Env};
 use serde::{Deserialize, Serialize};
 
@@ -146,8 +147,8 @@ impl StackLock {
                 let why =
                     if dead { "took the lock of a run on this machine that died" } else { "broke the lock held by" };
                 env.warn("stack-lock", &stack, format!("{why} {current}"));
-                let res = ssm.delete_parameter().name(&parameter).send().await.aws("DeleteParameter", &parameter);
-                absent_if(res, &["ParameterNotFound"])?;
+                let res = ssm.delete_parameter().name(&parameter).send().await;
+                res.absent_when(DeleteParameterError::is_parameter_not_found, "DeleteParameter", &parameter)?;
                 broke = true;
                 continue;
             }
@@ -182,7 +183,7 @@ impl StackLock {
                 Ok(Some(_)) | Err(_) => {}
             }
             let res = self.ssm.delete_parameter().name(&self.parameter).send().await;
-            match absent_if(res.aws("DeleteParameter", &self.parameter), &["ParameterNotFound"]) {
+            match res.absent_when(DeleteParameterError::is_parameter_not_found, "DeleteParameter", &self.parameter) {
                 Ok(_) => return Ok(()),
                 Err(e) => last = Some(e),
             }
@@ -217,8 +218,9 @@ fn died_here(holder: &str) -> bool {
 
 /// The lock's current holder, if any; a value we cannot parse is shown as it is.
 async fn read(ssm: &aws_sdk_ssm::Client, parameter: &str) -> Result<Option<LockInfo>, LockError> {
-    let got = ssm.get_parameter().name(parameter).send().await.aws("GetParameter", parameter);
-    let Some(got) = absent_if(got, &["ParameterNotFound"])? else { return Ok(None) };
+    let got = ssm.get_parameter().name(parameter).send().await;
+    let absent = aws_sdk_ssm::operation::get_parameter::GetParameterError::is_parameter_not_found;
+    let Some(got) = got.absent_when(absent, "GetParameter", parameter)? else { return Ok(None) };
     let value = got.parameter().and_then(|p| p.value()).unwrap_or_default();
     Ok(Some(serde_json::from_str(value).unwrap_or_else(|_| LockInfo {
         holder: format!("unknown ({value})"),
