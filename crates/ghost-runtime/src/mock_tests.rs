@@ -708,3 +708,48 @@ async fn a_provisioning_load_balancer_found_by_a_rerun_is_waited_for_with_zero_w
     assert_eq!(describe.num_calls(), 3, "the provisioning find, one provisioning poll, then active");
     assert_eq!(create.num_calls(), 0);
 }
+
+/// A destroy killed while the database was deleting: the re-run finds it deleting, issues no second delete,
+/// waits until it is gone and only then deletes its subnet group (which the instance holds until then).
+#[tokio::test(start_paused = true)]
+async fn a_database_found_deleting_by_a_rerun_is_waited_for_before_its_subnet_group_goes() {
+    use aws_sdk_rds::operation::delete_db_subnet_group::DeleteDbSubnetGroupOutput;
+    use aws_sdk_rds::operation::describe_db_instances::{DescribeDBInstancesError, DescribeDbInstancesOutput};
+    use aws_sdk_rds::operation::describe_db_subnet_groups::DescribeDbSubnetGroupsOutput;
+    use aws_sdk_rds::types::{DbInstance, DbSubnetGroup};
+    let deleting = || {
+        let db = DbInstance::builder().db_instance_identifier("ghost-db").db_instance_status("deleting").build();
+        DescribeDbInstancesOutput::builder().db_instances(db).build()
+    };
+    let gone = || {
+        DescribeDBInstancesError::DbInstanceNotFoundFault(
+            aws_sdk_rds::types::error::DbInstanceNotFoundFault::builder()
+                .meta(aws_smithy_types::error::ErrorMetadata::builder().code("DBInstanceNotFound").build())
+                .build(),
+        )
+    };
+    // Found deleting, still deleting on the waiter's first poll, then gone.
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instances)
+        .sequence()
+        .output(deleting)
+        .output(deleting)
+        .error(gone)
+        .repeatedly()
+        .build();
+    let delete_instance = always!(aws_sdk_rds::Client::delete_db_instance, || {
+        aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput::builder().build()
+    });
+    let groups = always!(aws_sdk_rds::Client::describe_db_subnet_groups, || {
+        DescribeDbSubnetGroupsOutput::builder()
+            .db_subnet_groups(DbSubnetGroup::builder().db_subnet_group_name("ghost-db").build())
+            .build()
+    });
+    let delete_group =
+        always!(aws_sdk_rds::Client::delete_db_subnet_group, || DeleteDbSubnetGroupOutput::builder().build());
+    let mut r = rt(Rules::default());
+    r.rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&describe, &delete_instance, &groups, &delete_group]);
+    crate::rds::delete_database(&r, &spec(), ghost_core::DataPolicy::Keep).await.unwrap();
+    assert_eq!(delete_instance.num_calls(), 0, "a deleting database is not deleted again");
+    assert!(describe.num_calls() >= 3, "the waiter polled until it was gone: {}", describe.num_calls());
+    assert_eq!(delete_group.num_calls(), 1);
+}

@@ -517,6 +517,16 @@ pub async fn delete_database(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy)
             if data == DataPolicy::Keep {
                 rt.env.note("db-snapshot", &snapshot, Action::Keep, &snapshot, "final snapshot of the database");
             }
+        } else if !rt.env.is_plan() {
+            // A run killed during this wait left it deleting: wait again, or the subnet group's delete below
+            // meets InvalidDBSubnetGroupStateFault (the instance still holds it until it is gone).
+            rt.env.waiting("db-instance", &name, "deleted");
+            rt.rds
+                .wait_until_db_instance_deleted()
+                .db_instance_identifier(&name)
+                .wait(WAIT)
+                .await
+                .map_err(|e| waiter_error(&format!("database {name} deleted"), e))?;
         }
     }
     if data == DataPolicy::Delete {
