@@ -128,8 +128,9 @@ pub async fn ensure_network(net: &Net, spec: &NetworkSpec) -> Result<NetworkOut>
 /// mysql -> sqlite, a removed AZ's subnets. Run after the runtime (both still hold its network interfaces
 /// until then). Absent is nothing to do: a stack without them pays one read of each.
 pub async fn prune_network(net: &Net, network: &NetworkOut, spec: &NetworkSpec) -> Result<()> {
-    prune_database_group(net, &network.vpc_id, spec).await?;
-    prune_subnets(net, &network.vpc_id, &spec.subnets(&network.availability_zones)).await
+    let subnets = spec.subnets(&network.availability_zones);
+    tokio::try_join!(prune_database_group(net, &network.vpc_id, spec), prune_subnets(net, &network.vpc_id, &subnets))?;
+    Ok(())
 }
 
 /// Removes everything of the network tagged with this stack, in reverse dependency order. Finds by tag, not

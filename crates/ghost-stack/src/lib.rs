@@ -240,12 +240,14 @@ async fn deploy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Rep
         let network = Box::pin(ghost_net::ensure_network(&net, &net_spec)).await?;
         let rt = Runtime::new(sdk, env.clone());
         let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
-        // The run lens has deleted a database the config dropped and moved off a removed AZ's subnets: their
-        // security group and subnets can go now.
-        ghost_net::prune_network(&net, &network, &net_spec).await?;
         let observe = Observe::new(sdk, env.clone());
         let spec = ObserveSpec::from_config(cfg, &account);
-        let observe = Box::pin(ghost_observe::ensure_observe(&observe, &spec, &runtime)).await?;
+        // The run lens has deleted a database the config dropped and moved off a removed AZ's subnets: their
+        // security group and subnets can go now, beside the operate lens (which needs neither).
+        let (observe, ()) = tokio::try_join!(
+            async { Ok::<_, Error>(Box::pin(ghost_observe::ensure_observe(&observe, &spec, &runtime)).await?) },
+            async { Ok::<_, Error>(ghost_net::prune_network(&net, &network, &net_spec).await?) },
+        )?;
         Ok::<_, Error>((network, runtime, observe))
     };
     let build_branch = async { Ok::<_, Error>(Box::pin(ghost_cicd::ensure_build(&cicd, &spec)).await?) };
