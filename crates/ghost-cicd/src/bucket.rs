@@ -171,7 +171,7 @@ impl Resource for ArtifactBucket<'_> {
             (d.policy != l.policy, BucketUpdate::Policy),
             (d.stack_tag != l.stack_tag, BucketUpdate::Tags),
         ];
-        Ok(u.into_iter().filter(|(differs, _)| *differs).map(|(_, u)| u).collect())
+        Ok(reconcile::when(u))
     }
     async fn update(&self, _: &String, u: BucketUpdate) -> Result<()> {
         let (s3, name, d) = (&self.c.s3, self.name.as_str(), &self.desired);

@@ -143,6 +143,19 @@ pub async fn find_project(c: &Cicd, name: &str) -> Result<Option<Project>> {
     Ok(out.projects.unwrap_or_default().into_iter().find(|p| p.name() == Some(name)))
 }
 
+/// Everything of the view on either request: CreateProject and UpdateProject take the same settings.
+macro_rules! settings {
+    ($req:expr, $d:expr) => {
+        $req.description(&$d.description)
+            .source($d.source_sdk())
+            .artifacts($d.artifacts_sdk())
+            .environment($d.environment_sdk())
+            .service_role(&$d.service_role)
+            .logs_config($d.logs_sdk())
+            .timeout_in_minutes($d.timeout_minutes)
+    };
+}
+
 /// The build project as a kind of the reconcile core: UpdateProject takes the whole view, so any difference is
 /// one call.
 #[derive(Debug)]
@@ -179,42 +192,16 @@ impl Resource for BuildProject<'_> {
         let name = &self.name;
         let tags = self.c.env.names.tags("build-project", name).into_iter();
         let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build());
-        self.c
-            .codebuild
-            .create_project()
-            .name(name)
-            .description(&d.description)
-            .source(d.source_sdk())
-            .artifacts(d.artifacts_sdk())
-            .environment(d.environment_sdk())
-            .service_role(&d.service_role)
-            .logs_config(d.logs_sdk())
-            .timeout_in_minutes(d.timeout_minutes)
-            .set_tags(Some(tags.collect()))
-            .send()
-            .await
-            .aws("CreateProject", name)?;
+        let req = settings!(self.c.codebuild.create_project().name(name), d);
+        req.set_tags(Some(tags.collect())).send().await.aws("CreateProject", name)?;
         Ok(name.clone())
     }
     fn updates(&self, d: &ProjectView, l: &ProjectView) -> Result<Vec<ProjectUpdate>> {
-        Ok(if d == l { vec![] } else { vec![ProjectUpdate] })
+        Ok(reconcile::when([(d != l, ProjectUpdate)]))
     }
     async fn update(&self, _: &String, _: ProjectUpdate) -> Result<()> {
         let (d, name) = (&self.desired, &self.name);
-        self.c
-            .codebuild
-            .update_project()
-            .name(name)
-            .description(&d.description)
-            .source(d.source_sdk())
-            .artifacts(d.artifacts_sdk())
-            .environment(d.environment_sdk())
-            .service_role(&d.service_role)
-            .logs_config(d.logs_sdk())
-            .timeout_in_minutes(d.timeout_minutes)
-            .send()
-            .await
-            .aws("UpdateProject", name)?;
+        settings!(self.c.codebuild.update_project().name(name), d).send().await.aws("UpdateProject", name)?;
         Ok(())
     }
 }

@@ -225,6 +225,21 @@ impl Resource for Application<'_> {
     }
 }
 
+/// Everything of the view on either request: CreateDeploymentGroup and UpdateDeploymentGroup take the same
+/// settings.
+macro_rules! settings {
+    ($req:expr, $d:expr) => {
+        $req.service_role_arn(&$d.service_role)
+            .deployment_config_name(&$d.deployment_config)
+            .deployment_style($d.style_sdk())
+            .blue_green_deployment_configuration($d.blue_green_sdk())
+            .load_balancer_info($d.load_balancer_sdk())
+            .auto_rollback_configuration($d.rollback_sdk())
+            .alarm_configuration($d.alarms_sdk())
+            .ecs_services($d.service_sdk())
+    };
+}
+
 /// The blue/green deployment group as a kind of the reconcile core: UpdateDeploymentGroup takes the whole
 /// view, so any difference is one call.
 #[derive(Debug)]
@@ -266,46 +281,19 @@ impl Resource for DeploymentGroup<'_> {
         let name = &self.name;
         let tags = self.c.env.names.tags("codedeploy-deployment-group", name).into_iter();
         let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build());
-        self.c
-            .codedeploy
-            .create_deployment_group()
-            .application_name(&self.application)
-            .deployment_group_name(name)
-            .service_role_arn(&d.service_role)
-            .deployment_config_name(&d.deployment_config)
-            .deployment_style(d.style_sdk())
-            .blue_green_deployment_configuration(d.blue_green_sdk())
-            .load_balancer_info(d.load_balancer_sdk())
-            .auto_rollback_configuration(d.rollback_sdk())
-            .alarm_configuration(d.alarms_sdk())
-            .ecs_services(d.service_sdk())
-            .set_tags(Some(tags.collect()))
-            .send()
-            .await
-            .aws("CreateDeploymentGroup", name)?;
+        let req = self.c.codedeploy.create_deployment_group().application_name(&self.application);
+        let req = settings!(req.deployment_group_name(name), d);
+        req.set_tags(Some(tags.collect())).send().await.aws("CreateDeploymentGroup", name)?;
         Ok(name.clone())
     }
     fn updates(&self, d: &GroupView, l: &GroupView) -> Result<Vec<GroupUpdate>> {
-        Ok(if d == l { vec![] } else { vec![GroupUpdate] })
+        Ok(reconcile::when([(d != l, GroupUpdate)]))
     }
     async fn update(&self, _: &String, _: GroupUpdate) -> Result<()> {
         let (d, name) = (&self.desired, &self.name);
-        self.c
-            .codedeploy
-            .update_deployment_group()
-            .application_name(&self.application)
-            .current_deployment_group_name(name)
-            .service_role_arn(&d.service_role)
-            .deployment_config_name(&d.deployment_config)
-            .deployment_style(d.style_sdk())
-            .blue_green_deployment_configuration(d.blue_green_sdk())
-            .load_balancer_info(d.load_balancer_sdk())
-            .auto_rollback_configuration(d.rollback_sdk())
-            .alarm_configuration(d.alarms_sdk())
-            .ecs_services(d.service_sdk())
-            .send()
-            .await
-            .aws("UpdateDeploymentGroup", name)?;
+        let req = self.c.codedeploy.update_deployment_group().application_name(&self.application);
+        let req = settings!(req.current_deployment_group_name(name), d);
+        req.send().await.aws("UpdateDeploymentGroup", name)?;
         Ok(())
     }
 }

@@ -238,9 +238,7 @@ async fn the_pipeline_as_declared_gets_no_write_and_an_approval_stage_added_is_o
             aws_sdk_codepipeline::operation::update_pipeline::UpdatePipelineOutput::builder().build()
         });
         let c = cicd(Rules { codepipeline: vec![&get, &update], ..Default::default() }, Mode::Apply);
-        let declaration = pipeline::declaration(&want, role, "bucket", None);
-        let desired = pipeline::view(&declaration);
-        let p = pipeline::Pipeline { c: &c, spec: &want, declaration, desired };
+        let p = pipeline::Pipeline::new(&c, &want, pipeline::declaration(&want, role, "bucket", None));
         assert_eq!(reconcile(&c, &p).await, action);
         assert_eq!(update.num_calls(), updates);
     }
@@ -305,9 +303,7 @@ fn every_field_of_each_build_lens_kind_is_compared() {
     };
     assert_every_field_compared(&group, std::slice::from_ref(&group.desired));
     for s in [spec.clone(), self::spec(&[("approval = false", "approval = true")])] {
-        let declaration = pipeline::declaration(&s, role, "bucket", None);
-        let desired = pipeline::view(&declaration);
-        let p = pipeline::Pipeline { c: &c, spec: &s, declaration, desired };
+        let p = pipeline::Pipeline::new(&c, &s, pipeline::declaration(&s, role, "bucket", None));
         assert_every_field_compared(&p, std::slice::from_ref(&p.desired));
     }
     let repo = source::CodecommitRepository {

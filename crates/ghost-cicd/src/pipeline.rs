@@ -231,6 +231,13 @@ pub struct Pipeline<'a> {
     pub desired: BTreeMap<String, Value>,
 }
 
+impl<'a> Pipeline<'a> {
+    pub fn new(c: &'a Cicd, spec: &'a CicdSpec, declaration: PipelineDeclaration) -> Self {
+        let desired = view(&declaration);
+        Self { c, spec, declaration, desired }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PipelineUpdate;
 
@@ -263,7 +270,7 @@ impl Resource for Pipeline<'_> {
         Ok(self.spec.pipeline_arn())
     }
     fn updates(&self, d: &BTreeMap<String, Value>, l: &BTreeMap<String, Value>) -> Result<Vec<PipelineUpdate>> {
-        Ok(if d == l { vec![] } else { vec![PipelineUpdate] })
+        Ok(reconcile::when([(d != l, PipelineUpdate)]))
     }
     async fn update(&self, _: &String, _: PipelineUpdate) -> Result<()> {
         let name = self.spec.pipeline();
@@ -281,9 +288,7 @@ pub async fn ensure_pipeline(
     bucket: &str,
     connection: Option<&str>,
 ) -> Result<String> {
-    let declaration = declaration(spec, role, bucket, connection);
-    let desired = view(&declaration);
-    Ok(reconcile::ensure(&c.env, &Pipeline { c, spec, declaration, desired }).await?.into_id())
+    Ok(reconcile::ensure(&c.env, &Pipeline::new(c, spec, declaration(spec, role, bucket, connection))).await?.into_id())
 }
 
 pub async fn delete_pipeline(c: &Cicd, spec: &CicdSpec) -> Result<()> {

@@ -113,7 +113,7 @@ impl Resource for CodecommitRepository<'_> {
         Ok(out.repository_metadata.and_then(|m| m.clone_url_http).unwrap_or_else(|| clone_url(self.spec)))
     }
     fn updates(&self, d: &RepositoryView, l: &RepositoryView) -> Result<Vec<DescriptionUpdate>> {
-        Ok(if d == l { vec![] } else { vec![DescriptionUpdate] })
+        Ok(reconcile::when([(d != l, DescriptionUpdate)]))
     }
     async fn update(&self, _: &String, _: DescriptionUpdate) -> Result<()> {
         let name = &self.spec.repository;

@@ -226,6 +226,11 @@ pub async fn wait_ready<R: Resource>(env: &Env, r: &R) -> Result<Found<R>, R::Er
     }
 }
 
+/// The updates whose condition holds, in order: `when([(d.a != l.a, U::A), (d != l, U::Whole)])`.
+pub fn when<U>(updates: impl IntoIterator<Item = (bool, U)>) -> Vec<U> {
+    updates.into_iter().filter_map(|(differs, u)| differs.then_some(u)).collect()
+}
+
 /// The differences between two views as one change (fields joined), for a refusal that names them all.
 pub fn changed<V: Serialize>(desired: &V, live: &V) -> Change {
     let changes = diff(desired, live);

@@ -173,14 +173,19 @@ pub async fn prune_subnets(net: &Net, vpc_id: &str, wanted: &[SubnetSpec]) -> Re
         .filter(|s| !s.cidr_block().is_some_and(|c| cidrs.iter().any(|w| w == c)))
         .collect();
     for s in &stale {
-        let id = s.subnet_id().unwrap_or_default();
-        let name = ec2::tag_value(s.tags(), "Name").unwrap_or(id);
-        net.env
-            .delete(KIND, name, id, &["InvalidSubnetID.NotFound"], || async {
-                net.ec2.delete_subnet().subnet_id(id).send().await.map(|_| ()).aws("DeleteSubnet", id)
-            })
-            .await?;
+        delete_subnet(net, s).await?;
     }
+    Ok(())
+}
+
+async fn delete_subnet(net: &Net, s: &Subnet) -> Result<()> {
+    let id = s.subnet_id().unwrap_or_default();
+    let name = ec2::tag_value(s.tags(), "Name").unwrap_or(id);
+    net.env
+        .delete(KIND, name, id, &["InvalidSubnetID.NotFound"], || async {
+            net.ec2.delete_subnet().subnet_id(id).send().await.map(|_| ()).aws("DeleteSubnet", id)
+        })
+        .await?;
     Ok(())
 }
 
@@ -188,13 +193,6 @@ pub async fn prune_subnets(net: &Net, vpc_id: &str, wanted: &[SubnetSpec]) -> Re
 pub(crate) async fn delete_subnets(net: &Net, vpc_id: &str) -> Result<()> {
     let ours: Vec<Subnet> =
         list_subnets(net, vpc_id).await?.into_iter().filter(|s| ec2::is_ours(s.tags(), &net.env, None)).collect();
-    futures::future::try_join_all(ours.iter().map(|s| {
-        let id = s.subnet_id().unwrap_or_default();
-        let name = ec2::tag_value(s.tags(), "Name").unwrap_or(id);
-        net.env.delete(KIND, name, id, &["InvalidSubnetID.NotFound"], move || async move {
-            net.ec2.delete_subnet().subnet_id(id).send().await.map(|_| ()).aws("DeleteSubnet", id)
-        })
-    }))
-    .await?;
+    futures::future::try_join_all(ours.iter().map(|s| delete_subnet(net, s))).await?;
     Ok(())
 }

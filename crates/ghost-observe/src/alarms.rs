@@ -185,7 +185,7 @@ impl Resource for Alarm<'_> {
         Ok(self.name.to_string())
     }
     fn updates(&self, d: &AlarmView, l: &AlarmView) -> Result<Vec<AlarmUpdate>> {
-        Ok(if d == l { vec![] } else { vec![AlarmUpdate] })
+        Ok(reconcile::when([(d != l, AlarmUpdate)]))
     }
     async fn update(&self, _: &String, _: AlarmUpdate) -> Result<()> {
         self.put(&self.desired, false).await

@@ -58,7 +58,7 @@ impl Resource for Dashboard<'_> {
         Ok(self.name.to_string())
     }
     fn updates(&self, d: &Value, l: &Value) -> Result<Vec<BodyUpdate>> {
-        Ok(if d == l { vec![] } else { vec![BodyUpdate] })
+        Ok(reconcile::when([(d != l, BodyUpdate)]))
     }
     async fn update(&self, _: &String, _: BodyUpdate) -> Result<()> {
         self.create(&self.desired).await.map(|_| ())

@@ -123,7 +123,7 @@ impl Resource for Topic<'_> {
     }
     fn updates(&self, d: &TopicView, l: &TopicView) -> Result<Vec<TopicUpdate>> {
         let u = [(d.kms_key != l.kms_key, TopicUpdate::KmsKey), (d.policy != l.policy, TopicUpdate::Policy)];
-        Ok(u.into_iter().filter(|(differs, _)| *differs).map(|(_, u)| u).collect())
+        Ok(reconcile::when(u))
     }
     async fn update(&self, arn: &String, u: TopicUpdate) -> Result<()> {
         match u {

@@ -233,7 +233,7 @@ impl Resource for Cluster<'_> {
                 ClusterUpdate::CapacityProviders,
             ),
         ];
-        Ok(u.into_iter().filter(|(differs, _)| *differs).map(|(_, u)| u).collect())
+        Ok(reconcile::when(u))
     }
     async fn update(&self, _: &String, u: ClusterUpdate) -> Result<()> {
         let name = &self.name;
@@ -498,7 +498,7 @@ impl Resource for TaskDefinition<'_> {
         register(&self.rt.ecs, &self.rt.env.names, &self.with_image(&d.image)).await
     }
     fn updates(&self, d: &TaskDefView, l: &TaskDefView) -> Result<Vec<TaskDefUpdate>> {
-        Ok(if d == l { vec![] } else { vec![TaskDefUpdate::Register { image: d.image.clone() }] })
+        Ok(reconcile::when([(d != l, TaskDefUpdate::Register { image: d.image.clone() })]))
     }
     async fn update(&self, _: &String, u: TaskDefUpdate) -> Result<()> {
         let TaskDefUpdate::Register { image } = u;
@@ -697,7 +697,7 @@ impl Resource for ScalableTarget<'_> {
         Ok(self.id.clone())
     }
     fn updates(&self, d: &ScalableTargetView, l: &ScalableTargetView) -> Result<Vec<Register>> {
-        Ok(if d == l { vec![] } else { vec![Register] })
+        Ok(reconcile::when([(d != l, Register)]))
     }
     async fn update(&self, _: &String, _: Register) -> Result<()> {
         self.register(&self.desired).await
@@ -793,7 +793,7 @@ impl Resource for ScalingPolicy<'_> {
         Ok(self.name.clone())
     }
     fn updates(&self, d: &ScalingPolicyView, l: &ScalingPolicyView) -> Result<Vec<Register>> {
-        Ok(if d == l { vec![] } else { vec![Register] })
+        Ok(reconcile::when([(d != l, Register)]))
     }
     async fn update(&self, _: &String, _: Register) -> Result<()> {
         self.put(&self.desired).await

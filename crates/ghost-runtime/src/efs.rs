@@ -357,6 +357,20 @@ impl Resource for MountTarget<'_> {
     }
 }
 
+/// Until none of these mount targets is listed: EFS deletes one asynchronously, and its network interface
+/// holds its subnet (and the file system) until it is gone.
+async fn wait_deleted(rt: &Runtime, fs_id: &str, ids: &[String]) -> Result<()> {
+    let bound = Bound::new(WAIT, Duration::from_secs(5));
+    poll_until("mount targets deleted", &bound, || async {
+        let out = rt.efs.describe_mount_targets().file_system_id(fs_id).send().await;
+        let listed = out.aws("DescribeMountTargets", fs_id)?.mount_targets.unwrap_or_default();
+        let left = listed.iter().filter(|m| ids.iter().any(|d| d == m.mount_target_id())).count();
+        Ok(if left == 0 { Poll::Ready(()) } else { Poll::Pending(format!("{left} deleting")) })
+    })
+    .await?;
+    Ok(())
+}
+
 async fn list_mount_targets(rt: &Runtime, fs_id: &str) -> Result<Vec<aws_sdk_efs::types::MountTargetDescription>> {
     let out = rt.efs.describe_mount_targets().file_system_id(fs_id).send().await.aws("DescribeMountTargets", fs_id)?;
     Ok(out.mount_targets.unwrap_or_default())
@@ -406,14 +420,7 @@ pub async fn ensure_mount_targets(rt: &Runtime, fs_id: &str, net: &NetworkOut) -
         // A mount target is deleted asynchronously and its network interface holds its subnet until it is
         // gone: the network's pruning of that subnet (next) would meet DependencyViolation.
         if !deleted.is_empty() && !rt.env.is_plan() {
-            let bound = Bound::new(WAIT, Duration::from_secs(5));
-            poll_until("stale mount targets deleted", &bound, || async {
-                let out = rt.efs.describe_mount_targets().file_system_id(fs_id).send().await;
-                let left = out.aws("DescribeMountTargets", fs_id)?.mount_targets.unwrap_or_default();
-                let left = left.iter().filter(|m| deleted.iter().any(|d| d == m.mount_target_id())).count();
-                Ok(if left == 0 { Poll::Ready(()) } else { Poll::Pending(format!("{left} deleting")) })
-            })
-            .await?;
+            wait_deleted(rt, fs_id, &deleted).await?;
         }
     }
     Ok(ids.into_iter().map(Outcome::into_id).collect())
@@ -571,6 +578,13 @@ pub struct FileSystemPolicy<'a> {
     pub desired: serde_json::Value,
 }
 
+impl<'a> FileSystemPolicy<'a> {
+    pub fn new(rt: &'a Runtime, fs_id: &'a str, document: PolicyDocument) -> Self {
+        let desired = document.canonical();
+        Self { rt, fs_id, document, desired }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PutPolicy;
 
@@ -604,7 +618,7 @@ impl Resource for FileSystemPolicy<'_> {
         Ok(self.fs_id.to_string())
     }
     fn updates(&self, d: &serde_json::Value, l: &serde_json::Value) -> Result<Vec<PutPolicy>> {
-        Ok(if d == l { vec![] } else { vec![PutPolicy] })
+        Ok(reconcile::when([(d != l, PutPolicy)]))
     }
     async fn update(&self, _: &String, _: PutPolicy) -> Result<()> {
         let req = self.rt.efs.put_file_system_policy().file_system_id(self.fs_id).policy(self.document.to_json());
@@ -614,9 +628,8 @@ impl Resource for FileSystemPolicy<'_> {
 }
 
 pub async fn ensure_policy(rt: &Runtime, fs: &EfsOut, task_role_arn: &str) -> Result<Outcome<String>> {
-    let document = file_system_policy(fs, task_role_arn);
-    let desired = document.canonical();
-    reconcile::ensure(&rt.env, &FileSystemPolicy { rt, fs_id: &fs.file_system_id, document, desired }).await
+    let policy = FileSystemPolicy::new(rt, &fs.file_system_id, file_system_policy(fs, task_role_arn));
+    reconcile::ensure(&rt.env, &policy).await
 }
 
 /// Mount targets always go (the network cannot be deleted while they exist). The file system and its access
@@ -640,14 +653,8 @@ pub async fn delete_file_system(rt: &Runtime, _spec: &RuntimeSpec, data: DataPol
             .await?;
     }
     if !mts.mount_targets().is_empty() && !rt.env.is_plan() {
-        let bound = Bound::new(WAIT, Duration::from_secs(5));
-        poll_until("mount targets deleted", &bound, || async {
-            let out =
-                rt.efs.describe_mount_targets().file_system_id(&id).send().await.aws("DescribeMountTargets", &id)?;
-            let left = out.mount_targets().len();
-            Ok(if left == 0 { Poll::Ready(()) } else { Poll::Pending(format!("{left} left")) })
-        })
-        .await?;
+        let ids: Vec<String> = mts.mount_targets().iter().map(|m| m.mount_target_id().to_string()).collect();
+        wait_deleted(rt, &id, &ids).await?;
     }
     let name = rt.env.names.of("content");
     let aps = rt.efs.describe_access_points().file_system_id(&id).send().await.aws("DescribeAccessPoints", &id)?;

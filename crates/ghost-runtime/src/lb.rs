@@ -602,7 +602,7 @@ impl Resource for ListenerKind<'_> {
         Ok(out.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_string())
     }
     fn updates(&self, d: &ListenerView, l: &ListenerView) -> Result<Vec<ModifyListener>> {
-        Ok(if d == l { vec![] } else { vec![ModifyListener] })
+        Ok(reconcile::when([(d != l, ModifyListener)]))
     }
     async fn update(&self, arn: &String, _: ModifyListener) -> Result<()> {
         let d = &self.desired;
@@ -775,7 +775,7 @@ impl Resource for ListenerRule<'_> {
         Ok(Pair::new(arn, ""))
     }
     fn updates(&self, d: &RuleView, l: &RuleView) -> Result<Vec<ModifyRule>> {
-        Ok(if d == l { vec![] } else { vec![ModifyRule] })
+        Ok(reconcile::when([(d != l, ModifyRule)]))
     }
     async fn update(&self, live: &Pair, _: ModifyRule) -> Result<()> {
         let d = &self.desired;

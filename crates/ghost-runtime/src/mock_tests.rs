@@ -641,9 +641,7 @@ fn every_field_of_the_cluster_task_definition_scaling_access_point_efs_policy_li
     assert_every_field_compared(&policy, std::slice::from_ref(&policy.desired));
     let ap = crate::efs::AccessPoint::new(&r, "fs-1");
     assert_every_field_compared(&ap, std::slice::from_ref(&ap.desired));
-    let document = crate::efs::file_system_policy(&fs, "arn:task");
-    let desired = document.canonical();
-    let efs_policy = crate::efs::FileSystemPolicy { rt: &r, fs_id: "fs-1", document, desired };
+    let efs_policy = crate::efs::FileSystemPolicy::new(&r, "fs-1", crate::efs::file_system_policy(&fs, "arn:task"));
     assert_every_field_compared(&efs_policy, std::slice::from_ref(&efs_policy.desired));
     for want in [
         lb::ListenerSpec {
