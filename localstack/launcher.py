@@ -18,10 +18,16 @@ This is the one place for every emulator extension. Each is documented against w
     `ThrottlingException`, `RequestLimitExceeded` on EC2), 429 `TooManyRequestsException`, or 503
     `ServiceUnavailable`, in the caller's protocol — except a call's last attempt (the SDK's `amz-sdk-request:
     attempt=N; max=M` header), so faults exercise the SDK's retries without making a run's outcome a dice roll.
+  - `"crash_after_action": "CreateLoadBalancer"`: the same crash, right after the key's first call of that action
+    (made and answered, or with "drop" made and its answer lost): a process killed during what follows it.
   - `"latency_ms": n`: every call of the key waits n ms before it is handled (calls in flight wait in parallel).
+  - `"clock_factor": f`: the lifecycle clock's factor for the resources the key creates (see "Lifecycle clock").
   Injected faults are recorded on the call (`"injected": "crash" | "drop" | "throttle" | "429" | "503"`), so a
   run's retry count is read from the recorder. `DELETE /_ghost/faults?key=AKID` turns them off.
-* `GET /_ghost/health`: readiness probe (moto version, pid).
+* `GET /_ghost/health`: readiness probe (moto version, pid, clock factor).
+* Lifecycle clock: NAT gateways, load balancers, EFS file systems and mount targets, and RDS instances come up
+  through AWS's states over AWS's typical durations times a factor (`--clock-factor`, default 0.01; `POST
+  /_ghost/clock {"factor"}`), and EFS and RDS refuse what AWS refuses on a resource that is not ready yet.
 * ECS CreateService keeps `deploymentConfiguration`, `loadBalancers`, `capacityProviderStrategy` and
   `healthCheckGracePeriodSeconds` (moto 5.2.5 drops them on create and only stores them on UpdateService; AWS
   stores them on create and DescribeServices returns them): after a successful CreateService that carried any,
@@ -104,6 +110,12 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores, unix_time, utcnow
+from moto.ec2.models.nat_gateways import NatGateway
+from moto.efs import exceptions as efs_errors
+from moto.efs.models import EFSBackend, FileSystem, MountTarget
+from moto.elbv2.models import FakeLoadBalancer
+from moto.rds.exceptions import RDSClientError
+from moto.rds.models import DBInstance, RDSBackend
 from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
 
 # Actions that only read. Anything else is a write ("mutating").
@@ -135,6 +147,144 @@ def patch(cls, name):
         setattr(cls, name, fn)
         return fn
     return install
+
+
+# --- Lifecycle clock -----------------------------------------------------------------------------------------------
+# moto makes every resource at once; AWS takes minutes, and refuses to use a resource before it is ready. A resource
+# made here passes through the states AWS reports while it comes up, each for AWS's typical duration (AWS_SECONDS)
+# times the clock factor. The factor is the launcher's (--clock-factor, GHOST_EMULATOR_CLOCK_FACTOR, default
+# DEFAULT_CLOCK_FACTOR) or the creating caller's own (fault "clock_factor"), fixed per resource when it is created:
+# a test can hold one resource in its pending state for as long as it needs while the rest of the run stays fast.
+# Factor 0 turns the clock off (everything ready at once, as moto alone).
+DEFAULT_CLOCK_FACTOR = 0.01
+CLOCK = {"factor": DEFAULT_CLOCK_FACTOR}
+CALLER = threading.local()  # the clock factor of the request this thread serves (None: the launcher's)
+
+# Typical seconds on AWS per phase, from AWS's guides (localstack/README.md "Lifecycle clock" cites each).
+AWS_SECONDS = {
+    "nat-gateway/pending": 90,
+    "load-balancer/provisioning": 150,
+    "file-system/creating": 30,
+    "mount-target/creating": 90,
+    "db-instance/creating": 420,
+    "db-instance/creating-multi-az": 720,
+    "db-instance/backing-up": 120,
+}
+
+
+def clock_factor():
+    factor = getattr(CALLER, "factor", None)
+    return CLOCK["factor"] if factor is None else factor
+
+
+def aws_age(obj):
+    """AWS seconds since `obj` was created on the clock (infinite for what predates it or when the clock is off)."""
+    born, factor = obj.__dict__.get("_ghost_born"), obj.__dict__.get("_ghost_factor", 0)
+    if born is None or factor <= 0:
+        return float("inf")
+    return (time.time() - born) / factor
+
+
+def lifecycle(cls, attr, ready, phases):
+    """Makes `cls.attr` read as AWS reports it while the resource comes up: while the stored value is `ready`, each
+    (phase seconds, state) of `phases` in turn, by the resource's age. moto's own writes (deleting, stopped, ...)
+    are kept and reported as they are."""
+    original_init = cls.__init__
+    store = f"_ghost_{attr}"
+
+    def __init__(self, *args, **kwargs):
+        self.__dict__.update(_ghost_born=time.time(), _ghost_factor=clock_factor())
+        original_init(self, *args, **kwargs)
+
+    def get(self):
+        value = self.__dict__.get(store)
+        if value != ready:
+            return value
+        age = aws_age(self)
+        for seconds, state in phases:
+            seconds = seconds(self) if callable(seconds) else seconds
+            if age < seconds:
+                return state
+            age -= seconds
+        return value
+
+    def put(self, value):
+        self.__dict__[store] = value
+
+    cls.__init__ = __init__
+    setattr(cls, attr, property(get, put))
+
+
+# EC2 User Guide, "NAT gateways": a new gateway is `pending` until it is `available`.
+lifecycle(NatGateway, "state", "available", [(AWS_SECONDS["nat-gateway/pending"], "pending")])
+# ELB User Guide, "Application Load Balancers" (load balancer state): `provisioning` until `active`. moto activates a
+# balancer on its first describe; that activation now waits for the clock.
+lifecycle(FakeLoadBalancer, "state", "active", [(AWS_SECONDS["load-balancer/provisioning"], "provisioning")])
+# EFS API reference, FileSystemDescription / MountTargetDescription LifeCycleState: `creating` until `available`.
+lifecycle(FileSystem, "life_cycle_state", "available", [(AWS_SECONDS["file-system/creating"], "creating")])
+lifecycle(MountTarget, "life_cycle_state", "available", [(AWS_SECONDS["mount-target/creating"], "creating")])
+# RDS User Guide, "Viewing Amazon RDS DB instance status": `creating`, then `backing-up` (the first automated
+# backup), then `available`; a Multi-AZ instance takes longer to create. DBInstance Endpoint: "may not be present
+# while the instance is being created" -- absent here while `creating`.
+lifecycle(DBInstance, "status", "available", [
+    (lambda db: AWS_SECONDS["db-instance/creating-multi-az" if db.multi_az else "db-instance/creating"], "creating"),
+    (AWS_SECONDS["db-instance/backing-up"], "backing-up"),
+])
+_db_endpoint = DBInstance.endpoint
+DBInstance.endpoint = property(lambda db: None if db.status == "creating" else _db_endpoint.fget(db))
+
+# info_json lists the public attributes; the state now lives behind a property, so it is added back.
+for _model in (FileSystem, MountTarget):
+    _model.info_json = (lambda original: lambda self: dict(original(self), LifeCycleState=self.life_cycle_state))(
+        _model.info_json)
+
+
+class IncorrectFileSystemLifeCycleState(efs_errors.EFSError):
+    code = 409
+
+    def __init__(self, fs):
+        super().__init__("IncorrectFileSystemLifeCycleState",
+                         f"File system '{fs.file_system_id}' is {fs.life_cycle_state}; it must be available.")
+
+
+def efs_file_system_ready(fs):
+    """EFS API reference: CreateMountTarget, CreateAccessPoint, PutLifecycleConfiguration, PutFileSystemPolicy and
+    PutBackupPolicy each fail with IncorrectFileSystemLifeCycleState (409) unless the file system is available."""
+    if fs is not None and fs.life_cycle_state != "available":
+        raise IncorrectFileSystemLifeCycleState(fs)
+
+
+def _needs_available_file_system(name, fs_of):
+    original = getattr(EFSBackend, name)
+
+    @functools.wraps(original)
+    def guarded(self, *args, **kwargs):
+        efs_file_system_ready(self.file_systems_by_id.get(fs_of(args, kwargs)))
+        return original(self, *args, **kwargs)
+
+    setattr(EFSBackend, name, guarded)
+
+
+_needs_available_file_system("create_mount_target", lambda a, kw: kw.get("file_system_id", a[0] if a else None))
+_needs_available_file_system("create_access_point", lambda a, kw: kw.get("file_system_id", a[2] if len(a) > 2 else None))
+_needs_available_file_system("put_lifecycle_configuration", lambda a, kw: kw.get("file_system_id", a[0] if a else None))
+_needs_available_file_system("put_file_system_policy", lambda a, kw: kw.get("file_system_id", a[0] if a else None))
+
+# RDS API reference, ModifyDBInstance: InvalidDBInstanceState "the DB instance isn't in a valid state" -- a
+# creating instance cannot be modified.
+_rds_modify = RDSBackend.modify_db_instance
+
+
+@functools.wraps(_rds_modify)
+def _rds_modify_when_ready(self, db_instance_identifier, db_kwargs):
+    db = self.databases.get(db_instance_identifier)
+    if db is not None and db.status == "creating":
+        raise RDSClientError("InvalidDBInstanceState",
+                             f"Instance {db_instance_identifier} is creating; it can be modified once available.")
+    return _rds_modify(self, db_instance_identifier, db_kwargs)
+
+
+RDSBackend.modify_db_instance = _rds_modify_when_ready
 
 
 # --- CodeBuild -----------------------------------------------------------------------------------------------------
@@ -528,19 +678,25 @@ def fault_problem(body):
     """What is wrong with a `POST /_ghost/faults` body, or None."""
     if not isinstance(body.get("key"), str) or not body["key"]:
         return "need a key (the caller's access key id)"
-    known = {"key", "crash_after_mutating", "crash_as", "transient_fraction", "transient_seed", "latency_ms"}
+    known = {"key", "crash_after_mutating", "crash_after_action", "crash_as", "transient_fraction", "transient_seed",
+             "latency_ms", "clock_factor"}
     if set(body) - known:
         return f"unknown fields {sorted(set(body) - known)}; known: {sorted(known)}"
     if "crash_after_mutating" in body and not isinstance(body["crash_after_mutating"], int):
         return "crash_after_mutating must be an integer"
+    if "crash_after_action" in body and not (isinstance(body["crash_after_action"], str) and body["crash_after_action"]):
+        return "crash_after_action must be an action name (CreateLoadBalancer, ...)"
     if body.get("crash_as", "error") not in ("error", "drop"):
         return 'crash_as must be "error" or "drop"'
     if not 0 <= body.get("transient_fraction", 0) <= 1:
         return "transient_fraction must be between 0 and 1"
     if not isinstance(body.get("latency_ms", 0), int) or body.get("latency_ms", 0) < 0:
         return "latency_ms must be a non-negative integer"
+    factor = body.get("clock_factor", 0)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
+        return "clock_factor must be a non-negative number"
     if len(set(body) - {"key", "transient_seed", "crash_as"}) == 0:
-        return "need at least one of crash_after_mutating, transient_fraction, latency_ms"
+        return "need at least one of crash_after_mutating, crash_after_action, transient_fraction, latency_ms, clock_factor"
     return None
 
 
@@ -561,8 +717,14 @@ class GhostMiddleware:
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         key = (query.get("key") or [None])[0]
         if path == "/_ghost/health":
-            return self.json(start_response, 200,
-                             {"status": "ok", "moto": moto_version, "pid": os.getpid(), "build": self.build})
+            return self.json(start_response, 200, {"status": "ok", "moto": moto_version, "pid": os.getpid(),
+                                                   "build": self.build, "clock_factor": CLOCK["factor"]})
+        if path == "/_ghost/clock" and method == "POST":
+            factor = json.loads(self.read_body(environ) or b"{}").get("factor")
+            if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
+                return self.json(start_response, 400, {"error": "need {\"factor\": a non-negative number}"})
+            CLOCK["factor"] = factor
+            return self.json(start_response, 200, {"clock_factor": factor})
         if path == "/_ghost/calls" and method == "GET":
             with self.lock:
                 calls = [c for c in self.calls if key is None or c["key"] == key]
@@ -659,7 +821,7 @@ class GhostMiddleware:
         return key, region, service, action, protocol
 
     # --- faults ------------------------------------------------------------------------------------------------
-    def injected(self, environ, key, mutating):
+    def injected(self, environ, key, action, mutating):
         """The fault this call meets, if any: "crash" (refuse), "drop" (drop unprocessed), "drop-after" (process,
         then drop), or a transient kind ("throttle", "429", "503"); and the latency to add first."""
         with self.lock:
@@ -667,14 +829,16 @@ class GhostMiddleware:
             if fault is None:
                 return None, 0
             latency = fault.get("latency_ms", 0) / 1000
-            k = fault.get("crash_after_mutating")
-            if k is not None:
+            k, trip = fault.get("crash_after_mutating"), fault.get("crash_after_action")
+            if k is not None or trip is not None:
                 drop = fault.get("crash_as") == "drop"
-                if fault["seen"] >= k:
+                if fault.get("tripped") or (k is not None and fault["seen"] >= k):
                     return ("drop" if drop else "crash"), latency
                 if mutating:
                     fault["seen"] += 1
-                    if drop and fault["seen"] == k:
+                if (mutating and fault["seen"] == k) or action == trip:
+                    fault["tripped"] = True
+                    if drop:
                         return "drop-after", latency
             fraction = fault.get("transient_fraction", 0)
             if fraction and fault["rng"].random() < fraction:
@@ -734,8 +898,15 @@ class GhostMiddleware:
         return [body]
 
     # --- extensions ----------------------------------------------------------------------------------------------
-    def efs_backup_policy(self, environ, start_response, fs_id):
+    def efs_backup_policy(self, environ, start_response, fs_id, region):
         if environ["REQUEST_METHOD"] == "PUT":
+            from moto.efs.models import efs_backends
+            fs = efs_backends[DEFAULT_ACCOUNT_ID][region].file_systems_by_id.get(fs_id)
+            try:
+                efs_file_system_ready(fs)
+            except IncorrectFileSystemLifeCycleState as e:
+                return self.json(start_response, 409, {"ErrorCode": e.error_type, "Message": e.message},
+                                 headers=[("x-amzn-ErrorType", e.error_type)])
             body = json.loads(self.read_body(environ) or b"{}")
             status = (body.get("BackupPolicy") or {}).get("Status", "ENABLED")
             with self.lock:
@@ -826,7 +997,7 @@ class GhostMiddleware:
         if m and record["service"] == "elasticfilesystem":
             record["action"] = "PutBackupPolicy" if environ["REQUEST_METHOD"] == "PUT" else "DescribeBackupPolicy"
             record["mutating"] = environ["REQUEST_METHOD"] == "PUT"
-            return self.efs_backup_policy(environ, start_response, m.group(1))
+            return self.efs_backup_policy(environ, start_response, m.group(1), region)
         if target.endswith(".CreateService") and record["service"] == "ecs":
             return self.ecs_create_service(environ, start_response)
         if target.rsplit(".", 1)[0].endswith(CODECONNECTIONS_TARGET):
@@ -873,7 +1044,9 @@ class GhostMiddleware:
                   "at": time.time()}
         with self.lock:
             self.calls.append(record)
-        fault, latency = self.injected(environ, key, mutating)
+        fault, latency = self.injected(environ, key, action, mutating)
+        with self.lock:
+            CALLER.factor = self.faults.get(key, {}).get("clock_factor")
         if latency:
             time.sleep(latency)
         if fault is not None:
@@ -911,7 +1084,13 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--build", default="dev", help="content hash of this launcher, reported by /_ghost/health")
+    parser.add_argument("--clock-factor", type=float,
+                        default=float(os.environ.get("GHOST_EMULATOR_CLOCK_FACTOR", DEFAULT_CLOCK_FACTOR)),
+                        help="AWS's durations times this (0: everything ready at once)")
     args = parser.parse_args()
+    if args.clock_factor < 0:
+        sys.exit("--clock-factor must be a non-negative number")
+    CLOCK["factor"] = args.clock_factor
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("refusing to bind the emulator to a non-loopback address")
     os.environ.setdefault("MOTO_PORT", str(args.port))

@@ -49,7 +49,8 @@ def setUpModule():
     workdir = tempfile.mkdtemp(prefix="ghost-launcher-test-")
     log = os.path.join(workdir, "launcher.log")
     with open(log, "wb") as out:
-        PROCESS = subprocess.Popen([sys.executable, os.path.join(HERE, "launcher.py"), "--port", str(port)],
+        PROCESS = subprocess.Popen([sys.executable, os.path.join(HERE, "launcher.py"), "--port", str(port),
+                                    "--clock-factor", "0.01"],
                                    cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while time.time() < deadline and PROCESS.poll() is None:
@@ -108,6 +109,19 @@ def cloudwatch(op, body=None, key=KEY):
 
 def error_code(ctx):
     return ctx.exception.response["Error"]["Code"]
+
+
+def states_until(read, final, within):
+    """The distinct states `read()` reports, in order, polled every 50 ms until it reports `final` (or `within`
+    seconds pass): [(seconds since the first read, state), ...]."""
+    start, seen = time.time(), []
+    while True:
+        state = read()
+        if not seen or seen[-1][1] != state:
+            seen.append((round(time.time() - start, 2), state))
+        if state == final or time.time() - start > within:
+            return seen
+        time.sleep(0.05)
 
 
 class CodeBuild(unittest.TestCase):
@@ -580,6 +594,25 @@ class FaultFront(unittest.TestCase):
         self.assertEqual([(c["action"], c.get("injected")) for c in calls],
                          [("CreateVpc", None), ("CreateVpc", "drop"), ("DescribeVpcs", "drop")])
 
+    def test_a_crash_after_an_action_lets_that_call_through_and_refuses_every_later_one(self):
+        key = "AKIDACTIONCRASH"
+        ec2 = raw_client("ec2", key)
+        arm({"key": key, "crash_after_action": "CreateSubnet"})
+        try:
+            vpc = ec2.create_vpc(CidrBlock="10.93.0.0/16")["Vpc"]["VpcId"]
+            ec2.describe_vpcs()
+            ec2.create_subnet(VpcId=vpc, CidrBlock="10.93.1.0/24")
+            for call in (ec2.describe_vpcs, lambda: ec2.create_vpc(CidrBlock="10.94.0.0/16")):
+                with self.assertRaises(ClientError) as ctx:
+                    call()
+                self.assertEqual(error_code(ctx), "InjectedCrash")
+        finally:
+            disarm(key)
+        self.assertEqual([(c["action"], c.get("injected")) for c in recorded(key)],
+                         [("CreateVpc", None), ("DescribeVpcs", None), ("CreateSubnet", None),
+                          ("DescribeVpcs", "crash"), ("CreateVpc", "crash")])
+        self.assertEqual(arm({"key": key, "crash_after_action": ""})[0], 400)
+
     def test_transient_faults_hit_the_fraction_asked_for_in_each_protocol(self):
         key = "AKIDTRANSIENT"
         arm({"key": key, "transient_fraction": 0.5, "transient_seed": 7})
@@ -634,6 +667,108 @@ class FaultFront(unittest.TestCase):
         self.assertGreaterEqual(waited, 0.6)
 
 
+class LifecycleClock(unittest.TestCase):
+    """Resources come up through AWS's states for AWS's durations times the clock factor, and are refused for use
+    until ready, as AWS refuses them. Each test uses a caller's own factor, so it knows how long each phase is."""
+
+    FACTOR = 0.01  # AWS seconds -> 10 ms each: a 150 s load balancer is provisioning for 1.5 s
+
+    def setUp(self):
+        self.key = f"AKIDCLOCK{uuid.uuid4().hex[:8].upper()}"
+        self.assertEqual(arm({"key": self.key, "clock_factor": self.FACTOR})[0], 200)
+        self.ec2 = client("ec2", self.key)
+        vpc = self.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        self.subnets = [self.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24",
+                                               AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+                        for i, az in enumerate("ab")]
+
+    def assert_phases(self, seen, phases, final):
+        """`seen` went through `phases` [(state, AWS seconds)] in order, each lasting about its scaled duration,
+        and ended in `final`."""
+        self.assertEqual([state for _, state in seen], [state for state, _ in phases] + [final], seen)
+        ends = [at for at, _ in seen[1:]]
+        expected = 0
+        for (state, aws_seconds), end in zip(phases, ends):
+            expected += aws_seconds * self.FACTOR
+            self.assertAlmostEqual(end, expected, delta=0.35, msg=f"{state} ended at {end}s: {seen}")
+
+    def test_a_nat_gateway_is_pending_then_available(self):
+        eip = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = self.ec2.create_nat_gateway(SubnetId=self.subnets[0], AllocationId=eip)["NatGateway"]
+        self.assertEqual(nat["State"], "pending")
+        read = lambda: self.ec2.describe_nat_gateways(NatGatewayIds=[nat["NatGatewayId"]])["NatGateways"][0]["State"]
+        self.assert_phases(states_until(read, "available", 5), [("pending", 90)], "available")
+
+    def test_a_load_balancer_is_provisioning_then_active(self):
+        elb = client("elbv2", self.key)
+        lb = elb.create_load_balancer(Name=f"clock-{uuid.uuid4().hex[:8]}", Subnets=self.subnets)["LoadBalancers"][0]
+        self.assertEqual(lb["State"]["Code"], "provisioning")
+        read = lambda: elb.describe_load_balancers(LoadBalancerArns=[lb["LoadBalancerArn"]])["LoadBalancers"][0][
+            "State"]["Code"]
+        self.assert_phases(states_until(read, "active", 5), [("provisioning", 150)], "active")
+
+    def test_a_file_system_and_its_mount_target_are_creating_then_available_and_unusable_until_then(self):
+        efs = client("efs", self.key)
+        fs = efs.create_file_system(CreationToken=str(uuid.uuid4()))
+        fs_id = fs["FileSystemId"]
+        self.assertEqual(fs["LifeCycleState"], "creating")
+        # EFS API reference: each of these fails with IncorrectFileSystemLifeCycleState until it is available.
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                                      "Action": "elasticfilesystem:ClientMount"}]})
+        for call in (lambda: efs.create_mount_target(FileSystemId=fs_id, SubnetId=self.subnets[0]),
+                     lambda: efs.create_access_point(FileSystemId=fs_id),
+                     lambda: efs.put_lifecycle_configuration(FileSystemId=fs_id, LifecyclePolicies=[]),
+                     lambda: efs.put_file_system_policy(FileSystemId=fs_id, Policy=policy),
+                     lambda: efs.put_backup_policy(FileSystemId=fs_id, BackupPolicy={"Status": "ENABLED"})):
+            with self.assertRaises(ClientError) as ctx:
+                call()
+            self.assertEqual(error_code(ctx), "IncorrectFileSystemLifeCycleState")
+            self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 409)
+        read = lambda: efs.describe_file_systems(FileSystemId=fs_id)["FileSystems"][0]["LifeCycleState"]
+        self.assert_phases(states_until(read, "available", 5), [("creating", 30)], "available")
+        mt = efs.create_mount_target(FileSystemId=fs_id, SubnetId=self.subnets[0])
+        self.assertEqual(mt["LifeCycleState"], "creating")
+        read = lambda: efs.describe_mount_targets(MountTargetId=mt["MountTargetId"])["MountTargets"][0][
+            "LifeCycleState"]
+        self.assert_phases(states_until(read, "available", 5), [("creating", 90)], "available")
+        efs.create_access_point(FileSystemId=fs_id)
+        efs.put_backup_policy(FileSystemId=fs_id, BackupPolicy={"Status": "ENABLED"})
+
+    def test_a_database_is_creating_without_an_endpoint_then_backing_up_then_available(self):
+        rds = client("rds", self.key)
+        name = f"clock-{uuid.uuid4().hex[:8]}"
+        db = rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="mysql",
+                                    MasterUsername="ghost", MasterUserPassword="a-long-password", AllocatedStorage=20)
+        self.assertEqual(db["DBInstance"]["DBInstanceStatus"], "creating")
+        self.assertNotIn("Endpoint", db["DBInstance"])
+        with self.assertRaises(ClientError) as ctx:
+            rds.modify_db_instance(DBInstanceIdentifier=name, AllocatedStorage=30, ApplyImmediately=True)
+        self.assertEqual(error_code(ctx), "InvalidDBInstanceState")
+
+        def read():
+            d = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+            return d["DBInstanceStatus"], "Endpoint" in d
+
+        seen = states_until(read, ("available", True), 10)
+        self.assertEqual([s for _, s in seen], [("creating", False), ("backing-up", True), ("available", True)])
+        self.assertAlmostEqual(seen[1][0], 420 * self.FACTOR, delta=0.5, msg=seen)
+        self.assertAlmostEqual(seen[2][0], 540 * self.FACTOR, delta=0.5, msg=seen)
+        rds.modify_db_instance(DBInstanceIdentifier=name, AllocatedStorage=30, ApplyImmediately=True)
+
+    def test_factor_zero_is_moto_as_it_was_and_bad_factors_are_refused(self):
+        key = f"AKIDCLOCKOFF{uuid.uuid4().hex[:6].upper()}"
+        self.assertEqual(arm({"key": key, "clock_factor": 0})[0], 200)
+        efs = client("efs", key)
+        self.assertEqual(efs.create_file_system(CreationToken=str(uuid.uuid4()))["LifeCycleState"], "available")
+        for body in ({"key": key, "clock_factor": -1}, {"key": key, "clock_factor": "fast"}):
+            status, answer = arm(body)
+            self.assertEqual(status, 400, body)
+            self.assertIn("clock_factor", answer["error"])
+        self.assertEqual(json.loads(post("/_ghost/clock", b'{"factor": -2}')[2])["error"][:4], "need")
+        health = json.loads(urllib.request.urlopen(f"{URL}/_ghost/health", timeout=5).read())
+        self.assertEqual(health["clock_factor"], 0.01, "the launcher's --clock-factor")
+
+
 class EarlierExtensions(unittest.TestCase):
     """The extensions that predate this suite, kept working: EFS backup policy, ECS CreateService."""
 
@@ -643,6 +778,8 @@ class EarlierExtensions(unittest.TestCase):
         with self.assertRaises(ClientError) as ctx:
             efs.describe_backup_policy(FileSystemId=fs)
         self.assertEqual(error_code(ctx), "PolicyNotFound")
+        states_until(lambda: efs.describe_file_systems(FileSystemId=fs)["FileSystems"][0]["LifeCycleState"],
+                     "available", 10)
         efs.put_backup_policy(FileSystemId=fs, BackupPolicy={"Status": "ENABLED"})
         self.assertEqual(efs.describe_backup_policy(FileSystemId=fs)["BackupPolicy"], {"Status": "ENABLED"})
 

@@ -4,7 +4,6 @@
 
 mod audit;
 mod cicd;
-mod deps;
 mod emulator;
 mod local;
 mod output;

@@ -25,6 +25,28 @@ pub struct ReleaseOut {
     pub console: String,
 }
 
+impl std::fmt::Display for ReleaseOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} {}: {}", self.via, self.id, self.status)?;
+        if let Some(td) = &self.task_definition {
+            writeln!(f, "  task definition: {td}")?;
+        }
+        write!(f, "  watch: {}", self.console)
+    }
+}
+
+/// A wait that ran out is not a failure: the deployment goes on without us. The error says so and how to follow
+/// it (`then`: what else the user can do, e.g. "; `cargo xtask rollback` stops it"); any other passes through.
+pub fn still_running(err: crate::Error, then: &str) -> String {
+    match err {
+        crate::Error::Core(CoreError::WaitTimeout { .. }) => format!(
+            "{err}\n  it is still running: follow it at that link or with `cargo xtask status`{then}; \
+             --timeout-minutes waits longer"
+        ),
+        err => err.to_string(),
+    }
+}
+
 fn codepipeline_console(spec: &CicdSpec) -> String {
     format!(
         "https://{0}.console.aws.amazon.com/codesuite/codepipeline/pipelines/{1}/view?region={0}",
@@ -478,6 +500,22 @@ async fn ecs_history(c: &Cicd, spec: &CicdSpec) -> Result<Vec<HistoryItem>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_wait_that_ran_out_says_the_deployment_is_still_running_and_how_to_follow_it() {
+        let timeout = ghost_core::Error::WaitTimeout {
+            what: "CodeDeploy deployment d-1 (https://console/d-1)".into(),
+            waited_s: 600,
+            last: "InProgress".into(),
+        };
+        let text = super::still_running(timeout.into(), "; `cargo xtask rollback` stops it");
+        assert!(text.starts_with("gave up waiting for CodeDeploy deployment d-1 (https://console/d-1)"), "{text}");
+        assert!(text.contains("still running") && text.contains("cargo xtask status"), "{text}");
+        assert!(text.contains("cargo xtask rollback"), "{text}");
+        // Any other error passes through as it was.
+        let failed = ghost_core::Error::WaitFailed { what: "deployment d-2".into(), state: "Failed".into() };
+        assert!(!super::still_running(failed.into(), "").contains("still running"));
+    }
+
     use super::{ImageId, image_id};
 
     #[test]

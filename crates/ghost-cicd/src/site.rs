@@ -57,6 +57,18 @@ pub fn render(td: &TaskDef, spec: &CicdSpec) -> Vec<SiteFile> {
 }
 
 /// Creates `dir` and writes each file into it; returns the paths written.
+/// What to do with the files written into `dir`: commit and push them to the source repository
+/// (`push_url`), whose branch the pipeline builds.
+pub fn next_steps(spec: &CicdSpec, dir: &Path, push_url: &str) -> String {
+    let (d, branch) = (dir.display(), &spec.branch);
+    format!(
+        "next: commit these files to {} (branch {branch}) and push; the pipeline {} builds and releases them.\n  \
+         git -C {d} init && git -C {d} add . && git -C {d} commit -m 'Ghost site' && git -C {d} push {push_url} HEAD:{branch}",
+        spec.repository,
+        spec.pipeline(),
+    )
+}
+
 pub fn write(dir: &Path, files: &[SiteFile]) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     files

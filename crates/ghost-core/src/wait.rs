@@ -17,8 +17,8 @@ pub enum Poll<T> {
     Failed(String),
 }
 
-/// How to wait: total bound, pause between polls, and how many consecutive `Ready` polls count as ready
-/// (more than one absorbs eventually consistent reads).
+/// How to wait: total bound, the longest pause between polls, and how many consecutive `Ready` polls count as
+/// ready (more than one absorbs eventually consistent reads).
 #[derive(Debug, Clone)]
 pub struct Bound {
     pub max_wait: Duration,
@@ -32,6 +32,11 @@ impl Bound {
     }
 }
 
+/// The first pause between polls; each later one doubles, up to the bound's interval. A resource that is ready
+/// in seconds is seen within a fraction of one, one that takes minutes costs a handful of extra reads (the
+/// schedule of terraform-plugin-sdk's StateChangeConf: 100 ms doubling up to its cap).
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+
 /// Polls `check` until it is `Ready` `bound.consecutive` times in a row, fails on `Failed`, or times out.
 pub async fn poll_until<T, F, Fut>(what: &str, bound: &Bound, mut check: F) -> Result<T>
 where
@@ -40,6 +45,7 @@ where
 {
     let start = Instant::now();
     let mut streak = 0;
+    let mut pause = FIRST_PAUSE.min(bound.interval);
     let mut last;
     loop {
         match check().await? {
@@ -58,10 +64,11 @@ where
                 return Err(Error::WaitFailed { what: what.into(), state });
             }
         }
-        if start.elapsed() + bound.interval > bound.max_wait {
+        if start.elapsed() + pause > bound.max_wait {
             return Err(Error::WaitTimeout { what: what.into(), waited_s: start.elapsed().as_secs(), last });
         }
-        tokio::time::sleep(bound.interval).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(bound.interval);
     }
 }
 
@@ -81,6 +88,21 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(v, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pauses_start_short_and_double_up_to_the_interval() {
+        let start = Instant::now();
+        let mut at = Vec::new();
+        let bound = Bound::new(Duration::from_secs(60), Duration::from_secs(1));
+        poll_until("thing", &bound, || {
+            at.push(start.elapsed().as_millis());
+            let state = if at.len() < 7 { Poll::Pending("pending".into()) } else { Poll::Ready(()) };
+            async move { Ok(state) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(at, [0, 100, 300, 700, 1500, 2500, 3500]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -104,6 +104,10 @@ pub struct Faults {
     pub crash_after_mutating: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crash_as: Option<CrashAs>,
+    /// The same crash, right after the first call of this action (`CreateLoadBalancer`): a process killed
+    /// during whatever follows that call, such as its readiness wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash_after_action: Option<String>,
     /// This fraction of calls is throttled (400 ThrottlingException / 429) or refused with a 503, except a call's
     /// last attempt; seeded by `transient_seed`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +117,10 @@ pub struct Faults {
     /// Added to every call before it is handled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
+    /// The lifecycle clock's factor for resources this caller creates (AWS's durations times it), instead of the
+    /// launcher's: a test holds one resource in its pending state as long as it needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_factor: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

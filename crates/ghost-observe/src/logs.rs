@@ -17,6 +17,37 @@ pub struct LogLine {
     pub id: String,
 }
 
+/// A follow's cursor over one log group: each read returns only the events not returned before.
+#[derive(Debug, Clone)]
+pub struct Tail {
+    pub group: String,
+    start_ms: i64,
+    seen: HashSet<String>,
+}
+
+impl Tail {
+    /// From `since_s` seconds before now.
+    pub fn since(group: &str, since_s: u64) -> Self {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let start_ms = now_ms - i64::try_from(since_s).unwrap_or(0).saturating_mul(1000);
+        Self { group: group.into(), start_ms, seen: HashSet::new() }
+    }
+
+    /// The events since the last read, oldest first. FilterLogEvents' start time is inclusive, so the next read
+    /// starts at the newest event's millisecond and skips the ids already returned.
+    pub async fn next(&mut self, logs: &aws_sdk_cloudwatchlogs::Client) -> Result<Vec<LogLine>> {
+        let lines = read_logs(logs, &self.group, self.start_ms, &self.seen).await?;
+        for l in &lines {
+            self.start_ms = self.start_ms.max(l.timestamp_ms);
+            self.seen.insert(l.id.clone());
+        }
+        Ok(lines)
+    }
+}
+
 /// Events of `group` from `start_ms` on (oldest first), skipping the ids in `seen` (a follow's overlap).
 pub async fn read_logs(
     logs: &aws_sdk_cloudwatchlogs::Client,

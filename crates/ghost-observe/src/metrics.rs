@@ -380,6 +380,17 @@ fn plural(n: usize, noun: &str) -> String {
     if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
+/// A `--since` argument in seconds; a bad value is invalid input (exit 2) naming the accepted forms.
+pub fn since_argument(since: &str) -> std::result::Result<u64, ghost_core::ConfigError> {
+    parse_since(since).map_err(|_| {
+        ghost_core::ConfigError::argument(
+            "--since",
+            since,
+            "a whole number and one unit: s, m, h, d or w (e.g. 10m, 30d)",
+        )
+    })
+}
+
 /// Parses a look-back like `30d`, `12h`, `10m`, `90s` or `2w` into seconds.
 pub fn parse_since(s: &str) -> Result<u64> {
     let err = |reason| Error::Since { input: s.to_owned(), reason };

@@ -14,7 +14,6 @@ async fn a_deploy_interrupted_after_any_mutating_call_converges_on_rerun() {
     reference.destroy().await;
     assert!(cold > 20, "a cold deploy makes {cold} mutating calls");
 
-    let mut converged = 0;
     for k in 1..=cold {
         let h = Harness::new(&stack_name(&format!("c{k}"))).await;
         let spec = ghost_net::NetworkSpec { names: ghost_core::Names::new(&h.stack), ..spec.clone() };
@@ -34,9 +33,8 @@ async fn a_deploy_interrupted_after_any_mutating_call_converges_on_rerun() {
         h.deploy(&spec).await;
         assert_eq!(h.calls().await.mutating, 0, "k={k}: converged state re-deploys with zero writes");
         h.destroy().await;
-        converged += 1;
     }
-    println!("deploy: {cold} k tried / {converged} converged (cold deploy: {cold} mutating calls)");
+    println!("network deploy crash sweep: k = 1..{cold} all converged (a cold deploy's {cold} mutating calls)");
 }
 
 #[tokio::test]
@@ -48,7 +46,6 @@ async fn a_destroy_interrupted_after_any_mutating_call_finishes_on_rerun() {
     reference.destroy().await;
     let writes = reference.calls().await.mutating;
 
-    let mut converged = 0;
     for k in 1..=writes {
         let h = Harness::new(&stack_name(&format!("d{k}"))).await;
         let spec = ghost_net::NetworkSpec { names: ghost_core::Names::new(&h.stack), ..spec.clone() };
@@ -59,7 +56,6 @@ async fn a_destroy_interrupted_after_any_mutating_call_finishes_on_rerun() {
         h.emu.clear_faults(&h.key).await.unwrap();
         h.destroy().await;
         assert_eq!(h.shape().await, counts(&[]), "k={k}: nothing left");
-        converged += 1;
     }
-    println!("destroy: {writes} k tried / {converged} converged ({writes} mutating calls)");
+    println!("network destroy crash sweep: k = 1..{writes} all converged (a destroy's {writes} mutating calls)");
 }

@@ -283,3 +283,131 @@ async fn a_held_lock_refuses_naming_its_holder_and_is_taken_only_when_broken() {
     b.release().await.unwrap();
     assert_eq!(ghost_stack::lock::holder_of(&h.sdk, &h.cfg.stack.name).await.unwrap(), None);
 }
+
+/// One wait a run can be killed in: the call that starts it, the kind that waits, and the resource's state as
+/// DescribeX reports it (None: gone).
+struct HeldWait {
+    /// As the recorder names it: the action, or `METHOD /path` for REST APIs (EFS).
+    create: &'static str,
+    kind: &'static str,
+    /// AWS's typical seconds in the pending state, as the emulator's clock has them (localstack/README.md).
+    aws_seconds: f64,
+}
+
+/// The id and state of the first resource the wait is for (None: there is none).
+async fn held_state(h: &Harness, kind: &str) -> Option<(String, String)> {
+    let stack = &h.cfg.stack.name;
+    let pair = |id: Option<&str>, state: Option<&str>| Some((id?.to_string(), state?.to_string()));
+    match kind {
+        "load-balancer" => {
+            let lbs = h.elb().describe_load_balancers().send().await.unwrap();
+            let lb =
+                lbs.load_balancers().iter().find(|l| l.load_balancer_name().is_some_and(|n| n.starts_with(stack)))?;
+            pair(lb.load_balancer_arn(), lb.state().and_then(|s| s.code()).map(|c| c.as_str()))
+        }
+        "nat-gateway" => {
+            let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+            let tag = Filter::builder().name("tag:ghost:stack").values(stack).build();
+            let nats = ec2.describe_nat_gateways().filter(tag).send().await.unwrap();
+            let nat = nats.nat_gateways().first()?;
+            pair(nat.nat_gateway_id(), nat.state().map(|s| s.as_str()))
+        }
+        "file-system" | "mount-target" => {
+            let efs = aws_sdk_efs::Client::new(&h.sdk);
+            let fss = efs.describe_file_systems().creation_token(stack).send().await.unwrap();
+            let fs = fss.file_systems().first()?;
+            if kind == "file-system" {
+                return pair(Some(fs.file_system_id()), Some(fs.life_cycle_state().as_str()));
+            }
+            let mts = efs.describe_mount_targets().file_system_id(fs.file_system_id()).send().await.unwrap();
+            let mt = mts.mount_targets().first()?;
+            pair(Some(mt.mount_target_id()), Some(mt.life_cycle_state().as_str()))
+        }
+        "db-instance" => {
+            let rds = aws_sdk_rds::Client::new(&h.sdk);
+            let dbs = rds.describe_db_instances().send().await.unwrap();
+            let db =
+                dbs.db_instances().iter().find(|d| d.db_instance_identifier().is_some_and(|i| i.starts_with(stack)))?;
+            pair(db.db_instance_identifier(), db.db_instance_status())
+        }
+        other => panic!("no reader for {other}"),
+    }
+}
+
+/// A deploy killed right after the call that starts each readiness wait (load balancer, NAT gateway, file system,
+/// mount target, database), with the emulator's clock holding that resource in its pending state for about 5 s:
+/// the re-run finds it still pending, resumes the wait (and says so), builds on it only once it is ready, and
+/// converges to a stack whose next deploy writes nothing.
+#[tokio::test]
+async fn a_deploy_killed_during_each_readiness_wait_resumes_the_wait_and_converges() {
+    let emu = own_emulator(4573).await;
+    let private_mysql = [
+        ("task_subnets = \"public\"", "task_subnets = \"private\""),
+        ("database = \"sqlite\"", "database = \"mysql\""),
+    ];
+    let h = Harness::connect(emu.clone(), test_config("resume", SAMPLE, &private_mysql), |o| {
+        o.max_attempts = Some(2);
+        o.initial_backoff = Some(Duration::from_millis(5));
+    })
+    .await;
+    let waits = [
+        HeldWait { create: "CreateLoadBalancer", kind: "load-balancer", aws_seconds: 150.0 },
+        HeldWait { create: "CreateNatGateway", kind: "nat-gateway", aws_seconds: 90.0 },
+        HeldWait { create: "POST /2015-02-01/file-systems", kind: "file-system", aws_seconds: 30.0 },
+        HeldWait { create: "POST /2015-02-01/mount-targets", kind: "mount-target", aws_seconds: 90.0 },
+        HeldWait { create: "CreateDBInstance", kind: "db-instance", aws_seconds: 420.0 },
+    ];
+    const HOLD_S: f64 = 5.0;
+    h.deploy().await;
+    let want_census = census(&h).await;
+    assert_eq!((want_census["nat-gateway"], want_census["mount-target"]), (1, 2), "{want_census:?}");
+    let mut rows = Vec::new();
+    for w in &waits {
+        emu.reset().await.unwrap();
+        let faults = Faults {
+            crash_after_action: Some(w.create.into()),
+            clock_factor: Some(HOLD_S / w.aws_seconds),
+            ..Faults::default()
+        };
+        emu.faults(&h.key, &faults).await.unwrap();
+        let crashed = h.run(Mode::Apply).await;
+        emu.clear_faults(&h.key).await.unwrap();
+        assert!(crashed.is_err(), "{}: the crash stopped the run", w.create);
+        let pending = ["provisioning", "pending", "creating"];
+        let left = held_state(&h, w.kind).await;
+        let Some((id, left)) = left.filter(|(_, s)| pending.contains(&s.as_str())) else {
+            panic!("{}: the crashed run left it pending", w.create)
+        };
+        break_the_dead_runs_lock(&h).await;
+
+        let waited = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = waited.clone();
+        let env = ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply).with_observer(std::sync::Arc::new(move |e| {
+            if let ghost_core::env::Event::Wait { kind, .. } = e {
+                seen.lock().unwrap().push(kind.to_string());
+            }
+        }));
+        let t = Instant::now();
+        let rerun = Box::pin(ghost_stack::deploy(&h.cfg, &h.sdk, &env)).await;
+        let took = t.elapsed().as_secs_f64();
+        rerun.unwrap_or_else(|e| panic!("{}: the re-run converges: {e}", w.create));
+        let waited = waited.lock().unwrap().clone();
+        assert!(waited.iter().any(|k| k == w.kind), "{}: the re-run resumed the {} wait: {waited:?}", w.create, w.kind);
+        let now = held_state(&h, w.kind).await;
+        assert!(
+            now.as_ref().is_some_and(|(now_id, s)| *now_id == id && !pending.contains(&s.as_str())),
+            "{}: the pending {id} was adopted, not made again, and is ready after the re-run: {now:?}",
+            w.create
+        );
+        assert_eq!(census(&h).await, want_census, "{}: no duplicates", w.create);
+        h.calls().await;
+        let again = h.deploy().await;
+        assert!(again.is_noop(), "{}: {:?}", w.create, actions(&again));
+        assert_eq!(h.calls().await.mutating, 0, "{}: the converged stack re-deploys with zero writes", w.create);
+        let bad = wiring_ok(&h, &again.outputs.unwrap()).await;
+        assert!(bad.is_empty(), "{}: wiring {bad:?}", w.create);
+        rows.push(format!("{} ({}): left {left}, re-run waited and converged in {took:.1} s", w.kind, w.create));
+    }
+    println!("killed during each readiness wait, all resumed:\n  {}", rows.join("\n  "));
+    let _ = emu.down().await;
+}
