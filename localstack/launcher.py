@@ -25,6 +25,9 @@ This is the one place for every emulator extension. Each is documented against w
   Injected faults are recorded on the call (`"injected": "crash" | "drop" | "throttle" | "429" | "503"`), so a
   run's retry count is read from the recorder. `DELETE /_ghost/faults?key=AKID` turns them off.
 * `GET /_ghost/health`: readiness probe (moto version, pid, clock factor).
+* Input validation: every JSON, query and CBOR request is checked against botocore's model of its service
+  (lengths, patterns, enums, ranges, required members) and against hand rules for what the API references state
+  only in prose, and refused as AWS refuses it; `--rule-table` prints the table of what is checked (rules.md).
 * Lifecycle clock: NAT gateways, load balancers, EFS file systems and mount targets, and RDS instances come up
   through AWS's states over AWS's typical durations times a factor (`--clock-factor`, default 0.01; `POST
   /_ghost/clock {"factor"}`), and EFS and RDS refuse what AWS refuses on a resource that is not ready yet.
@@ -91,6 +94,7 @@ import time
 import urllib.parse
 import uuid
 
+import botocore
 import botocore.session
 import cbor2
 from botocore.utils import parse_timestamp
@@ -285,6 +289,374 @@ def _rds_modify_when_ready(self, db_instance_identifier, db_kwargs):
 
 
 RDSBackend.modify_db_instance = _rds_modify_when_ready
+
+
+# --- Input validation from AWS's service models --------------------------------------------------------------------
+# moto accepts most input AWS refuses. AWS validates every request against its service model before acting on it:
+# required members, string lengths, patterns and enums, numeric ranges, list and map sizes. botocore's data is that
+# model in machine form (the same constraints the API reference prints under each parameter), so every request of
+# the JSON, query and CBOR protocols is checked against it here and refused with the service's validation code and
+# AWS's message shape ("1 validation error detected: Value 'x' at 'name' failed to satisfy constraint: Member must
+# have length less than or equal to 32"). REST protocols (S3, EFS) are not checked yet.
+VALIDATION = {"on": True}
+
+# The code a constraint violation answers with (AWS API references, "Common Errors": ValidationException for the
+# JSON services; the query services keep their historical codes).
+VALIDATION_CODES = {"ec2": "InvalidParameterValue", "rds": "InvalidParameterValue", "sns": "InvalidParameter",
+                    "elasticloadbalancing": "ValidationError", "iam": "ValidationError", "sts": "ValidationError",
+                    "monitoring": "ValidationError"}
+# Otherwise the first of these the service's model declares (CodeBuild and CodeConnections: InvalidInputException,
+# ECS: InvalidParameterException).
+VALIDATION_SHAPES = ("ValidationException", "InvalidInputException", "InvalidParameterException",
+                     "InvalidParameterValueException")
+
+
+def validation_code(model, signing_name):
+    if signing_name in VALIDATION_CODES:
+        return VALIDATION_CODES[signing_name]
+    return next((n for n in VALIDATION_SHAPES if n in model.shape_names), "ValidationException")
+
+
+# SigV4 signing names that are not botocore's service names, or that several models share (RDS with DocumentDB
+# and Neptune, ELB with ELBv2).
+SIGNING_TO_SERVICE = {"elasticloadbalancing": "elbv2", "monitoring": "cloudwatch", "elasticfilesystem": "efs",
+                      "rds": "rds", "events": "events"}
+
+
+@functools.lru_cache(maxsize=None)
+def model_for_signing_name(signing_name):
+    """botocore's model of the service a SigV4 scope names (`elasticloadbalancing` -> elbv2), or None."""
+    session = botocore.session.get_session()
+    name = SIGNING_TO_SERVICE.get(signing_name, signing_name)
+    if name in session.get_available_services():
+        return session.get_service_model(name)
+    return None
+
+
+def _query_key(member_name, shape, ec2):
+    if ec2:
+        return shape.serialization.get("queryName") or _capital(shape.serialization.get("name") or member_name)
+    return shape.serialization.get("name") or member_name
+
+
+def _capital(name):
+    return name[:1].upper() + name[1:]
+
+
+def unflatten(shape, prefix, flat, ec2):
+    """The value a query request's flat `Key.member.1.Sub=...` parameters give `shape` at `prefix` (None: absent),
+    following botocore's query and EC2 serializers in reverse."""
+    if shape.type_name == "structure":
+        out = {}
+        for name, member in shape.members.items():
+            key = _query_key(name, member, ec2)
+            value = unflatten(member, f"{prefix}.{key}" if prefix else key, flat, ec2)
+            if value is not None:
+                out[name] = value
+        return out if (out or prefix == "" or prefix in flat) else None
+    if shape.type_name == "list":
+        if ec2:
+            base = prefix
+        elif shape.serialization.get("flattened"):  # the member's own name replaces the list's last segment
+            name = shape.member.serialization.get("name")
+            base = ".".join(prefix.split(".")[:-1] + [name]) if name else prefix
+        else:
+            base = f"{prefix}.{shape.member.serialization.get('name', 'member')}"
+        items, n = [], 1
+        while any(k == f"{base}.{n}" or k.startswith(f"{base}.{n}.") for k in flat):
+            items.append(unflatten(shape.member, f"{base}.{n}", flat, ec2))
+            n += 1
+        if not items and prefix in flat:  # `Key=` with no members: an empty list
+            return []
+        return items or None
+    if shape.type_name == "map":
+        base = prefix if shape.serialization.get("flattened") else f"{prefix}.entry"
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+        if ec2:
+            key_name, value_name = _capital(key_name), _capital(value_name)
+        out, n = {}, 1
+        while f"{base}.{n}.{key_name}" in flat:
+            out[flat[f"{base}.{n}.{key_name}"]] = unflatten(shape.value, f"{base}.{n}.{value_name}", flat, ec2)
+            n += 1
+        return out or None
+    return flat.get(prefix)
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# Model patterns nothing can match (a `^` in mid-pattern): AWS does not apply them as written, so neither do we.
+BROKEN_PATTERNS = {"PlacementGroupArn"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern(pattern):
+    # The models' patterns are Java regexes over UTF-16: a surrogate-pair range there is every astral character.
+    pattern = pattern.replace("\\uD800\\uDC00-\\uDBFF\\uDFFF", "\\U00010000-\\U0010FFFF")
+    try:
+        return re.compile(pattern)
+    except re.error:  # a Java-only construct (\p{...}): not checked rather than checked wrongly
+        return None
+
+
+def violations(shape, value, path, out):
+    """Appends (path, value, constraint) for each of AWS's model constraints `value` breaks."""
+    meta, kind = shape.metadata, shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        for name in shape.required_members:
+            if value.get(name) is None:
+                out.append((f"{path}.{name}" if path else name, None, "Member must not be null"))
+        for name, member in shape.members.items():
+            if value.get(name) is not None:
+                violations(member, value[name], f"{path}.{name}" if path else name, out)
+    elif kind == "list" and isinstance(value, list):
+        if "min" in meta and len(value) < meta["min"]:
+            out.append((path, value, f"Member must have length greater than or equal to {meta['min']}"))
+        if "max" in meta and len(value) > meta["max"]:
+            out.append((path, value, f"Member must have length less than or equal to {meta['max']}"))
+        for i, item in enumerate(value, 1):
+            if item is not None:
+                violations(shape.member, item, f"{path}.{i}.member", out)
+    elif kind == "map" and isinstance(value, dict):
+        if "min" in meta and len(value) < meta["min"]:
+            out.append((path, value, f"Map must have length greater than or equal to {meta['min']}"))
+        if "max" in meta and len(value) > meta["max"]:
+            out.append((path, value, f"Map must have length less than or equal to {meta['max']}"))
+        for k, v in value.items():
+            violations(shape.key, k, f"{path}.key", out)
+            if v is not None:
+                violations(shape.value, v, f"{path}.{k}", out)
+    elif kind == "string" and isinstance(value, str):
+        if "min" in meta and len(value) < meta["min"]:
+            out.append((path, value, f"Member must have length greater than or equal to {meta['min']}"))
+        if "max" in meta and len(value) > meta["max"]:
+            out.append((path, value, f"Member must have length less than or equal to {meta['max']}"))
+        if shape.enum and value not in shape.enum:
+            out.append((path, value, f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"))
+        pattern = meta.get("pattern") if shape.name not in BROKEN_PATTERNS else None
+        if pattern and _pattern(pattern) is not None and not _pattern(pattern).fullmatch(value):
+            out.append((path, value, f"Member must satisfy regular expression pattern: {pattern}"))
+    elif kind in ("integer", "long", "double", "float"):
+        number = _number(value)
+        if number is not None and "min" in meta and number < meta["min"]:
+            out.append((path, value, f"Member must have value greater than or equal to {meta['min']}"))
+        if number is not None and "max" in meta and number > meta["max"]:
+            out.append((path, value, f"Member must have value less than or equal to {meta['max']}"))
+
+
+@functools.lru_cache(maxsize=None)
+def _rest_routes(service_name):
+    """(method, path regex, query keys it needs, operation) for each operation of a REST service's model."""
+    model = botocore.session.get_session().get_service_model(service_name)
+    routes = []
+    for op_name in model.operation_names:
+        http_ = model.operation_model(op_name).http
+        uri, _, query = http_.get("requestUri", "/").partition("?")
+        regex = re.sub(r"\\\{[^}]+\\\+\\\}", ".+", re.escape(uri))
+        regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", regex)
+        keys = {q.split("=", 1)[0] for q in query.split("&") if q} - {"x-id"}  # x-id names the operation only
+        shape = model.operation_model(op_name).input_shape
+        if shape is not None:  # a required query-string member tells operations on the same path apart
+            keys |= {m.serialization.get("name", n) for n, m in shape.members.items()
+                     if m.serialization.get("location") == "querystring" and n in shape.required_members}
+        keys = frozenset(keys)
+        routes.append((http_.get("method", "POST"), re.compile(f"^{regex}/?$"), keys, op_name))
+    # The most specific first: more required query keys, then the longer template.
+    routes.sort(key=lambda r: (-len(r[2]), -len(r[1].pattern)))
+    return routes
+
+
+def rest_operation(service_name, method, path, query_keys=frozenset()):
+    """The operation a REST request is (`DELETE /2015-02-01/access-points/fsap-1` -> DeleteAccessPoint), or None."""
+    for m, regex, keys, op_name in _rest_routes(service_name):
+        if m == method and keys <= query_keys and regex.match(path):
+            return op_name
+    return None
+
+
+def _constraints(shape):
+    meta, found = shape.metadata, []
+    if "min" in meta or "max" in meta:
+        unit = "items" if shape.type_name in ("list", "map") else "characters" if shape.type_name == "string" else ""
+        lo, hi = meta.get("min"), meta.get("max")
+        span = f"{lo if lo is not None else ''}..{hi if hi is not None else ''}"
+        found.append(f"{'length' if unit else 'value'} {span} {unit}".strip())
+    if shape.type_name == "string" and shape.enum:
+        shown = ", ".join(shape.enum[:6]) + (f", … ({len(shape.enum)})" if len(shape.enum) > 6 else "")
+        found.append(f"one of {shown}")
+    if shape.type_name == "string" and meta.get("pattern"):
+        checked = _pattern(meta["pattern"]) is not None
+        found.append(f"pattern `{meta['pattern']}`" + ("" if checked else " (Java-only syntax: not checked)"))
+    return found
+
+
+def _rule_rows(shape, path, rows, depth=0):
+    if depth > 6:  # recursive shapes (IAM policy documents are strings; some models nest structures in themselves)
+        return
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():
+            sub = f"{path}.{name}" if path else name
+            found = _constraints(member) + (["required"] if name in shape.required_members else [])
+            if found:
+                rows.append((sub, "; ".join(found)))
+            _rule_rows(member, sub, rows, depth + 1)
+    elif shape.type_name == "list":
+        found = _constraints(shape.member)
+        if found:
+            rows.append((f"{path}[]", "; ".join(found)))
+        _rule_rows(shape.member, f"{path}[]", rows, depth + 1)
+    elif shape.type_name == "map":
+        _rule_rows(shape.value, f"{path}{{}}", rows, depth + 1)
+
+
+def rule_table(operations):
+    """The Markdown table of every constraint the emulator checks for `operations` [(signing name, action)]."""
+    lines = ["# Input rules checked by the emulator", "",
+             "Generated by `python localstack/launcher.py --rule-table` from `operations.txt` (every operation the",
+             "lenses call) and AWS's service models as botocore ships them (the constraints each API reference",
+             "prints under its parameters), plus the hand rules for what the references state only in prose (marked",
+             "[hand rule], each citing its page). Do not edit by hand.", "",
+             f"botocore {botocore.__version__}", "",
+             "| service | operation | parameter | constraint |", "| --- | --- | --- | --- |"]
+    for signing_name, action in operations:
+        model = model_for_signing_name(signing_name)
+        if model is None or action not in model.operation_names:
+            lines.append(f"| {signing_name} | {action} | — | no model: not checked |")
+            continue
+        shape = model.operation_model(action).input_shape
+        rows = []
+        if shape is not None:
+            _rule_rows(shape, "", rows)
+        protocol = model.metadata.get("protocol")
+        if protocol in ("rest-json", "rest-xml"):
+            rows = [("*", f"{protocol}: not checked yet")] + rows
+        hand = HAND_RULES.get((signing_name, action))
+        if hand is not None:  # the rule's docstring names its source
+            rows.append(("(across fields)", " ".join(hand.__doc__.split()) + " [hand rule]"))
+        for parameter, constraint in rows or [("—", "no constraints in the model")]:
+            escaped = constraint.replace("|", "\\|")
+            lines.append(f"| {model.service_name} | {action} | `{parameter}` | {escaped} |")
+    return "\n".join(lines) + "\n"
+
+
+def read_operations(path):
+    with open(path) as f:
+        return [tuple(line.split(" ", 1)) for line in f.read().splitlines() if line and not line.startswith("#")]
+
+
+# --- Rules the models lack, from the API references' prose (docs/aws/ holds the research) -------------------------
+# Each answers (code, message) for a request AWS refuses, or None. Messages are AWS's where a source shows them.
+FARGATE_MEMORY = {  # ECS Developer Guide, "Task CPU and memory" / task-cpu-memory-error: cpu units -> memory MiB
+    256: {512, 1024, 2048},
+    512: set(range(1024, 4097, 1024)),
+    1024: set(range(2048, 8193, 1024)),
+    2048: set(range(4096, 16385, 1024)),
+    4096: set(range(8192, 30721, 1024)),
+    8192: set(range(16384, 61441, 4096)),
+    16384: set(range(32768, 122881, 8192)),
+}
+
+
+def _units(value, unit):
+    """ECS's task-level cpu/memory strings: "1024", "1 vCPU", "2 GB" -> CPU units or MiB (None: not a number)."""
+    text = str(value).strip()
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(vcpu|gb)?", text, re.IGNORECASE)
+    if m is None:
+        return None
+    number = float(m.group(1))
+    if m.group(2):
+        number *= 1024
+    return int(number)
+
+
+def _ecs_register_task_definition(params):
+    """ECS Developer Guide "Amazon ECS task definition differences for Fargate" and task-cpu-memory-error."""
+    if "FARGATE" not in (params.get("requiresCompatibilities") or []):
+        return None
+    cpu, memory = params.get("cpu"), params.get("memory")
+    if cpu is None:
+        return "ClientException", "Fargate requires that 'cpu' be defined at the task level."
+    if memory is None:
+        return "ClientException", "Fargate requires that 'memory' be defined at the task level."
+    if params.get("networkMode") != "awsvpc":
+        return "ClientException", "Fargate only supports network mode \u2018awsvpc\u2019."
+    cpu_units, memory_mib = _units(cpu, "cpu"), _units(memory, "memory")
+    if cpu_units not in FARGATE_MEMORY:
+        return ("ClientException", "Invalid 'cpu' setting for task. For more information, see the Troubleshooting "
+                                   "section of the Amazon ECS Developer Guide.")
+    if memory_mib not in FARGATE_MEMORY[cpu_units]:
+        return ("ClientException", f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
+                                   "See the Amazon ECS documentation for the valid values.")
+    containers = params.get("containerDefinitions") or []
+    if not params.get("executionRoleArn"):
+        if any((c.get("logConfiguration") or {}).get("logDriver") == "awslogs" for c in containers):
+            return ("ClientException",
+                    "Fargate requires task definition to have execution role ARN to support log driver awslogs.")
+        if any(c.get("secrets") for c in containers):
+            return ("ClientException", "When you are specifying container secrets, you must also specify a value "
+                                       "for 'executionRoleArn'")
+    for c in containers:
+        for pm in c.get("portMappings") or []:
+            if pm.get("hostPort") not in (None, pm.get("containerPort")):
+                return ("ClientException", "When networkMode=awsvpc, the host ports and container ports in port "
+                                           "mappings must match.")
+    return None
+
+
+def _elbv2_target_group_health_check(params):
+    """ELBv2 API reference, CreateTargetGroup: HealthCheckTimeoutSeconds "must be smaller than the interval";
+    defaults 30 s interval and 5 s timeout for HTTP(S) target groups of type instance or ip."""
+    interval = _number(params.get("HealthCheckIntervalSeconds")) or 30
+    timeout = _number(params.get("HealthCheckTimeoutSeconds")) or 5
+    if timeout >= interval:
+        return "ValidationError", "Health check interval must be greater than the timeout."
+    return None
+
+
+def _cloudwatch_put_metric_alarm(params):
+    """CloudWatch API reference, PutMetricAlarm Period: 10, 20, 30 or a multiple of 60; Period x EvaluationPeriods
+    at most 604,800 s, and at most 86,400 s for a period under an hour; DatapointsToAlarm at most EvaluationPeriods.
+    (The message wording is ours: no source shows AWS's.)"""
+    period, periods = _number(params.get("Period")), _number(params.get("EvaluationPeriods"))
+    if period is not None and not (period in (10, 20, 30) or period % 60 == 0):
+        return "ValidationError", f"The parameter Period must be 10, 20, 30 or a multiple of 60 (was {period:g})."
+    if period is not None and periods is not None:
+        limit = 86400 if period < 3600 else 604800
+        if period * periods > limit:
+            return ("ValidationError", f"Metrics cannot be checked across more than {limit // 86400} day(s) "
+                                       f"(EvaluationPeriods * Period must be <= {limit}).")
+    datapoints = _number(params.get("DatapointsToAlarm"))
+    if datapoints is not None and periods is not None and datapoints > periods:
+        return "ValidationError", "DatapointsToAlarm must be less than or equal to EvaluationPeriods."
+    return None
+
+
+HAND_RULES = {
+    ("ecs", "RegisterTaskDefinition"): _ecs_register_task_definition,
+    ("elasticloadbalancing", "CreateTargetGroup"): _elbv2_target_group_health_check,
+    ("monitoring", "PutMetricAlarm"): _cloudwatch_put_metric_alarm,
+}
+
+
+def validation_problem(model, action, params):
+    """AWS's validation message for `params` of `model`'s `action`, or None when the model finds nothing."""
+    if action not in model.operation_names:
+        return None
+    shape = model.operation_model(action).input_shape
+    if shape is None:
+        return None
+    found = []
+    violations(shape, params, "", found)
+    if not found:
+        return None
+    shown = lambda v: "null" if v is None else f"'{v}'" if isinstance(v, str) else json.dumps(v)
+    parts = [f"Value {shown(v)} at '{p}' failed to satisfy constraint: {c}" for p, v, c in found[:10]]
+    return f"{len(found)} validation error{'s' if len(found) > 1 else ''} detected: {'; '.join(parts)}"
 
 
 # --- CodeBuild -----------------------------------------------------------------------------------------------------
@@ -989,10 +1361,48 @@ class GhostMiddleware:
         return cbor_response(start_response, status, out, passed)
 
     # --- WSGI --------------------------------------------------------------------------------------------------
+    def validate(self, environ, record):
+        """(code, message) when the request breaks its service model's constraints (see validation_problem)."""
+        if not VALIDATION["on"]:
+            return None
+        model = model_for_signing_name(record["service"])
+        if model is None:
+            return None
+        protocol = model.metadata.get("protocol")
+        target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        try:
+            if target and protocol in ("json", "smithy-rpc-v2-cbor"):
+                action, params = target.rsplit(".", 1)[-1], json.loads(self.read_body(environ) or b"{}")
+            elif protocol in ("query", "ec2") and environ.get("CONTENT_TYPE", "").startswith(
+                    "application/x-www-form-urlencoded"):
+                form = urllib.parse.parse_qs(self.read_body(environ).decode("utf-8", "replace"), keep_blank_values=True)
+                flat = {k: v[0] for k, v in form.items()}
+                action = flat.get("Action", "")
+                if action not in model.operation_names or model.operation_model(action).input_shape is None:
+                    return None
+                params = unflatten(model.operation_model(action).input_shape, "", flat, protocol == "ec2")
+            else:
+                return None
+        except ValueError:
+            return None
+        params = params if isinstance(params, dict) else {}
+        problem = validation_problem(model, action, params)
+        if problem is not None:
+            # EC2 names a missing required parameter MissingParameter (EC2 API reference, "Error codes").
+            missing = record["service"] == "ec2" and "Member must not be null" in problem
+            return ("MissingParameter" if missing else validation_code(model, record["service"])), problem
+        hand = HAND_RULES.get((record["service"], action))
+        return hand(params) if hand is not None else None
+
     def route(self, environ, start_response, region, record):
         """A JSON, query or REST request: one of our extensions, or moto."""
         path = environ.get("PATH_INFO", "")
         target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        refused = self.validate(environ, record)
+        if refused is not None:
+            record["status"], record["refused"] = 400, refused[1]
+            kind = "json" if target else "query"
+            return self.error(start_response, record["service"], kind, refused[0], refused[1])
         m = EFS_BACKUP_POLICY.match(path)
         if m and record["service"] == "elasticfilesystem":
             record["action"] = "PutBackupPolicy" if environ["REQUEST_METHOD"] == "PUT" else "DescribeBackupPolicy"
@@ -1042,6 +1452,11 @@ class GhostMiddleware:
         mutating = not is_read(action)
         record = {"key": key, "service": service, "action": action, "mutating": mutating, "status": 0,
                   "at": time.time()}
+        if protocol == "rest" and model_for_signing_name(service) is not None:
+            query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+            record["operation"] = rest_operation(model_for_signing_name(service).service_name,
+                                                 environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"),
+                                                 frozenset(query))
         with self.lock:
             self.calls.append(record)
         fault, latency = self.injected(environ, key, action, mutating)
@@ -1087,7 +1502,13 @@ def main():
     parser.add_argument("--clock-factor", type=float,
                         default=float(os.environ.get("GHOST_EMULATOR_CLOCK_FACTOR", DEFAULT_CLOCK_FACTOR)),
                         help="AWS's durations times this (0: everything ready at once)")
+    parser.add_argument("--rule-table", action="store_true",
+                        help="print the rule table of operations.txt (localstack/rules.md) and exit")
     args = parser.parse_args()
+    if args.rule_table:
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.stdout.write(rule_table(read_operations(os.path.join(here, "operations.txt"))))
+        return
     if args.clock_factor < 0:
         sys.exit("--clock-factor must be a non-negative number")
     CLOCK["factor"] = args.clock_factor

@@ -667,6 +667,156 @@ class FaultFront(unittest.TestCase):
         self.assertGreaterEqual(waited, 0.6)
 
 
+def unvalidated(service, key=KEY):
+    """A boto3 client that sends what it is given: botocore's own client-side checks off, so the server's are seen."""
+    from botocore.config import Config
+    return boto3.client(service, endpoint_url=URL, region_name=REGION, aws_access_key_id=key,
+                        aws_secret_access_key="secret", config=Config(parameter_validation=False))
+
+
+class ModelValidation(unittest.TestCase):
+    """Requests are checked against AWS's service model (botocore's data) before moto sees them, in each protocol,
+    and refused with the service's code and AWS's message shape."""
+
+    def assert_refused(self, call, code, path, constraint):
+        with self.assertRaises(ClientError) as ctx:
+            call()
+        self.assertEqual(error_code(ctx), code)
+        message = ctx.exception.response["Error"]["Message"]
+        self.assertIn("validation error detected: Value", message)
+        self.assertIn(f"at '{path}' failed to satisfy constraint: {constraint}", message)
+
+    def test_each_kind_of_constraint_is_refused_in_each_protocol(self):
+        elbv2, iam, logs, ssm, ecs = (unvalidated(s) for s in ("elbv2", "iam", "logs", "ssm", "ecs"))
+        # query protocol: a numeric range (ELBv2 CreateTargetGroup HealthCheckIntervalSeconds: 5-300)
+        self.assert_refused(lambda: elbv2.create_target_group(Name="tg", Protocol="HTTP", Port=80, VpcId="vpc-1",
+                                                              HealthCheckIntervalSeconds=1),
+                            "ValidationError", "HealthCheckIntervalSeconds", "Member must have value greater than or equal to 5")
+        # query: a length (IAM RoleName: 1-64) and a pattern (IAM Path)
+        self.assert_refused(lambda: iam.create_role(RoleName="r" * 65, AssumeRolePolicyDocument="{}"),
+                            "ValidationError", "RoleName", "Member must have length less than or equal to 64")
+        self.assert_refused(lambda: iam.create_role(RoleName="r", Path="no-slashes", AssumeRolePolicyDocument="{}"),
+                            "ValidationError", "Path", "Member must satisfy regular expression pattern")
+        # JSON protocol: a pattern (CloudWatch Logs group names), an enum (SSM parameter Type)
+        self.assert_refused(lambda: logs.create_log_group(logGroupName="no spaces?"),
+                            "ValidationException", "logGroupName", "Member must satisfy regular expression pattern")
+        self.assert_refused(lambda: ssm.put_parameter(Name="/x", Value="v", Type="Bogus"),
+                            "ValidationException", "Type", "Member must satisfy enum value set: [String, StringList, SecureString]")
+        # JSON: a list's size inside a structure (ECS tags: at most 50), a required member
+        tags = [{"key": f"k{i}", "value": "v"} for i in range(51)]
+        self.assert_refused(lambda: ecs.create_cluster(clusterName="c", tags=tags),
+                            "InvalidParameterException", "tags", "Member must have length less than or equal to 50")
+        self.assert_refused(lambda: ssm.put_parameter(Value="v"), "ValidationException", "Name", "Member must not be null")
+        # query, EC2's own flattening (Name.N.Member): a tag specification's resource type outside its enum
+        ec2 = unvalidated("ec2")
+        self.assert_refused(lambda: ec2.create_vpc(CidrBlock="10.8.0.0/16", TagSpecifications=[
+            {"ResourceType": "not-a-type", "Tags": [{"Key": "k", "Value": "v"}]}]),
+            "InvalidParameterValue", "TagSpecifications.1.member.ResourceType", "Member must satisfy enum value set")
+
+    def test_cbor_requests_are_checked_too(self):
+        status, _, body = cloudwatch("PutMetricAlarm", {"AlarmName": "a", "EvaluationPeriods": 0, "MetricName": "m",
+                                                        "Namespace": "n", "Period": 60, "Statistic": "Average",
+                                                        "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["__type"], "ValidationError")
+        self.assertIn("at 'EvaluationPeriods' failed to satisfy constraint: Member must have value greater than or "
+                      "equal to 1", body["message"])
+
+    def test_valid_requests_pass_and_the_refusal_is_recorded(self):
+        key = "AKIDVALIDATION"
+        logs = unvalidated("logs", key)
+        logs.create_log_group(logGroupName=f"/ghost/{uuid.uuid4().hex[:8]}")
+        with self.assertRaises(ClientError):
+            logs.create_log_group(logGroupName="no spaces?")
+        calls = recorded(key)
+        self.assertEqual([c["status"] for c in calls], [200, 400])
+        self.assertIn("logGroupName", calls[1]["refused"])
+
+
+class HandRules(unittest.TestCase):
+    """Rules the API references state in prose and the models lack (launcher.py HAND_RULES)."""
+
+    def task_definition(self, **changes):
+        td = {"family": f"f{uuid.uuid4().hex[:6]}", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc",
+              "cpu": "512", "memory": "1024", "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/exec",
+              "containerDefinitions": [{"name": "ghost", "image": "ghost:6", "essential": True,
+                                        "portMappings": [{"containerPort": 2368, "hostPort": 2368}],
+                                        "logConfiguration": {"logDriver": "awslogs", "options": {}}}]}
+        td.update(changes)
+        return td
+
+    def assert_refused(self, call, code, says):
+        with self.assertRaises(ClientError) as ctx:
+            call()
+        self.assertEqual(error_code(ctx), code)
+        self.assertIn(says, ctx.exception.response["Error"]["Message"])
+
+    def test_fargate_task_definitions_follow_the_fargate_rules(self):
+        ecs = unvalidated("ecs")
+        ecs.register_task_definition(**self.task_definition())
+        ecs.register_task_definition(**self.task_definition(cpu="1 vCPU", memory="2 GB"))
+        td = self.task_definition()
+        del td["cpu"]
+        for bad, says in [(td, "Fargate requires that 'cpu' be defined at the task level."),
+                          (self.task_definition(memory="512"), "No Fargate configuration exists for given values: 512 CPU, 512 memory."),
+                          (self.task_definition(cpu="300"), "Invalid 'cpu' setting for task."),
+                          (self.task_definition(networkMode="bridge"), "Fargate only supports network mode"),
+                          (self.task_definition(executionRoleArn=None), "execution role ARN to support log driver awslogs"),
+                          (self.task_definition(containerDefinitions=[{
+                              "name": "g", "image": "ghost:6", "portMappings": [{"containerPort": 2368, "hostPort": 80}]}]),
+                           "the host ports and container ports in port mappings must match")]:
+            bad = {k: v for k, v in bad.items() if v is not None}
+            self.assert_refused(lambda: ecs.register_task_definition(**bad), "ClientException", says)
+
+    def test_a_health_check_timeout_must_be_below_its_interval(self):
+        elbv2 = unvalidated("elbv2")
+        vpc = client("ec2").create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+        self.assert_refused(lambda: elbv2.create_target_group(
+            Name=f"hc-{uuid.uuid4().hex[:6]}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip",
+            HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=10),
+            "ValidationError", "Health check interval must be greater than the timeout.")
+        elbv2.create_target_group(Name=f"hc-{uuid.uuid4().hex[:6]}", Protocol="HTTP", Port=80, VpcId=vpc,
+                                  TargetType="ip", HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5)
+
+    def test_an_alarms_period_and_evaluation_window_are_bounded(self):
+        alarm = {"AlarmName": "w", "MetricName": "m", "Namespace": "n", "Statistic": "Average", "Threshold": 1.0,
+                 "ComparisonOperator": "GreaterThanThreshold"}
+        for body, says in [(dict(alarm, Period=45, EvaluationPeriods=1), "Period must be 10, 20, 30 or a multiple of 60"),
+                           (dict(alarm, Period=60, EvaluationPeriods=1441), "more than 1 day"),
+                           (dict(alarm, Period=3600, EvaluationPeriods=169), "more than 7 day"),
+                           (dict(alarm, Period=60, EvaluationPeriods=2, DatapointsToAlarm=3), "DatapointsToAlarm")]:
+            status, _, answer = cloudwatch("PutMetricAlarm", body)
+            self.assertEqual((status, answer["__type"]), (400, "ValidationError"), body)
+            self.assertIn(says, answer["message"])
+        status, _, _ = cloudwatch("PutMetricAlarm", dict(alarm, Period=3600, EvaluationPeriods=168))
+        self.assertEqual(status, 200)
+
+
+class RuleTable(unittest.TestCase):
+    """rules.md is what the models say for operations.txt today, and REST calls are recorded by operation."""
+
+    def test_rules_md_is_current(self):
+        generated = subprocess.run([sys.executable, os.path.join(HERE, "launcher.py"), "--rule-table"],
+                                   capture_output=True, text=True, check=True).stdout
+        with open(os.path.join(HERE, "rules.md")) as f:
+            self.assertEqual(f.read(), generated, "regenerate: python localstack/launcher.py --rule-table > "
+                                                  "localstack/rules.md")
+
+    def test_rest_calls_are_recorded_with_their_operation(self):
+        key = "AKIDRESTOPS"
+        efs = client("efs", key)
+        fs = efs.create_file_system(CreationToken=str(uuid.uuid4()))["FileSystemId"]
+        efs.describe_file_systems(FileSystemId=fs)
+        s3 = client("s3", key)
+        bucket = f"ops-{uuid.uuid4().hex[:8]}"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.get_bucket_versioning(Bucket=bucket)
+        s3.delete_bucket(Bucket=bucket)
+        self.assertEqual([c.get("operation") for c in recorded(key)],
+                         ["CreateFileSystem", "DescribeFileSystems", "CreateBucket", "GetBucketVersioning",
+                          "DeleteBucket"])
+
+
 class LifecycleClock(unittest.TestCase):
     """Resources come up through AWS's states for AWS's durations times the clock factor, and are refused for use
     until ready, as AWS refuses them. Each test uses a caller's own factor, so it knows how long each phase is."""

@@ -72,6 +72,9 @@ pub struct Call {
     pub status: u16,
     #[serde(default)]
     pub injected: Option<String>,
+    /// A REST call's operation (`CreateFileSystem` for `POST /2015-02-01/file-systems`), from the service model.
+    #[serde(default)]
+    pub operation: Option<String>,
     /// When the emulator received the call and when it answered (epoch seconds).
     #[serde(default)]
     pub at: f64,
@@ -586,6 +589,7 @@ mod tests {
             mutating: m,
             status: 200,
             injected: None,
+            operation: None,
             at: 0.0,
             end: None,
         };
@@ -604,6 +608,7 @@ mod tests {
             mutating: false,
             status: 200,
             injected: None,
+            operation: None,
             at,
             end: Some(end),
         };

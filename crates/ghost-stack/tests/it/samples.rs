@@ -34,6 +34,22 @@ async fn certificate() -> String {
     cert.certificate_arn().unwrap().to_string()
 }
 
+/// The calls of `h`'s key so far that `localstack/operations.txt` does not list: the emulator's rule table
+/// (`localstack/rules.md`, generated from that list) would not show what is checked for them.
+async fn unlisted_operations(h: &Harness) -> Vec<String> {
+    let listed = include_str!("../../../../localstack/operations.txt");
+    let listed: std::collections::HashSet<&str> = listed.lines().filter(|l| !l.starts_with('#')).collect();
+    let calls = h.emu.calls(Some(&h.key)).await.unwrap();
+    let mut missing: Vec<String> = calls
+        .iter()
+        .map(|c| format!("{} {}", c.service, c.operation.as_deref().unwrap_or(&c.action)))
+        .filter(|op| !listed.contains(op.as_str()))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    missing
+}
+
 #[tokio::test]
 async fn every_sample_config_deploys_redeploys_as_a_noop_and_destroys_cleanly() {
     let cert = certificate().await;
@@ -50,6 +66,7 @@ async fn every_sample_config_deploys_redeploys_as_a_noop_and_destroys_cleanly() 
 
         let first = h.deploy().await;
         assert!(first.resources.iter().all(|r| r.action == Action::Create), "{name}: {:?}", actions(&first));
+        let mut unlisted = unlisted_operations(&h).await;
         let cold = h.calls().await;
         let out = first.outputs.clone().unwrap();
         let checks = ghost_stack::verify::wiring(&h.sdk, &h.cfg, &out).await.unwrap();
@@ -67,9 +84,16 @@ async fn every_sample_config_deploys_redeploys_as_a_noop_and_destroys_cleanly() 
 
         let again = h.deploy().await;
         assert!(again.is_noop(), "{name}: {:?}", actions(&again));
+        unlisted.extend(unlisted_operations(&h).await);
         let noop = h.calls().await;
         assert_eq!(noop.mutating, 0, "{name}: re-deploy wrote {:?}", noop.writes());
 
+        h.destroy(ghost_core::DataPolicy::Delete).await;
+        unlisted.extend(unlisted_operations(&h).await);
+        assert!(
+            unlisted.is_empty(),
+            "{name}: operations missing from localstack/operations.txt (add them, then regenerate rules.md): {unlisted:?}"
+        );
         h.destroy_to_nothing(&name).await;
         rows.push(format!(
             "{name:<28} {:>3} resources  cold {:>3} calls ({:>2} mutating)  re-deploy {:>3} calls (0 mutating)  {} wiring checks  audit: {} checks ({live} live), 0 findings",
