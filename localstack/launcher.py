@@ -25,7 +25,7 @@ This is the one place for every emulator extension. Each is documented against w
   Injected faults are recorded on the call (`"injected": "crash" | "drop" | "throttle" | "429" | "503"`), so a
   run's retry count is read from the recorder. `DELETE /_ghost/faults?key=AKID` turns them off.
 * `GET /_ghost/health`: readiness probe (moto version, pid, clock factor).
-* Input validation: every JSON, query and CBOR request is checked against botocore's model of its service
+* Input validation: every JSON, query, REST-JSON and CBOR request is checked against botocore's model of its service
   (lengths, patterns, enums, ranges, required members) and against hand rules for what the API references state
   only in prose, and refused as AWS refuses it; `--rule-table` prints the table of what is checked (rules.md).
 * Lifecycle clock: NAT gateways, load balancers, EFS file systems and mount targets, and RDS instances come up
@@ -297,12 +297,14 @@ RDSBackend.modify_db_instance = _rds_modify_when_ready
 # model in machine form (the same constraints the API reference prints under each parameter), so every request of
 # the JSON, query and CBOR protocols is checked against it here and refused with the service's validation code and
 # AWS's message shape ("1 validation error detected: Value 'x' at 'name' failed to satisfy constraint: Member must
-# have length less than or equal to 32"). REST protocols (S3, EFS) are not checked yet.
+# have length less than or equal to 32"). REST-JSON (EFS) is checked member by member where the model locates it;
+# REST-XML (S3) is not checked yet.
 VALIDATION = {"on": True}
 
 # The code a constraint violation answers with (AWS API references, "Common Errors": ValidationException for the
 # JSON services; the query services keep their historical codes).
 VALIDATION_CODES = {"ec2": "InvalidParameterValue", "rds": "InvalidParameterValue", "sns": "InvalidParameter",
+                    "elasticfilesystem": "BadRequest",  # EFS API reference: BadRequest, "an invalid parameter value"
                     "elasticloadbalancing": "ValidationError", "iam": "ValidationError", "sts": "ValidationError",
                     "monitoring": "ValidationError"}
 # Otherwise the first of these the service's model declares (CodeBuild and CodeConnections: InvalidInputException,
@@ -533,7 +535,7 @@ def rule_table(operations):
         if shape is not None:
             _rule_rows(shape, "", rows)
         protocol = model.metadata.get("protocol")
-        if protocol in ("rest-json", "rest-xml"):
+        if protocol == "rest-xml":
             rows = [("*", f"{protocol}: not checked yet")] + rows
         hand = HAND_RULES.get((signing_name, action))
         if hand is not None:  # the rule's docstring names its source
@@ -1381,6 +1383,10 @@ class GhostMiddleware:
                 if action not in model.operation_names or model.operation_model(action).input_shape is None:
                     return None
                 params = unflatten(model.operation_model(action).input_shape, "", flat, protocol == "ec2")
+            elif protocol == "rest-json":
+                action, params = self.rest_json_params(environ, model)
+                if action is None:
+                    return None
             else:
                 return None
         except ValueError:
@@ -1394,6 +1400,35 @@ class GhostMiddleware:
         hand = HAND_RULES.get((record["service"], action))
         return hand(params) if hand is not None else None
 
+    def rest_json_params(self, environ, model):
+        """(operation, its input as the model names it) of a REST-JSON request (EFS): members from the URI's
+        labels, the query string, the headers and the JSON body, each where the model's `location` puts it."""
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
+        action = rest_operation(model.service_name, method, path, frozenset(query))
+        if action is None or model.operation_model(action).input_shape is None:
+            return None, None
+        operation = model.operation_model(action)
+        template = operation.http.get("requestUri", "/").partition("?")[0]
+        labels = re.fullmatch(re.sub(r"\\\{([^}+]+)\+?\\\}", lambda m: f"(?P<{m.group(1)}>[^/]+)",
+                                     re.escape(template)) + "/?", path)
+        raw = self.read_body(environ)
+        body = json.loads(raw) if raw else {}
+        params = {}
+        for name, member in operation.input_shape.members.items():
+            where, wire = member.serialization.get("location"), member.serialization.get("name", name)
+            if where == "uri" and labels is not None and wire in labels.groupdict():
+                params[name] = urllib.parse.unquote(labels.group(wire))
+            elif where == "querystring" and wire in query:
+                params[name] = query[wire] if member.type_name == "list" else query[wire][0]
+            elif where == "header":
+                value = environ.get("HTTP_" + wire.upper().replace("-", "_"))
+                if value is not None:
+                    params[name] = value
+            elif where is None and isinstance(body, dict) and wire in body:
+                params[name] = body[wire]
+        return action, params
+
     def route(self, environ, start_response, region, record):
         """A JSON, query or REST request: one of our extensions, or moto."""
         path = environ.get("PATH_INFO", "")
@@ -1401,7 +1436,8 @@ class GhostMiddleware:
         refused = self.validate(environ, record)
         if refused is not None:
             record["status"], record["refused"] = 400, refused[1]
-            kind = "json" if target else "query"
+            rest_json = (model_for_signing_name(record["service"]).metadata.get("protocol") == "rest-json")
+            kind = "json" if target or rest_json else "query"
             return self.error(start_response, record["service"], kind, refused[0], refused[1])
         m = EFS_BACKUP_POLICY.match(path)
         if m and record["service"] == "elasticfilesystem":

@@ -683,7 +683,7 @@ class ModelValidation(unittest.TestCase):
             call()
         self.assertEqual(error_code(ctx), code)
         message = ctx.exception.response["Error"]["Message"]
-        self.assertIn("validation error detected: Value", message)
+        self.assertRegex(message, r"^\d+ validation errors? detected: Value ")
         self.assertIn(f"at '{path}' failed to satisfy constraint: {constraint}", message)
 
     def test_each_kind_of_constraint_is_refused_in_each_protocol(self):
@@ -712,6 +712,19 @@ class ModelValidation(unittest.TestCase):
         self.assert_refused(lambda: ec2.create_vpc(CidrBlock="10.8.0.0/16", TagSpecifications=[
             {"ResourceType": "not-a-type", "Tags": [{"Key": "k", "Value": "v"}]}]),
             "InvalidParameterValue", "TagSpecifications.1.member.ResourceType", "Member must satisfy enum value set")
+
+    def test_rest_json_requests_are_checked_from_uri_query_and_body(self):
+        efs = unvalidated("efs")
+        # body member: FileSystemId's pattern (fs- and 8 to 40 hex digits)
+        self.assert_refused(lambda: efs.create_access_point(FileSystemId="not-a-file-system"), "BadRequest",
+                            "FileSystemId", "Member must satisfy regular expression pattern")
+        # query-string member, and a URI label
+        self.assert_refused(lambda: efs.describe_mount_targets(FileSystemId="fs-1"), "BadRequest", "FileSystemId",
+                            "Member must satisfy regular expression pattern")
+        self.assert_refused(lambda: efs.describe_backup_policy(FileSystemId="x" * 129), "BadRequest",
+                            "FileSystemId", "Member must have length less than or equal to 128")
+        fs = efs.create_file_system(CreationToken=str(uuid.uuid4()))["FileSystemId"]
+        efs.describe_mount_targets(FileSystemId=fs)
 
     def test_cbor_requests_are_checked_too(self):
         status, _, body = cloudwatch("PutMetricAlarm", {"AlarmName": "a", "EvaluationPeriods": 0, "MetricName": "m",
