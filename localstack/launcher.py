@@ -638,8 +638,37 @@ def _cloudwatch_put_metric_alarm(params):
     return None
 
 
+ECS_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+
+
+def _ecs_names(*members):
+    """ECS API reference (CreateCluster clusterName, CreateService serviceName, RegisterTaskDefinition family and
+    containerDefinitions.name): "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are
+    allowed." (The message wording is ours.)"""
+    def rule(params):
+        for member in members:
+            names = [c.get("name") for c in params.get("containerDefinitions") or []] if member == "container" \
+                else [params.get(member)]
+            for name in names:
+                if name is not None and not ECS_NAME.fullmatch(str(name)):
+                    return ("InvalidParameterException", f"{member} '{name}' is not valid: up to 255 letters, "
+                                                         "numbers, underscores and hyphens are allowed.")
+        return None
+    rule.__doc__ = _ecs_names.__doc__
+    return rule
+
+
+def _all(*rules):
+    def rule(params):
+        return next((r(params) for r in rules if r(params) is not None), None)
+    rule.__doc__ = " ".join(r.__doc__ for r in rules)
+    return rule
+
+
 HAND_RULES = {
-    ("ecs", "RegisterTaskDefinition"): _ecs_register_task_definition,
+    ("ecs", "RegisterTaskDefinition"): _all(_ecs_names("family", "container"), _ecs_register_task_definition),
+    ("ecs", "CreateCluster"): _ecs_names("clusterName"),
+    ("ecs", "CreateService"): _ecs_names("serviceName"),
     ("elasticloadbalancing", "CreateTargetGroup"): _elbv2_target_group_health_check,
     ("monitoring", "PutMetricAlarm"): _cloudwatch_put_metric_alarm,
 }

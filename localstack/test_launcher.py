@@ -781,6 +781,14 @@ class HandRules(unittest.TestCase):
             bad = {k: v for k, v in bad.items() if v is not None}
             self.assert_refused(lambda: ecs.register_task_definition(**bad), "ClientException", says)
 
+    def test_ecs_names_are_letters_numbers_underscores_and_hyphens_up_to_255(self):
+        ecs = unvalidated("ecs")
+        for call, says in [(lambda: ecs.create_cluster(clusterName="no spaces"), "clusterName 'no spaces'"),
+                           (lambda: ecs.create_cluster(clusterName="c" * 256), "clusterName"),
+                           (lambda: ecs.register_task_definition(**self.task_definition(family="a.b")), "family 'a.b'")]:
+            self.assert_refused(call, "InvalidParameterException", says)
+        ecs.create_cluster(clusterName="Ghost_blog-1")
+
     def test_a_health_check_timeout_must_be_below_its_interval(self):
         elbv2 = unvalidated("elbv2")
         vpc = client("ec2").create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
