@@ -406,6 +406,13 @@ def _pattern(pattern):
         return None
 
 
+def _length(meta, value, path, out, noun):
+    if "min" in meta and len(value) < meta["min"]:
+        out.append((path, value, f"{noun} must have length greater than or equal to {meta['min']}"))
+    if "max" in meta and len(value) > meta["max"]:
+        out.append((path, value, f"{noun} must have length less than or equal to {meta['max']}"))
+
+
 def violations(shape, value, path, out):
     """Appends (path, value, constraint) for each of AWS's model constraints `value` breaks."""
     meta, kind = shape.metadata, shape.type_name
@@ -417,27 +424,18 @@ def violations(shape, value, path, out):
             if value.get(name) is not None:
                 violations(member, value[name], f"{path}.{name}" if path else name, out)
     elif kind == "list" and isinstance(value, list):
-        if "min" in meta and len(value) < meta["min"]:
-            out.append((path, value, f"Member must have length greater than or equal to {meta['min']}"))
-        if "max" in meta and len(value) > meta["max"]:
-            out.append((path, value, f"Member must have length less than or equal to {meta['max']}"))
+        _length(meta, value, path, out, "Member")
         for i, item in enumerate(value, 1):
             if item is not None:
                 violations(shape.member, item, f"{path}.{i}.member", out)
     elif kind == "map" and isinstance(value, dict):
-        if "min" in meta and len(value) < meta["min"]:
-            out.append((path, value, f"Map must have length greater than or equal to {meta['min']}"))
-        if "max" in meta and len(value) > meta["max"]:
-            out.append((path, value, f"Map must have length less than or equal to {meta['max']}"))
+        _length(meta, value, path, out, "Map")
         for k, v in value.items():
             violations(shape.key, k, f"{path}.key", out)
             if v is not None:
                 violations(shape.value, v, f"{path}.{k}", out)
     elif kind == "string" and isinstance(value, str):
-        if "min" in meta and len(value) < meta["min"]:
-            out.append((path, value, f"Member must have length greater than or equal to {meta['min']}"))
-        if "max" in meta and len(value) > meta["max"]:
-            out.append((path, value, f"Member must have length less than or equal to {meta['max']}"))
+        _length(meta, value, path, out, "Member")
         if shape.enum and value not in shape.enum:
             out.append((path, value, f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"))
         pattern = meta.get("pattern") if shape.name not in BROKEN_PATTERNS else None
@@ -564,7 +562,7 @@ FARGATE_MEMORY = {  # ECS Developer Guide, "Task CPU and memory" / task-cpu-memo
 }
 
 
-def _units(value, unit):
+def _units(value):
     """ECS's task-level cpu/memory strings: "1024", "1 vCPU", "2 GB" -> CPU units or MiB (None: not a number)."""
     text = str(value).strip()
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(vcpu|gb)?", text, re.IGNORECASE)
@@ -587,7 +585,7 @@ def _ecs_register_task_definition(params):
         return "ClientException", "Fargate requires that 'memory' be defined at the task level."
     if params.get("networkMode") != "awsvpc":
         return "ClientException", "Fargate only supports network mode \u2018awsvpc\u2019."
-    cpu_units, memory_mib = _units(cpu, "cpu"), _units(memory, "memory")
+    cpu_units, memory_mib = _units(cpu), _units(memory)
     if cpu_units not in FARGATE_MEMORY:
         return ("ClientException", "Invalid 'cpu' setting for task. For more information, see the Troubleshooting "
                                    "section of the Amazon ECS Developer Guide.")
@@ -660,7 +658,7 @@ def _ecs_names(*members):
 
 def _all(*rules):
     def rule(params):
-        return next((r(params) for r in rules if r(params) is not None), None)
+        return next((found for found in (r(params) for r in rules) if found is not None), None)
     rule.__doc__ = " ".join(r.__doc__ for r in rules)
     return rule
 
