@@ -19,7 +19,8 @@ This is the one place for every emulator extension. Each is documented against w
     `ServiceUnavailable`, in the caller's protocol — except a call's last attempt (the SDK's `amz-sdk-request:
     attempt=N; max=M` header), so faults exercise the SDK's retries without making a run's outcome a dice roll.
   - `"crash_after_action": "CreateLoadBalancer"`: the same crash, right after the key's first call of that action
-    (made and answered, or with "drop" made and its answer lost): a process killed during what follows it.
+    or REST operation ("DeleteMountTarget"), made and answered (or with "drop" made and its answer lost): a process
+    killed during what follows it.
   - `"latency_ms": n`: every call of the key waits n ms before it is handled (calls in flight wait in parallel).
   - `"clock_factor": f`: the lifecycle clock's factor for the resources the key creates (see "Lifecycle clock").
   Injected faults are recorded on the call (`"injected": "crash" | "drop" | "throttle" | "429" | "503"`), so a
@@ -31,6 +32,13 @@ This is the one place for every emulator extension. Each is documented against w
 * Lifecycle clock: NAT gateways, load balancers, EFS file systems and mount targets, and RDS instances come up
   through AWS's states over AWS's typical durations times a factor (`--clock-factor`, default 0.01; `POST
   /_ghost/clock {"factor"}`), and EFS and RDS refuse what AWS refuses on a resource that is not ready yet.
+* What outlives its owner: load balancers, NAT gateways, mount targets, databases and ECS tasks hold requester-
+  managed network interfaces in their subnets, deletes leave them `deleting` / `DRAINING` on the same clock, and
+  subnets, security groups, the internet gateway, the VPC, the cluster and the DB subnet group refuse to go while
+  something still holds them (DependencyViolation, ClusterContains*Exception, InvalidDBSubnetGroupStateFault).
+* IAM propagation: a new role is not assumable by CodeBuild, CodePipeline, CodeDeploy or as an EFS policy principal
+  for 10 AWS seconds (scaled), and the first CreateCluster with capacity providers waits for ECS's service-linked
+  role to propagate; each refuses with the service's own error.
 * ECS CreateService keeps `deploymentConfiguration`, `loadBalancers`, `capacityProviderStrategy` and
   `healthCheckGracePeriodSeconds` (moto 5.2.5 drops them on create and only stores them on UpdateService; AWS
   stores them on create and DescribeServices returns them): after a successful CreateService that carried any,
@@ -81,8 +89,10 @@ import base64
 import datetime
 import functools
 import gzip
+import heapq
 import http
 import io
+import itertools
 import json
 import os
 import random
@@ -107,17 +117,25 @@ from moto.codebuild.models import CodeBuild, CodeBuildBackend
 from moto.codedeploy import exceptions as codedeploy_errors
 from moto.codedeploy import responses as codedeploy_responses
 from moto.codedeploy.models import CodeDeployBackend
-from moto.codepipeline.exceptions import PipelineNotFoundException
+from moto.codepipeline.exceptions import InvalidStructureException, PipelineNotFoundException
 from moto.codepipeline.models import CodePipeline, CodePipelineBackend, PipelineExecution
 from moto.codepipeline.responses import CodePipelineResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores, unix_time, utcnow
+from moto.ec2 import exceptions as ec2_errors
+from moto.ec2.models import EC2Backend, ec2_backends
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.nat_gateways import NatGateway
+from moto.ec2.utils import random_public_ip
+from moto.ecs import exceptions as ecs_errors
+from moto.ecs.models import EC2ContainerServiceBackend
 from moto.efs import exceptions as efs_errors
 from moto.efs.models import EFSBackend, FileSystem, MountTarget
-from moto.elbv2.models import FakeLoadBalancer
+from moto.iam import models as iam_models
+from moto.iam.models import Role, iam_backends
+from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer, elbv2_backends
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBInstance, RDSBackend
 from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
@@ -289,6 +307,431 @@ def _rds_modify_when_ready(self, db_instance_identifier, db_kwargs):
 
 
 RDSBackend.modify_db_instance = _rds_modify_when_ready
+
+
+# --- What outlives its owner: deletions that take time, network interfaces, deletion dependencies -----------------
+# On AWS a delete returns before the resource is gone, and the network interfaces a service placed in our subnets (a
+# load balancer's, a NAT gateway's, a mount target's, a database's, each Fargate task's) go only after their owner,
+# on AWS's schedule. Until then the subnet, the security groups, the internet gateway and the VPC refuse to go
+# (DependencyViolation), a cluster with tasks refuses (ClusterContainsTasksException), a DB subnet group in use
+# refuses. moto deletes at once and checks none of it. Here each owner holds service-managed interfaces (requester-
+# managed, with AWS's descriptions, visible in DescribeNetworkInterfaces), and a deletion finishes `later`, after
+# AWS's typical seconds times the clock factor. docs/aws/deletion-dependencies.md and docs/aws/ecs.md hold the
+# research and its sources; localstack/README.md "What outlives its owner" the table.
+AWS_SECONDS.update({
+    "nat-gateway/deleting": 60,  # terraform-provider-aws#49299: "Destruction complete after 1m1s"
+    "load-balancer/interfaces": 90,  # undocumented ("some minutes"); ~1 min observed (aws-load-balancer-controller#208)
+    "mount-target/deleting": 60,
+    "db-instance/deleting": 300,  # 3-6 min observed (hashicorp/terraform#32358)
+    "ecs-task/stop-timeout": 30,  # ContainerDefinition stopTimeout, Fargate default
+    "ecs-task/deprovisioning": 30,  # the task's interface detached and deleted (task lifecycle, DEPROVISIONING)
+})
+
+LATER_LOCK = threading.RLock()
+LATER = []  # heap of (wall-clock due time, sequence, action)
+LATER_SEQ = itertools.count()
+
+
+def later(aws_seconds, action):
+    """Runs `action` once `aws_seconds` have passed on the caller's clock (at once with the clock off). Returns the
+    wall-clock time it is due."""
+    due = time.time() + max(aws_seconds, 0) * clock_factor()
+    if due <= time.time():
+        action()
+        return due
+    with LATER_LOCK:
+        heapq.heappush(LATER, (due, next(LATER_SEQ), action))
+    return due
+
+
+def run_due():
+    """What has come due happens before the request that might observe it (every request calls this first)."""
+    while True:
+        with LATER_LOCK:
+            if not LATER or LATER[0][0] > time.time():
+                return
+            _, _, action = heapq.heappop(LATER)
+            try:
+                action()
+            except Exception as e:  # the resource went another way meanwhile: nothing left to finish
+                print(f"emulator: a deferred deletion found nothing to do: {e!r}", file=sys.stderr)
+
+
+def _existing_groups(ec2, groups):
+    return [g for g in (ec2.get_security_group_from_id(gid) for gid in groups or []) if g is not None]
+
+
+def service_interface(ec2, subnet_id, groups, description, requester, kind="interface", public=False):
+    """A requester-managed interface as an AWS service creates it in the caller's subnet (EC2 User Guide,
+    "Requester-managed network interfaces")."""
+    eni = ec2.create_network_interface(subnet=subnet_id, private_ip_address=None, description=description)
+    eni._group_set = _existing_groups(ec2, groups)
+    eni.requester_managed, eni.requester_id, eni.interface_type, eni.status = True, requester, kind, "in-use"
+    if public:
+        eni.public_ip = random_public_ip()
+    return eni
+
+
+_eni_association = NetworkInterface.association.fget
+
+
+def _association(eni):
+    """moto writes the association's keys in lower camel case, which DescribeNetworkInterfaces' serializer does not
+    match, so a public address never showed; the model's member names are added beside them."""
+    found = _eni_association(eni)
+    return dict(found, **{k[0].upper() + k[1:]: v for k, v in found.items()})
+
+
+NetworkInterface.association = property(_association)
+
+
+def release_interface(ec2, eni_id):
+    for address in ec2.addresses:
+        if address.eni is not None and address.eni.id == eni_id:
+            address.eni, address.association_id = None, None
+    ec2.enis.pop(eni_id, None)
+
+
+def sync_interfaces(owner, ec2, wanted, make, linger_s):
+    """Makes `owner`'s interfaces those of `wanted` ({key: (subnet, groups, public)}): new ones are made, kept ones
+    follow the groups, dropped ones are released after `linger_s` AWS seconds. Returns when the last drop is due."""
+    have = owner.__dict__.setdefault("_ghost_enis", {})
+    due = time.time()
+    for key in [k for k in have if k not in wanted]:
+        eni_id = have.pop(key)
+        due = max(due, later(linger_s, lambda e=eni_id: release_interface(ec2, e)))
+    for key, (subnet, groups, public) in wanted.items():
+        if key in have and have[key] in ec2.enis:
+            ec2.enis[have[key]]._group_set = _existing_groups(ec2, groups)
+        else:
+            have[key] = make(subnet, groups, public).id
+    return due
+
+
+# Load balancer: one interface per subnet, "ELB app/<name>/<id>", owned by amazon-elb, public when internet-facing;
+# DeleteLoadBalancer returns at once and the interfaces go minutes later (API_DeleteLoadBalancer; terraform's
+# cleanupALBNetworkInterfaces exists because they linger).
+def _lb_interfaces(backend, lb, gone=False):
+    ec2 = backend.ec2_backend
+    label = "ELB " + lb.arn.split(":loadbalancer/", 1)[-1]
+    wanted = {} if gone else {s.id: (s.id, lb.security_groups, lb.scheme != "internal") for s in lb.subnets}
+    sync_interfaces(lb, ec2, wanted, lambda s, g, p: service_interface(ec2, s, g, label, "amazon-elb", public=p),
+                    AWS_SECONDS["load-balancer/interfaces"])
+
+
+def _after(cls, name, then):
+    original = getattr(cls, name)
+
+    @functools.wraps(original)
+    def wrapped(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        then(self, result, *args, **kwargs)
+        return result
+
+    setattr(cls, name, wrapped)
+    return original
+
+
+_after(ELBv2Backend, "create_load_balancer", lambda self, lb, *a, **kw: _lb_interfaces(self, lb))
+for _name in ("set_subnets", "set_security_groups"):
+    _after(ELBv2Backend, _name, lambda self, _r, arn, *a, **kw: _lb_interfaces(self, self.load_balancers[arn]))
+_elb_delete = ELBv2Backend.delete_load_balancer
+
+
+def _elb_delete_load_balancer(self, arn):
+    lb = self.load_balancers.get(arn)
+    _elb_delete(self, arn)
+    if lb is not None:
+        _lb_interfaces(self, lb, gone=True)
+
+
+ELBv2Backend.delete_load_balancer = _elb_delete_load_balancer
+
+# NAT gateway: DeleteNatGateway leaves it `deleting` (its interface and address still mapped) until `deleted`
+# (EC2 API reference, DeleteNatGateway and NatGateway State).
+_nat_init = NatGateway.__init__
+
+
+def _nat_gateway_init(self, *args, **kwargs):
+    _nat_init(self, *args, **kwargs)
+    eni = self._eni
+    eni.description, eni.requester_managed, eni.interface_type = f"Interface for NAT Gateway {self.id}", True, "nat_gateway"
+    eni.requester_id, eni.status = "amazon-vpc", "in-use"
+
+
+NatGateway.__init__ = _nat_gateway_init
+
+
+def _delete_nat_gateway(self, nat_gateway_id):
+    nat = self.nat_gateways.get(nat_gateway_id)
+    if nat is None:
+        raise ec2_errors.EC2ClientError("NatGatewayNotFound", f"The Nat Gateway {nat_gateway_id} was not found")
+    if nat.state not in ("deleting", "deleted"):
+        nat.state = "deleting"
+
+        def deleted():
+            nat.state = "deleted"
+            release_interface(self, nat._eni.id)
+
+        later(AWS_SECONDS["nat-gateway/deleting"], deleted)
+    return nat
+
+
+EC2Backend.delete_nat_gateway = _delete_nat_gateway
+
+
+# EFS mount target: DeleteMountTarget "returns while the mount target state is still deleting"; the interface goes
+# with it (EFS API reference, DeleteMountTarget). The file system stays in use until then.
+def _mount_target_interface(self, mt, *args, **kwargs):
+    eni = self.ec2_backend.enis.get(mt.network_interface_id)
+    if eni is not None:
+        eni.description = f"EFS mount target for {mt.file_system_id} ({mt.mount_target_id})"
+        eni.requester_managed, eni.requester_id, eni.status = True, "amazon-elasticfilesystem", "in-use"
+
+
+_after(EFSBackend, "create_mount_target", _mount_target_interface)
+_efs_delete_mount_target = EFSBackend.delete_mount_target
+
+
+def _delete_mount_target(self, mount_target_id):
+    mt = self.mount_targets_by_id.get(mount_target_id)
+    if mt is None or mt.life_cycle_state == "deleting":
+        return _efs_delete_mount_target(self, mount_target_id) if mt is None else None
+    mt.life_cycle_state = "deleting"
+    later(AWS_SECONDS["mount-target/deleting"], lambda: _efs_delete_mount_target(self, mount_target_id))
+
+
+EFSBackend.delete_mount_target = _delete_mount_target
+
+
+# RDS instance: an interface in its subnet group (two for Multi-AZ: primary and standby) with its VPC security
+# groups; DeleteDBInstance leaves it `deleting` for minutes, holding the subnet group (API_DeleteDBInstance,
+# API_DeleteDBSubnetGroup InvalidDBSubnetGroupStateFault).
+def _db_interfaces(db, gone=False):
+    ec2 = ec2_backends[db.account_id][db.region]
+    subnets = [s.id for s in getattr(getattr(db, "db_subnet_group", None), "_subnets", None) or []]
+    count = 0 if gone or not subnets else (2 if db.multi_az and len(subnets) > 1 else 1)
+    wanted = {i: (subnets[i], db.vpc_security_group_ids, bool(db.publicly_accessible)) for i in range(count)}
+    sync_interfaces(db, ec2, wanted, lambda s, g, p: service_interface(ec2, s, g, "RDSNetworkInterface", "amazon-rds",
+                                                                      public=p), 0)
+
+
+_after(RDSBackend, "create_db_instance", lambda self, db, *a, **kw: _db_interfaces(db))
+_after(RDSBackend, "modify_db_instance", lambda self, db, *a, **kw: _db_interfaces(db))
+_rds_delete = RDSBackend.delete_db_instance
+
+
+def _delete_db_instance(self, db_instance_identifier, final_db_snapshot_identifier=None, skip_final_snapshot=False,
+                        **kwargs):
+    db = self.databases.get(db_instance_identifier)
+    if db is not None and db.status == "deleting":
+        raise RDSClientError("InvalidDBInstanceState", f"Instance {db_instance_identifier} is already being deleted.")
+    if db is not None and db.status == "creating" and final_db_snapshot_identifier and not skip_final_snapshot:
+        raise RDSClientError("InvalidDBInstanceState",
+                             f"Instance {db_instance_identifier} is currently creating - a final snapshot cannot be taken.")
+    db = _rds_delete(self, db_instance_identifier, final_db_snapshot_identifier, skip_final_snapshot, **kwargs)
+    self.databases[db_instance_identifier] = db  # moto forgot it at once; AWS shows it `deleting` for minutes
+
+    def gone():
+        if self.databases.get(db_instance_identifier) is db:
+            del self.databases[db_instance_identifier]
+        _db_interfaces(db, gone=True)
+
+    later(AWS_SECONDS["db-instance/deleting"], gone)
+    return db
+
+
+RDSBackend.delete_db_instance = _delete_db_instance
+_rds_delete_subnet_group = RDSBackend.delete_subnet_group
+
+
+def _delete_subnet_group(self, subnet_name):
+    for db in self.databases.values():
+        if getattr(getattr(db, "db_subnet_group", None), "name", None) == subnet_name:
+            raise RDSClientError("InvalidDBSubnetGroupStateFault",
+                                 f"Cannot delete the subnet group '{subnet_name}' because at least one database "
+                                 f"instance: {db.db_instance_identifier} is still using it.")
+    return _rds_delete_subnet_group(self, subnet_name)
+
+
+RDSBackend.delete_subnet_group = _delete_subnet_group
+
+
+# ECS service: each desired Fargate task holds an interface in the service's subnets. A task that leaves (scale-in,
+# a new task definition or network, DeleteService) drains for the target groups' deregistration delay, stops within
+# its stopTimeout, then deprovisions its interface (Developer Guide, "Task lifecycle"); a deleted service is
+# DRAINING until its tasks are stopping, then INACTIVE (API_DeleteService). Until its tasks are gone the cluster
+# refuses DeleteCluster (ClusterContainsTasksException).
+def _drain_seconds(svc):
+    elb = elbv2_backends[svc._account_id][svc.region_name]
+    delays = [int(tg.attributes.get("deregistration_delay.timeout_seconds", 300))
+              for tg in (elb.target_groups.get(lb.get("targetGroupArn")) for lb in svc.load_balancers or [])
+              if tg is not None]
+    stop = AWS_SECONDS["ecs-task/stop-timeout"]
+    try:
+        td = svc._backend.describe_task_definition(svc.task_definition)
+        stop = max([c.get("stopTimeout") or stop for c in td.container_definitions] or [stop])
+    except Exception:  # a deregistered revision: the default stop timeout
+        pass
+    return max(delays or [0]) + stop
+
+
+def _service_tasks(svc):
+    ec2 = ec2_backends[svc._account_id][svc.region_name]
+    conf = (svc.network_configuration or {}).get("awsvpcConfiguration") or {}
+    subnets, groups = conf.get("subnets") or [], conf.get("securityGroups") or []
+    public = conf.get("assignPublicIp") == "ENABLED"
+    wanted = {}
+    if svc.status == "ACTIVE" and subnets:
+        generation = (svc.task_definition, tuple(subnets), tuple(groups), public)
+        wanted = {(generation, i): (subnets[i % len(subnets)], groups, public) for i in range(svc.desired_count or 0)}
+    drain = _drain_seconds(svc)
+    label = f"arn:aws:ecs:{svc.region_name}:{svc._account_id}:attachment/"
+
+    def task(subnet, groups, public):
+        eni = service_interface(ec2, subnet, groups, label + str(uuid.uuid4()), "amazon-ecs", public=public)
+        eni._ghost_cluster = svc.cluster_arn
+        return eni
+
+    before = set(svc.__dict__.get("_ghost_enis", {}))
+    sync_interfaces(svc, ec2, wanted, task, drain + AWS_SECONDS["ecs-task/deprovisioning"])
+    if before - set(wanted):
+        svc._ghost_draining_until = max(svc.__dict__.get("_ghost_draining_until", 0),
+                                        time.time() + drain * clock_factor())
+
+
+def _cluster_tasks(backend, cluster):
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    ours = sum(1 for e in ec2.enis.values() if getattr(e, "_ghost_cluster", None) == cluster.arn)
+    moto_tasks = sum(1 for t in backend.tasks.get(cluster.name, {}).values() if t.last_status != "STOPPED")
+    return ours + moto_tasks
+
+
+_ecs_create_service = EC2ContainerServiceBackend.create_service
+
+
+def _create_service(self, cluster_str, service_name, *args, **kwargs):
+    cluster = self._get_cluster(cluster_str)
+    existing = self.services.get(f"{cluster.name}:{service_name}")
+    if existing is not None and existing.status == "DRAINING":
+        raise ecs_errors.InvalidParameterException("Unable to Start a service that is still Draining.")
+    if existing is not None and existing.status == "ACTIVE":
+        raise ecs_errors.InvalidParameterException("Creation of service was not idempotent.")
+    svc = _ecs_create_service(self, cluster_str, service_name, *args, **kwargs)
+    _service_tasks(svc)
+    return svc
+
+
+EC2ContainerServiceBackend.create_service = _create_service
+_after(EC2ContainerServiceBackend, "update_service", lambda self, svc, *a, **kw: _service_tasks(svc))
+_ecs_delete_service = EC2ContainerServiceBackend.delete_service
+
+
+def _delete_service(self, cluster_name, service_name, force):
+    svc = self._get_service(cluster_name, service_name)
+    if svc.status != "ACTIVE":
+        return svc  # an INACTIVE (or DRAINING) service: AWS answers with it as it is
+    svc = _ecs_delete_service(self, cluster_name, service_name, force)  # moto: INACTIVE at once
+    _service_tasks(svc)
+    until = svc.__dict__.get("_ghost_draining_until", 0)
+    if until > time.time():
+        svc.status = "DRAINING"
+        with LATER_LOCK:
+            heapq.heappush(LATER, (until, next(LATER_SEQ), lambda: setattr(svc, "status", "INACTIVE")))
+    return svc
+
+
+EC2ContainerServiceBackend.delete_service = _delete_service
+_ecs_delete_cluster = EC2ContainerServiceBackend.delete_cluster
+
+
+def _delete_cluster(self, cluster_str):
+    """ECS API reference, DeleteCluster: ClusterContainsServicesException, ClusterContainsTasksException."""
+    cluster = self._get_cluster(cluster_str)
+    if any(s.cluster_arn == cluster.arn and s.status in ("ACTIVE", "DRAINING") for s in self.services.values()):
+        raise ecs_errors.ECSException("ClusterContainsServicesException",
+                                      "The Cluster cannot be deleted while Services are active.")
+    if _cluster_tasks(self, cluster):
+        raise ecs_errors.ECSException("ClusterContainsTasksException",
+                                      "The Cluster cannot be deleted while Tasks are active.")
+    return _ecs_delete_cluster(self, cluster_str)
+
+
+EC2ContainerServiceBackend.delete_cluster = _delete_cluster
+
+
+# EC2 deletion dependencies (EC2 API reference: DeleteSecurityGroup, DeleteSubnet, DetachInternetGateway, DeleteVpc,
+# ReleaseAddress; the messages are AWS's, docs/aws/deletion-dependencies.md cites the transcripts).
+def _interfaces(ec2, test):
+    return [e for e in list(ec2.enis.values()) if test(e)]
+
+
+_ec2_delete_security_group = EC2Backend.delete_security_group
+
+
+def _delete_security_group(self, name=None, group_id=None):
+    group = self.get_security_group_from_id(group_id) if group_id else self.get_security_group_by_name_or_id(name)
+    if group is not None:
+        used = _interfaces(self, lambda e: group in e._group_set)
+        referenced = [g for groups in self.groups.values() for g in groups.values() if g is not group and any(
+            (r.source_group or {}).get("GroupId") == group.id for r in g.ingress_rules + g.egress_rules)]
+        if used or referenced:
+            raise ec2_errors.DependencyViolationError(f"resource {group.id} has a dependent object")
+    return _ec2_delete_security_group(self, name=name, group_id=group_id)
+
+
+EC2Backend.delete_security_group = _delete_security_group
+_ec2_delete_subnet = EC2Backend.delete_subnet
+
+
+def _delete_subnet(self, subnet_id):
+    if _interfaces(self, lambda e: e.subnet.id == subnet_id):
+        raise ec2_errors.DependencyViolationError(f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
+    return _ec2_delete_subnet(self, subnet_id)
+
+
+EC2Backend.delete_subnet = _delete_subnet
+_ec2_detach_igw = EC2Backend.detach_internet_gateway
+
+
+def _mapped(ec2, eni):
+    return bool(eni.public_ip) or any(a.eni is eni for a in ec2.addresses)
+
+
+def _detach_internet_gateway(self, internet_gateway_id, vpc_id):
+    if _interfaces(self, lambda e: e.subnet.vpc_id == vpc_id and _mapped(self, e)):
+        raise ec2_errors.DependencyViolationError(
+            f"Network {vpc_id} has some mapped public address(es). Please unmap those public address(es) before "
+            "detaching the gateway.")
+    return _ec2_detach_igw(self, internet_gateway_id, vpc_id)
+
+
+EC2Backend.detach_internet_gateway = _detach_internet_gateway
+_ec2_delete_vpc = EC2Backend.delete_vpc
+
+
+def _delete_vpc(self, vpc_id):
+    attached = [g for g in self.internet_gateways.values() if g.vpc is not None and g.vpc.id == vpc_id]
+    groups = [g for g in self.groups.get(vpc_id, {}).values() if g.name != "default"]
+    if attached or groups or _interfaces(self, lambda e: e.subnet.vpc_id == vpc_id):
+        raise ec2_errors.DependencyViolationError(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+    return _ec2_delete_vpc(self, vpc_id)
+
+
+EC2Backend.delete_vpc = _delete_vpc
+_ec2_release_address = EC2Backend.release_address
+
+
+def _release_address(self, address=None, allocation_id=None):
+    eips = self.address_by_ip([address]) if address else self.address_by_allocation([allocation_id])
+    if eips and (eips[0].eni is not None or eips[0].instance is not None):
+        # "[Nondefault VPC] You must disassociate the Elastic IP address before you can release it. Otherwise, Amazon
+        # EC2 returns an error (InvalidIPAddress.InUse)." The message text is not published.
+        raise ec2_errors.EC2ClientError("InvalidIPAddress.InUse", f"Address {address or allocation_id} is in use.")
+    return _ec2_release_address(self, address=address, allocation_id=allocation_id)
+
+
+EC2Backend.release_address = _release_address
 
 
 # --- Input validation from AWS's service models --------------------------------------------------------------------
@@ -969,6 +1412,152 @@ def _codepipeline_stop_pipeline_execution(self):
 
 
 # --- CodeConnections (no moto backend) -----------------------------------------------------------------------------
+# --- IAM propagation and service-linked roles ----------------------------------------------------------------------
+# IAM is eventually consistent: a new role is seen by IAM at once but by other services only "after a delay" (IAM
+# User Guide, "Changes that I make are not always immediately visible"; no duration is published, 2-30 s observed,
+# terraform-provider-aws retries each such call for 2 minutes). Here a role is not assumable by another service for
+# AWS_SECONDS["iam-role/propagation"] times the clock factor, and each call below refuses it with that service's own
+# error (docs/aws/iam-propagation-and-sns-kms.md A.1), as it refuses a role that does not exist or does not trust it.
+AWS_SECONDS["iam-role/propagation"] = 10
+_role_init = Role.__init__
+
+
+def _role_born(self, *args, **kwargs):
+    self.__dict__.update(_ghost_born=time.time(), _ghost_factor=clock_factor())
+    _role_init(self, *args, **kwargs)
+
+
+Role.__init__ = _role_born
+
+
+def _iam_of(arn):
+    parts = arn.split(":")
+    return iam_backends[parts[4] if len(parts) > 4 and parts[4] else DEFAULT_ACCOUNT_ID]["aws"]
+
+
+def _role_by_arn(arn):
+    try:
+        return _iam_of(arn).get_role_by_arn(arn)
+    except Exception:  # IAMNotFoundException, or a malformed ARN: AWS cannot assume it either
+        return None
+
+
+def _propagated(role):
+    return aws_age(role) >= AWS_SECONDS["iam-role/propagation"]
+
+
+def _trusts(role, service):
+    try:
+        document = json.loads(urllib.parse.unquote(role.assume_role_policy_document))
+    except (TypeError, ValueError):
+        return False
+    for st in document.get("Statement", []):
+        principals = (st.get("Principal") or {}).get("Service", []) if isinstance(st.get("Principal"), dict) else []
+        principals = [principals] if isinstance(principals, str) else principals
+        if st.get("Effect") == "Allow" and service in principals:
+            return True
+    return False
+
+
+def assumable(arn, service):
+    """True when `service` can assume the role now: it exists, has propagated, and trusts the service."""
+    role = _role_by_arn(arn) if arn else None
+    return role is not None and _propagated(role) and _trusts(role, service)
+
+
+def _refuse_unassumable(cls, name, service, arn_of, error):
+    """Wraps backend method `name`: the role it names must be assumable by `service`, else `error(arn)` is raised."""
+    original = getattr(cls, name)
+
+    @functools.wraps(original)
+    def guarded(self, *args, **kwargs):
+        arn = arn_of(*args, **kwargs)
+        if arn and not assumable(arn, service):
+            raise error(arn)
+        return original(self, *args, **kwargs)
+
+    setattr(cls, name, guarded)
+
+
+# CodeBuild User Guide, troubleshooting "CodeBuild is not authorized to perform: sts:AssumeRole".
+_refuse_unassumable(CodeBuildBackend, "create_project", "codebuild.amazonaws.com",
+                    lambda *a, **kw: kw.get("service_role"),
+                    lambda arn: codebuild_errors.InvalidInputException(
+                        f"CodeBuild is not authorized to perform: sts:AssumeRole on {arn}"))
+_refuse_unassumable(CodeBuildBackend, "update_project", "codebuild.amazonaws.com",
+                    lambda name, fields: fields.get("serviceRole"),
+                    lambda arn: codebuild_errors.InvalidInputException(
+                        f"CodeBuild is not authorized to perform: sts:AssumeRole on {arn}"))
+# CodePipeline: InvalidStructureException "CodePipeline is not authorized to perform AssumeRole on role <arn>"
+# (quoted in the SageMaker Developer Guide); moto checks existence and trust on create only.
+for _name in ("create_pipeline", "update_pipeline"):
+    _refuse_unassumable(CodePipelineBackend, _name, "codepipeline.amazonaws.com",
+                        lambda *a, **kw: (kw.get("pipeline") or a[0]).get("roleArn"),
+                        lambda arn: InvalidStructureException(
+                            f"CodePipeline is not authorized to perform AssumeRole on role {arn}"))
+# CodeDeploy API reference, CreateDeploymentGroup / UpdateDeploymentGroup: InvalidRoleException "The service role
+# ARN was specified in an invalid format. Or, if an Auto Scaling group was specified, the specified service role does
+# not grant the appropriate permissions"; the wording below is a live capture.
+_codedeploy_role_error = lambda arn: JsonRESTError(  # noqa: E731
+    "InvalidRoleException", f"AWS CodeDeploy does not have the permissions required to assume the role {arn}.")
+_refuse_unassumable(CodeDeployBackend, "create_deployment_group", "codedeploy.amazonaws.com",
+                    lambda *a, **kw: kw.get("service_role_arn"), _codedeploy_role_error)
+_refuse_unassumable(CodeDeployBackend, "update_deployment_group", "codedeploy.amazonaws.com",
+                    lambda app, current, new_name, fields: fields.get("serviceRoleArn"), _codedeploy_role_error)
+_efs_put_policy = EFSBackend.put_file_system_policy
+
+
+def _put_file_system_policy(self, file_system_id, policy, *args, **kwargs):
+    """EFS API reference, PutFileSystemPolicy: InvalidPolicyException; a principal IAM cannot show EFS yet (or at all)
+    is "Policy contains invalid Principal block" (terraform matches that text and retries it for 2 minutes)."""
+    try:
+        statements = json.loads(policy).get("Statement", [])
+    except ValueError:
+        statements = []
+    for st in statements if isinstance(statements, list) else [statements]:
+        principal = st.get("Principal") if isinstance(st, dict) else None
+        arns = principal.get("AWS", []) if isinstance(principal, dict) else []
+        for arn in [arns] if isinstance(arns, str) else arns:
+            role = _role_by_arn(arn) if ":role/" in arn else None
+            if ":role/" in arn and (role is None or not _propagated(role)):
+                raise JsonRESTError("InvalidPolicyException", "Policy contains invalid Principal block")
+    return _efs_put_policy(self, file_system_id, policy, *args, **kwargs)
+
+
+EFSBackend.put_file_system_policy = _put_file_system_policy
+
+# ECS Developer Guide, "Using service-linked roles for Amazon ECS": ECS creates AWSServiceRoleForECS the first time it
+# needs it. It propagates like any role, so the first CreateCluster with capacity providers in a fresh account fails
+# with InvalidParameterException "Unable to assume the service linked role. Please verify that the ECS service linked
+# role exists." (terraform-provider-aws ecs/cluster.go retries exactly that for 2 minutes).
+ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"
+iam_models.SERVICE_NAME_CONVERSION["ecs"] = "ECS"  # moto would name CreateServiceLinkedRole's role AWSServiceRoleForecs
+
+
+def ecs_service_linked_role(account_id):
+    iam = iam_backends[account_id]["aws"]
+    found = [r for r in iam.roles.values() if r.name == ECS_SERVICE_LINKED_ROLE]
+    if found:
+        return found[0]
+    return iam.create_service_linked_role("ecs.amazonaws.com", "Role to enable Amazon ECS to manage your cluster.", "")
+
+
+_ecs_create_cluster = EC2ContainerServiceBackend.create_cluster
+
+
+def _create_cluster(self, cluster_name, *args, **kwargs):
+    role = ecs_service_linked_role(self.account_id)
+    wants_providers = kwargs.get("capacity_providers") or kwargs.get("default_capacity_provider_strategy") or (
+        len(args) > 3 and (args[3] or (len(args) > 4 and args[4])))
+    if wants_providers and not _propagated(role):
+        raise ecs_errors.InvalidParameterException(
+            "Unable to assume the service linked role. Please verify that the ECS service linked role exists.")
+    return _ecs_create_cluster(self, cluster_name, *args, **kwargs)
+
+
+EC2ContainerServiceBackend.create_cluster = _create_cluster
+
+
 class AwsError(Exception):
     def __init__(self, code, message, status=400):
         super().__init__(message)
@@ -1222,7 +1811,7 @@ class GhostMiddleware:
         return key, region, service, action, protocol
 
     # --- faults ------------------------------------------------------------------------------------------------
-    def injected(self, environ, key, action, mutating):
+    def injected(self, environ, key, action, mutating, operation=None):
         """The fault this call meets, if any: "crash" (refuse), "drop" (drop unprocessed), "drop-after" (process,
         then drop), or a transient kind ("throttle", "429", "503"); and the latency to add first."""
         with self.lock:
@@ -1237,7 +1826,7 @@ class GhostMiddleware:
                     return ("drop" if drop else "crash"), latency
                 if mutating:
                     fault["seen"] += 1
-                if (mutating and fault["seen"] == k) or action == trip:
+                if (mutating and fault["seen"] == k) or (trip is not None and trip in (action, operation)):
                     fault["tripped"] = True
                     if drop:
                         return "drop-after", latency
@@ -1509,7 +2098,10 @@ class GhostMiddleware:
                     self.efs_backup.clear()
                     self.codeconnections = CodeConnections()
                     CODEDEPLOY_HOLD["on"] = False
+                with LATER_LOCK:
+                    LATER.clear()
             return self.app(environ, start_response)
+        run_due()
 
         key, region, service, action, protocol = self.classify(environ)
         mutating = not is_read(action)
@@ -1522,7 +2114,7 @@ class GhostMiddleware:
                                                  frozenset(query))
         with self.lock:
             self.calls.append(record)
-        fault, latency = self.injected(environ, key, action, mutating)
+        fault, latency = self.injected(environ, key, action, mutating, record.get("operation"))
         with self.lock:
             CALLER.factor = self.faults.get(key, {}).get("clock_factor")
         if latency:

@@ -124,10 +124,24 @@ def states_until(read, final, within):
         time.sleep(0.05)
 
 
+def service_role(name, service):
+    """A role `service` may assume, made once and waited on until IAM has propagated it (see IamPropagation)."""
+    iam = client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+    try:
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        time.sleep(10 * 0.01 + 0.1)  # the launcher's default clock factor
+    except ClientError:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+    return arn
+
+
 class CodeBuild(unittest.TestCase):
     def test_project_create_read_update_delete(self):
         cb = client("codebuild")
-        role = f"arn:aws:iam::{ACCOUNT}:role/cb"
+        role = service_role("cb", "codebuild.amazonaws.com")
+        service_role("cb2", "codebuild.amazonaws.com")
         spec = {"name": "ghost-build", "description": "builds",
                 "source": {"type": "CODEPIPELINE", "buildspec": "version: 0.2\n"},  # no location, as AWS allows
                 "artifacts": {"type": "CODEPIPELINE"},
@@ -179,6 +193,11 @@ class CodeBuild(unittest.TestCase):
 
 
 class CodeDeploy(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for name in ("cd", "cd2"):
+            service_role(name, "codedeploy.amazonaws.com")
+
     GROUP = {
         "serviceRoleArn": f"arn:aws:iam::{ACCOUNT}:role/cd", "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
         "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
@@ -228,7 +247,7 @@ class CodeDeploy(unittest.TestCase):
         self.assertEqual(cd.list_tags_for_resource(ResourceArn=arn)["Tags"], [{"Key": "ghost:stack", "Value": "t"}])
         with self.assertRaises(ClientError) as ctx:
             cd.update_deployment_group(applicationName="ghost-app", currentDeploymentGroupName="nope",
-                                       serviceRoleArn="x")
+                                       serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/cd")
         self.assertEqual(error_code(ctx), "DeploymentGroupDoesNotExistException")
 
         revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": "version: 0.0"}}
@@ -320,9 +339,7 @@ class CodePipeline(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                         "Principal": {"Service": "codepipeline.amazonaws.com"}}]}
-        client("iam").create_role(RoleName="ghost-pipeline", AssumeRolePolicyDocument=json.dumps(trust))
+        service_role("ghost-pipeline", "codepipeline.amazonaws.com")
 
     def test_pipeline_round_trip_state_stop_delete(self):
         cp = client("codepipeline")
@@ -938,6 +955,297 @@ class LifecycleClock(unittest.TestCase):
         self.assertEqual(json.loads(post("/_ghost/clock", b'{"factor": -2}')[2])["error"][:4], "need")
         health = json.loads(urllib.request.urlopen(f"{URL}/_ghost/health", timeout=5).read())
         self.assertEqual(health["clock_factor"], 0.01, "the launcher's --clock-factor")
+
+
+class Teardown(unittest.TestCase):
+    """Deletes return before the resource is gone, and what a service placed in our subnets outlives its owner: the
+    subnet, the groups, the gateway and the VPC refuse until then, as AWS refuses (docs/aws/deletion-dependencies.md)."""
+
+    FACTOR = 0.01
+
+    def setUp(self):
+        self.key = f"AKIDGONE{uuid.uuid4().hex[:8].upper()}"
+        self.assertEqual(arm({"key": self.key, "clock_factor": self.FACTOR})[0], 200)
+        self.ec2 = client("ec2", self.key)
+        self.vpc = self.ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+        self.subnets = [self.ec2.create_subnet(VpcId=self.vpc, CidrBlock=f"10.8.{i}.0/24",
+                                               AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+                        for i, az in enumerate("ab")]
+        self.sg = self.ec2.create_security_group(GroupName=f"g-{uuid.uuid4().hex[:6]}", Description="d",
+                                                 VpcId=self.vpc)["GroupId"]
+        self.igw = self.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        self.ec2.attach_internet_gateway(InternetGatewayId=self.igw, VpcId=self.vpc)
+
+    def interfaces(self):
+        return self.ec2.describe_network_interfaces(
+            Filters=[{"Name": "vpc-id", "Values": [self.vpc]}])["NetworkInterfaces"]
+
+    def refused(self, call, code, message=None):
+        with self.assertRaises(ClientError) as ctx:
+            call()
+        self.assertEqual(error_code(ctx), code, ctx.exception.response["Error"])
+        if message:
+            self.assertIn(message, ctx.exception.response["Error"]["Message"])
+
+    def until(self, call, within):
+        """Retries `call` until it succeeds; returns the seconds it took."""
+        start = time.time()
+        while True:
+            try:
+                call()
+                return time.time() - start
+            except ClientError:
+                if time.time() - start > within:
+                    raise
+                time.sleep(0.05)
+
+    def test_a_deleted_load_balancer_keeps_its_interfaces_and_they_block_the_network_for_a_while(self):
+        elb = client("elbv2", self.key)
+        lb = elb.create_load_balancer(Name=f"gone-{uuid.uuid4().hex[:8]}", Subnets=self.subnets,
+                                      SecurityGroups=[self.sg])["LoadBalancers"][0]
+        enis = self.interfaces()
+        self.assertEqual(len(enis), 2, enis)
+        suffix = lb["LoadBalancerArn"].split(":loadbalancer/")[1]
+        for eni in enis:
+            self.assertEqual(eni["Description"], f"ELB {suffix}")
+            self.assertTrue(eni["RequesterManaged"])
+            self.assertEqual([g["GroupId"] for g in eni["Groups"]], [self.sg])
+            self.assertIn("PublicIp", eni.get("Association", {}), "internet-facing: a public address")
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+        self.refused(lambda: elb.describe_load_balancers(LoadBalancerArns=[lb["LoadBalancerArn"]]),
+                     "LoadBalancerNotFound")
+        self.refused(lambda: self.ec2.delete_security_group(GroupId=self.sg), "DependencyViolation",
+                     f"resource {self.sg} has a dependent object")
+        self.refused(lambda: self.ec2.delete_subnet(SubnetId=self.subnets[0]), "DependencyViolation",
+                     f"The subnet '{self.subnets[0]}' has dependencies and cannot be deleted.")
+        self.refused(lambda: self.ec2.detach_internet_gateway(InternetGatewayId=self.igw, VpcId=self.vpc),
+                     "DependencyViolation", f"Network {self.vpc} has some mapped public address(es).")
+        took = self.until(lambda: self.ec2.delete_security_group(GroupId=self.sg), 5)
+        self.assertAlmostEqual(took, 90 * self.FACTOR, delta=0.4)
+        self.assertEqual(self.interfaces(), [])
+        self.ec2.detach_internet_gateway(InternetGatewayId=self.igw, VpcId=self.vpc)
+        for subnet in self.subnets:
+            self.ec2.delete_subnet(SubnetId=subnet)
+        self.ec2.delete_internet_gateway(InternetGatewayId=self.igw)
+        self.ec2.delete_vpc(VpcId=self.vpc)
+
+    def test_a_nat_gateway_is_deleting_holding_its_address_and_subnet_until_deleted(self):
+        eip = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = self.ec2.create_nat_gateway(SubnetId=self.subnets[0], AllocationId=eip)["NatGateway"]["NatGatewayId"]
+        [eni] = self.interfaces()
+        self.assertEqual((eni["Description"], eni["InterfaceType"]), (f"Interface for NAT Gateway {nat}", "nat_gateway"))
+        self.ec2.delete_nat_gateway(NatGatewayId=nat)
+        read = lambda: self.ec2.describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"][0]["State"]
+        self.assertEqual(read(), "deleting")
+        self.refused(lambda: self.ec2.release_address(AllocationId=eip), "InvalidIPAddress.InUse")
+        self.refused(lambda: self.ec2.delete_subnet(SubnetId=self.subnets[0]), "DependencyViolation")
+        self.refused(lambda: self.ec2.detach_internet_gateway(InternetGatewayId=self.igw, VpcId=self.vpc),
+                     "DependencyViolation")
+        seen = states_until(read, "deleted", 5)
+        self.assertEqual([s for _, s in seen], ["deleting", "deleted"])
+        self.assertAlmostEqual(seen[1][0], 60 * self.FACTOR, delta=0.35)
+        self.ec2.release_address(AllocationId=eip)
+        self.ec2.delete_subnet(SubnetId=self.subnets[0])
+
+    def test_a_mount_target_is_deleting_and_its_file_system_in_use_until_it_is_gone(self):
+        efs = client("efs", self.key)
+        fs = efs.create_file_system(CreationToken=str(uuid.uuid4()))["FileSystemId"]
+        states_until(lambda: efs.describe_file_systems(FileSystemId=fs)["FileSystems"][0]["LifeCycleState"],
+                     "available", 5)
+        mt = efs.create_mount_target(FileSystemId=fs, SubnetId=self.subnets[0], SecurityGroups=[self.sg])
+        [eni] = self.interfaces()
+        self.assertEqual(eni["Description"], f"EFS mount target for {fs} ({mt['MountTargetId']})")
+        efs.delete_mount_target(MountTargetId=mt["MountTargetId"])
+        read = lambda: [m["LifeCycleState"] for m in efs.describe_mount_targets(FileSystemId=fs)["MountTargets"]]
+        self.assertEqual(read(), ["deleting"])
+        efs.delete_mount_target(MountTargetId=mt["MountTargetId"])  # again, mid-way: accepted
+        self.refused(lambda: efs.delete_file_system(FileSystemId=fs), "FileSystemInUse")
+        self.refused(lambda: self.ec2.delete_security_group(GroupId=self.sg), "DependencyViolation")
+        took = self.until(lambda: efs.delete_file_system(FileSystemId=fs), 5)
+        self.assertAlmostEqual(took, 60 * self.FACTOR, delta=0.35)
+        self.assertEqual(self.interfaces(), [])
+        self.ec2.delete_security_group(GroupId=self.sg)
+
+    def test_a_database_is_deleting_for_minutes_and_holds_its_subnet_group(self):
+        rds = client("rds", self.key)
+        group, name = f"g-{uuid.uuid4().hex[:6]}", f"gone-{uuid.uuid4().hex[:8]}"
+        rds.create_db_subnet_group(DBSubnetGroupName=group, DBSubnetGroupDescription="d", SubnetIds=self.subnets)
+        rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="mysql",
+                               MasterUsername="ghost", MasterUserPassword="a-long-password", AllocatedStorage=20,
+                               DBSubnetGroupName=group, VpcSecurityGroupIds=[self.sg], MultiAZ=True)
+        enis = self.interfaces()
+        self.assertEqual(sorted(e["SubnetId"] for e in enis), sorted(self.subnets), "primary and standby")
+        self.refused(lambda: rds.delete_db_instance(DBInstanceIdentifier=name, FinalDBSnapshotIdentifier=name + "-f"),
+                     "InvalidDBInstanceState", "is currently creating - a final snapshot cannot be taken")
+        rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+        read = lambda: rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DBInstanceStatus"]
+        self.assertEqual(read(), "deleting")
+        self.refused(lambda: rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True),
+                     "InvalidDBInstanceState", "is already being deleted")
+        self.refused(lambda: rds.delete_db_subnet_group(DBSubnetGroupName=group), "InvalidDBSubnetGroupStateFault",
+                     f"Cannot delete the subnet group '{group}' because at least one database instance: {name}")
+        self.refused(lambda: self.ec2.delete_subnet(SubnetId=self.subnets[1]), "DependencyViolation")
+        took = self.until(lambda: rds.delete_db_subnet_group(DBSubnetGroupName=group), 6)
+        self.assertAlmostEqual(took, 300 * self.FACTOR, delta=0.5)
+        self.refused(read, "DBInstanceNotFound")
+        self.assertEqual(self.interfaces(), [])
+
+    def test_a_deleted_service_drains_its_tasks_and_the_cluster_refuses_until_they_are_gone(self):
+        ecs, elb = client("ecs", self.key), client("elbv2", self.key)
+        cluster, svc = f"c-{uuid.uuid4().hex[:6]}", "ghost"
+        ecs.create_cluster(clusterName=cluster)
+        td = ecs.register_task_definition(
+            family=f"f-{uuid.uuid4().hex[:6]}", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+            memory="512", containerDefinitions=[{"name": "ghost", "image": "ghost:6", "stopTimeout": 10}],
+        )["taskDefinition"]["taskDefinitionArn"]
+        tg = elb.create_target_group(Name=f"t-{uuid.uuid4().hex[:6]}", Protocol="HTTP", Port=2368, VpcId=self.vpc,
+                                     TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "20"}])
+        network = {"awsvpcConfiguration": {"subnets": self.subnets, "securityGroups": [self.sg],
+                                           "assignPublicIp": "ENABLED"}}
+        create = lambda: ecs.create_service(cluster=cluster, serviceName=svc, taskDefinition=td, desiredCount=2,
+                                            launchType="FARGATE", networkConfiguration=network,
+                                            loadBalancers=[{"targetGroupArn": tg, "containerName": "ghost",
+                                                            "containerPort": 2368}])
+        create()
+        self.refused(create, "InvalidParameterException", "Creation of service was not idempotent.")
+        enis = self.interfaces()
+        self.assertEqual(len(enis), 2, "one interface per task")
+        self.assertTrue(all(e["Description"].startswith("arn:aws:ecs:") for e in enis), enis)
+        ecs.delete_service(cluster=cluster, service=svc, force=True)
+        read = lambda: ecs.describe_services(cluster=cluster, services=[svc])["services"][0]["status"]
+        self.assertEqual(read(), "DRAINING")
+        self.refused(create, "InvalidParameterException", "Unable to Start a service that is still Draining.")
+        self.refused(lambda: ecs.delete_cluster(cluster=cluster), "ClusterContainsServicesException")
+        seen = states_until(read, "INACTIVE", 5)
+        self.assertAlmostEqual(seen[1][0], (20 + 10) * self.FACTOR, delta=0.3, msg=seen)
+        self.refused(lambda: ecs.delete_cluster(cluster=cluster), "ClusterContainsTasksException")
+        self.refused(lambda: self.ec2.detach_internet_gateway(InternetGatewayId=self.igw, VpcId=self.vpc),
+                     "DependencyViolation", "mapped public address")
+        self.until(lambda: ecs.delete_cluster(cluster=cluster), 5)
+        self.assertEqual(self.interfaces(), [])
+
+    def test_groups_referenced_by_a_rule_and_a_vpc_with_a_gateway_attached_are_refused(self):
+        other = self.ec2.create_security_group(GroupName=f"o-{uuid.uuid4().hex[:6]}", Description="d",
+                                               VpcId=self.vpc)["GroupId"]
+        self.ec2.authorize_security_group_ingress(GroupId=other, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 2368, "ToPort": 2368, "UserIdGroupPairs": [{"GroupId": self.sg}]}])
+        self.refused(lambda: self.ec2.delete_security_group(GroupId=self.sg), "DependencyViolation")
+        self.ec2.delete_security_group(GroupId=other)
+        self.ec2.delete_security_group(GroupId=self.sg)
+        for subnet in self.subnets:
+            self.ec2.delete_subnet(SubnetId=subnet)
+        self.refused(lambda: self.ec2.delete_vpc(VpcId=self.vpc), "DependencyViolation",
+                     f"The vpc '{self.vpc}' has dependencies and cannot be deleted.")
+        self.ec2.detach_internet_gateway(InternetGatewayId=self.igw, VpcId=self.vpc)
+        self.ec2.delete_vpc(VpcId=self.vpc)
+
+    def test_with_the_clock_off_everything_goes_at_once(self):
+        key = f"AKIDGONEOFF{uuid.uuid4().hex[:6].upper()}"
+        self.assertEqual(arm({"key": key, "clock_factor": 0})[0], 200)
+        elb, ec2 = client("elbv2", key), client("ec2", key)
+        lb = elb.create_load_balancer(Name=f"off-{uuid.uuid4().hex[:8]}", Subnets=self.subnets,
+                                      SecurityGroups=[self.sg])["LoadBalancers"][0]
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+        ec2.delete_security_group(GroupId=self.sg)
+
+
+class IamPropagation(unittest.TestCase):
+    """A new role is not assumable by other services for a while (IAM is eventually consistent); each service refuses
+    it with its own error until then, as AWS does (docs/aws/iam-propagation-and-sns-kms.md)."""
+
+    FACTOR = 0.1  # the 10 s propagation lasts 1 s
+
+    def setUp(self):
+        self.key = f"AKIDIAM{uuid.uuid4().hex[:8].upper()}"
+        self.assertEqual(arm({"key": self.key, "clock_factor": self.FACTOR})[0], 200)
+        self.iam = client("iam", self.key)
+
+    def role(self, service):
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+        return self.iam.create_role(RoleName=f"r-{uuid.uuid4().hex[:8]}",
+                                    AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+    def refused_then_accepted(self, call, code, message):
+        start = time.time()
+        with self.assertRaises(ClientError) as ctx:
+            call()
+        self.assertEqual(error_code(ctx), code, ctx.exception.response["Error"])
+        self.assertIn(message, ctx.exception.response["Error"]["Message"])
+        while True:
+            try:
+                call()
+                break
+            except ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], code)
+                self.assertLess(time.time() - start, 3, "propagated after 10 AWS seconds")
+                time.sleep(0.05)
+        self.assertAlmostEqual(time.time() - start, 10 * self.FACTOR, delta=0.5)
+
+    def test_codebuild_refuses_a_role_that_has_not_propagated(self):
+        cb, arn = client("codebuild", self.key), self.role("codebuild.amazonaws.com")
+        name = f"p-{uuid.uuid4().hex[:6]}"
+        self.refused_then_accepted(lambda: cb.create_project(
+            name=name, source={"type": "NO_SOURCE", "buildspec": "version: 0.2"}, artifacts={"type": "NO_ARTIFACTS"},
+            environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                         "computeType": "BUILD_GENERAL1_SMALL"}, serviceRole=arn),
+            "InvalidInputException", f"CodeBuild is not authorized to perform: sts:AssumeRole on {arn}")
+        other = self.role("codebuild.amazonaws.com")
+        self.refused_then_accepted(lambda: cb.update_project(name=name, serviceRole=other), "InvalidInputException",
+                                   "not authorized to perform")
+
+    def test_a_role_that_does_not_trust_the_service_is_refused_for_good(self):
+        cb, arn = client("codebuild", self.key), self.role("ecs-tasks.amazonaws.com")
+        time.sleep(10 * self.FACTOR + 0.2)
+        with self.assertRaises(ClientError) as ctx:
+            cb.create_project(name=f"p-{uuid.uuid4().hex[:6]}", source={"type": "NO_SOURCE", "buildspec": "x"},
+                              artifacts={"type": "NO_ARTIFACTS"}, serviceRole=arn,
+                              environment={"type": "LINUX_CONTAINER", "image": "i", "computeType": "BUILD_GENERAL1_SMALL"})
+        self.assertEqual(error_code(ctx), "InvalidInputException")
+
+    def test_codedeploy_and_codepipeline_refuse_a_role_that_has_not_propagated(self):
+        cd = client("codedeploy", self.key)
+        app = f"a-{uuid.uuid4().hex[:6]}"
+        cd.create_application(applicationName=app, computePlatform="ECS")
+        arn = self.role("codedeploy.amazonaws.com")
+        self.refused_then_accepted(lambda: cd.create_deployment_group(
+            applicationName=app, deploymentGroupName="g", serviceRoleArn=arn), "InvalidRoleException",
+            f"AWS CodeDeploy does not have the permissions required to assume the role {arn}.")
+        cp, arn = client("codepipeline", self.key), self.role("codepipeline.amazonaws.com")
+        stage = lambda n, cat, owner, provider: {"name": n, "actions": [{  # noqa: E731
+            "name": n, "actionTypeId": {"category": cat, "owner": owner, "provider": provider, "version": "1"},
+            "configuration": {}, "outputArtifacts": [{"name": "out"}] if cat == "Source" else [],
+            "inputArtifacts": [] if cat == "Source" else [{"name": "out"}]}]}
+        pipeline = {"name": f"p-{uuid.uuid4().hex[:6]}", "roleArn": arn,
+                    "artifactStore": {"type": "S3", "location": "bucket"},
+                    "stages": [stage("Source", "Source", "AWS", "CodeCommit"), stage("Build", "Build", "AWS", "CodeBuild")]}
+        self.refused_then_accepted(lambda: cp.create_pipeline(pipeline=pipeline), "InvalidStructureException",
+                                   f"CodePipeline is not authorized to perform AssumeRole on role {arn}")
+
+    def test_an_efs_policy_naming_a_new_role_is_refused_until_it_has_propagated(self):
+        efs = client("efs", self.key)
+        fs = efs.create_file_system(CreationToken=str(uuid.uuid4()))["FileSystemId"]
+        states_until(lambda: efs.describe_file_systems(FileSystemId=fs)["FileSystems"][0]["LifeCycleState"],
+                     "available", 10)
+        arn = self.role("ecs-tasks.amazonaws.com")
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": arn}, "Action": "elasticfilesystem:ClientMount"}]})
+        self.refused_then_accepted(lambda: efs.put_file_system_policy(FileSystemId=fs, Policy=policy),
+                                   "InvalidPolicyException", "Policy contains invalid Principal block")
+
+    def test_the_first_cluster_with_capacity_providers_waits_for_the_ecs_service_linked_role(self):
+        try:
+            self.iam.delete_role(RoleName="AWSServiceRoleForECS")  # a fresh account: no role yet
+        except ClientError:
+            pass
+        ecs = client("ecs", self.key)
+        name = f"c-{uuid.uuid4().hex[:6]}"
+        self.refused_then_accepted(lambda: ecs.create_cluster(clusterName=name, capacityProviders=["FARGATE"]),
+                                   "InvalidParameterException", "Unable to assume the service linked role.")
+        role = self.iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]
+        self.assertEqual(role["Path"], "/aws-service-role/ecs.amazonaws.com/")
 
 
 class EarlierExtensions(unittest.TestCase):

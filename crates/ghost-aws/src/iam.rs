@@ -8,7 +8,7 @@ use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_sdk_iam::operation::get_role_policy::GetRolePolicyError;
 use aws_sdk_iam::types::Tag;
 use ghost_core::reconcile::{self, Live, Resource};
-use ghost_core::{AbsentExt, AwsResultExt, Env, Error, Outcome, Result, planned_id};
+use ghost_core::{AbsentExt, Action, AwsResultExt, Env, Error, Outcome, Result, planned_id};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -233,6 +233,38 @@ async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>> {
 
 pub async fn ensure_role(iam: &Client, env: &Env, spec: &RoleSpec) -> Result<Outcome<String>> {
     reconcile::ensure(env, &Role::new(iam, env, spec)).await
+}
+
+/// An AWS service's service-linked role (`AWSServiceRoleForECS` for `ecs.amazonaws.com`), created when the account
+/// lacks it. It is the account's, shared by every cluster (or other user of the service) in it, so no stack deletes
+/// it. AWS creates some of these by itself on first use, but asynchronously: the first CreateCluster with capacity
+/// providers in a fresh account fails with "Unable to assume the service linked role" (ECS Developer Guide, "Using
+/// service-linked roles for Amazon ECS"), so the lens makes sure of it first, and the call that needs it retries
+/// while it propagates.
+pub async fn ensure_service_linked_role(iam: &Client, env: &Env, service: &str, role_name: &str) -> Result<()> {
+    const SLR: &str = "service-linked-role";
+    let got = iam.get_role().role_name(role_name).send().await;
+    if got.absent_when(GetRoleError::is_no_such_entity_exception, "GetRole", role_name)?.is_some() {
+        return Ok(());
+    }
+    let why = format!("{service} needs it; it belongs to the account, so destroy keeps it");
+    if env.is_plan() {
+        env.note(SLR, role_name, Action::Create, &planned_id(SLR), &why);
+        return Ok(());
+    }
+    let made = iam.create_service_linked_role().aws_service_name(service).send().await;
+    // Another run (or AWS itself, on first use) made it meanwhile: AWS says the name "has been taken".
+    let taken = |e: &Error| {
+        e.is_code(&["EntityAlreadyExists"]) || (e.is_code(&["InvalidInput"]) && e.message().contains("has been taken"))
+    };
+    match made.aws("CreateServiceLinkedRole", role_name) {
+        Ok(out) => {
+            env.note(SLR, role_name, Action::Create, out.role.map(|r| r.arn).as_deref().unwrap_or(role_name), &why)
+        }
+        Err(e) if taken(&e) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 /// Detaches and deletes every policy, then the role. Absent is success.

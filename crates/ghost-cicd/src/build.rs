@@ -10,6 +10,7 @@ use aws_sdk_codebuild::types::{
 };
 use ghost_core::AwsResultExt;
 use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::wait::retry_iam_propagation;
 use ghost_runtime::ecs::CONTAINER;
 use serde::{Deserialize, Serialize};
 
@@ -192,8 +193,11 @@ impl Resource for BuildProject<'_> {
         let name = &self.name;
         let tags = self.c.env.names.tags("build-project", name).into_iter();
         let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build());
-        let req = settings!(self.c.codebuild.create_project().name(name), d);
-        req.set_tags(Some(tags.collect())).send().await.aws("CreateProject", name)?;
+        let req = settings!(self.c.codebuild.create_project().name(name), d).set_tags(Some(tags.collect()));
+        retry_iam_propagation(&self.c.env, "build-project", name, || async {
+            req.clone().send().await.aws("CreateProject", name)
+        })
+        .await?;
         Ok(name.clone())
     }
     fn updates(&self, d: &ProjectView, l: &ProjectView) -> Result<Vec<ProjectUpdate>> {
@@ -201,7 +205,11 @@ impl Resource for BuildProject<'_> {
     }
     async fn update(&self, _: &String, _: ProjectUpdate) -> Result<()> {
         let (d, name) = (&self.desired, &self.name);
-        settings!(self.c.codebuild.update_project().name(name), d).send().await.aws("UpdateProject", name)?;
+        let req = settings!(self.c.codebuild.update_project().name(name), d);
+        retry_iam_propagation(&self.c.env, "build-project", name, || async {
+            req.clone().send().await.aws("UpdateProject", name)
+        })
+        .await?;
         Ok(())
     }
 }

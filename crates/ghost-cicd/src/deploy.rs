@@ -11,6 +11,7 @@ use aws_sdk_codedeploy::types::{
     TargetGroupInfo, TargetGroupPairInfo, TrafficRoute,
 };
 use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::wait::retry_iam_propagation;
 use ghost_core::{AbsentExt, AwsResultExt, Change, Error as CoreError};
 use ghost_runtime::RuntimeOut;
 use serde::{Deserialize, Serialize};
@@ -283,7 +284,11 @@ impl Resource for DeploymentGroup<'_> {
         let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build());
         let req = self.c.codedeploy.create_deployment_group().application_name(&self.application);
         let req = settings!(req.deployment_group_name(name), d);
-        req.set_tags(Some(tags.collect())).send().await.aws("CreateDeploymentGroup", name)?;
+        let req = req.set_tags(Some(tags.collect()));
+        retry_iam_propagation(&self.c.env, "codedeploy-deployment-group", name, || async {
+            req.clone().send().await.aws("CreateDeploymentGroup", name)
+        })
+        .await?;
         Ok(name.clone())
     }
     fn updates(&self, d: &GroupView, l: &GroupView) -> Result<Vec<GroupUpdate>> {
@@ -293,7 +298,10 @@ impl Resource for DeploymentGroup<'_> {
         let (d, name) = (&self.desired, &self.name);
         let req = self.c.codedeploy.update_deployment_group().application_name(&self.application);
         let req = settings!(req.current_deployment_group_name(name), d);
-        req.send().await.aws("UpdateDeploymentGroup", name)?;
+        retry_iam_propagation(&self.c.env, "codedeploy-deployment-group", name, || async {
+            req.clone().send().await.aws("UpdateDeploymentGroup", name)
+        })
+        .await?;
         Ok(())
     }
 }

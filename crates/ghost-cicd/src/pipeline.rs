@@ -12,6 +12,7 @@ use aws_sdk_codepipeline::types::{
 };
 use ghost_core::config::{Deployment, Source};
 use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::wait::retry_iam_propagation;
 use ghost_core::{AbsentExt, AwsResultExt};
 use serde_json::{Value, json};
 
@@ -266,7 +267,11 @@ impl Resource for Pipeline<'_> {
         let tags = self.c.env.names.tags("pipeline", &name).into_iter();
         let tags = tags.map(|t| Tag::builder().key(t.key).value(t.value).build().expect("key and value"));
         let req = self.c.codepipeline.create_pipeline().pipeline(self.declaration.clone());
-        req.set_tags(Some(tags.collect())).send().await.aws("CreatePipeline", &name)?;
+        let req = req.set_tags(Some(tags.collect()));
+        retry_iam_propagation(&self.c.env, "pipeline", &name, || async {
+            req.clone().send().await.aws("CreatePipeline", &name)
+        })
+        .await?;
         Ok(self.spec.pipeline_arn())
     }
     fn updates(&self, d: &BTreeMap<String, Value>, l: &BTreeMap<String, Value>) -> Result<Vec<PipelineUpdate>> {
@@ -275,7 +280,10 @@ impl Resource for Pipeline<'_> {
     async fn update(&self, _: &String, _: PipelineUpdate) -> Result<()> {
         let name = self.spec.pipeline();
         let req = self.c.codepipeline.update_pipeline().pipeline(self.declaration.clone());
-        req.send().await.aws("UpdatePipeline", &name)?;
+        retry_iam_propagation(&self.c.env, "pipeline", &name, || async {
+            req.clone().send().await.aws("UpdatePipeline", &name)
+        })
+        .await?;
         Ok(())
     }
 }

@@ -55,6 +55,14 @@ impl Error {
     pub fn is_code(&self, codes: &[&str]) -> bool {
         self.code().is_some_and(|c| codes.contains(&c))
     }
+
+    /// The AWS error's message ("" for errors of our own).
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Aws { message, .. } => message,
+            _ => "",
+        }
+    }
 }
 
 /// Attaches the operation and resource to an SDK result, keeping the typed SDK error as the source.

@@ -72,9 +72,154 @@ where
     }
 }
 
+/// Repeats `call` while it fails with an error `passes` says will pass once an earlier change has settled (a
+/// dependency still being released, a role still propagating). Any other error, and the last one when `bound`
+/// runs out, is returned as it came; the pauses follow [`poll_until`]'s schedule.
+/// `notice` hears the first such error (to say what the run now waits for).
+pub async fn retry_while<T, F, Fut>(
+    passes: impl Fn(&Error) -> bool,
+    bound: &Bound,
+    notice: impl FnOnce(&Error),
+    mut call: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let start = Instant::now();
+    let mut pause = FIRST_PAUSE.min(bound.interval);
+    let mut notice = Some(notice);
+    loop {
+        match call().await {
+            Err(e) if passes(&e) && start.elapsed() + pause <= bound.max_wait => {
+                if let Some(notice) = notice.take() {
+                    notice(&e);
+                }
+                tracing::info!(error = %e, retry_in_ms = pause.as_millis() as u64, "retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(bound.interval);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How each service refuses a role IAM has not yet propagated to it (code, and a fragment of the message), as
+/// terraform-provider-aws recognises them; docs/aws/iam-propagation-and-sns-kms.md §A.1 cites each.
+pub const IAM_PROPAGATION: &[(&str, &str)] = &[
+    ("InvalidInputException", "ot authorized to perform"),
+    ("InvalidStructureException", "not authorized"),
+    ("InvalidRoleException", ""),
+    ("InvalidPolicyException", "Policy contains invalid Principal block"),
+    ("InvalidParameterException", "Unable to assume the service linked role"),
+];
+
+/// IAM is eventually consistent: a role just created (or just given a policy) is refused by the service that
+/// assumes it for a while ("Changes that I make are not always immediately visible", IAM User Guide). `call`, which
+/// writes `kind` `name`, is retried on those refusals for 2 minutes (terraform-provider-aws's
+/// `propagationTimeout`), and the wait is announced once.
+pub async fn retry_iam_propagation<T, F, Fut>(env: &crate::Env, kind: &str, name: &str, call: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let propagating =
+        |e: &Error| IAM_PROPAGATION.iter().any(|(code, fragment)| e.is_code(&[code]) && e.message().contains(fragment));
+    let notice =
+        |e: &Error| env.waiting(kind, name, &format!("IAM has propagated its role (AWS said: {})", e.message()));
+    retry_while(propagating, &Bound::new(Duration::from_secs(120), Duration::from_secs(5)), notice, call).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn aws(code: &str) -> Error {
+        Error::Aws {
+            operation: "DeleteSubnet",
+            resource: "subnet-1".into(),
+            code: Some(code.into()),
+            message: "m".into(),
+            source: "m".into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_the_named_codes_until_the_call_passes() {
+        let mut n = 0;
+        let bound = Bound::new(Duration::from_secs(60), Duration::from_secs(1));
+        let v = retry_while(
+            |e| e.is_code(&["DependencyViolation"]),
+            &bound,
+            |_| {},
+            || {
+                n += 1;
+                let r = if n < 4 { Err(aws("DependencyViolation")) } else { Ok(n) };
+                async move { r }
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(v, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_role_still_propagating_is_retried_and_a_real_input_error_is_not() {
+        let refusal = |code: &str, message: &str| Error::Aws {
+            operation: "CreateProject",
+            resource: "p".into(),
+            code: Some(code.into()),
+            message: message.into(),
+            source: "m".into(),
+        };
+        let env = crate::Env::new("t", crate::Mode::Apply);
+        let mut n = 0;
+        let v = retry_iam_propagation(&env, "build-project", "p", || {
+            n += 1;
+            let r = if n < 3 {
+                Err(refusal("InvalidInputException", "CodeBuild is not authorized to perform: sts:AssumeRole on arn"))
+            } else {
+                Ok(n)
+            };
+            async move { r }
+        })
+        .await
+        .unwrap();
+        assert_eq!(v, 3);
+        let mut n = 0;
+        let err = retry_iam_propagation(&env, "build-project", "p", || {
+            n += 1;
+            async { Err::<(), _>(refusal("InvalidInputException", "Invalid buildspec")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!((err.message(), n), ("Invalid buildspec", 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_codes_fail_at_once_and_the_bound_ends_the_retries() {
+        let mut n = 0;
+        let bound = Bound::new(Duration::from_secs(5), Duration::from_secs(1));
+        let err = retry_while(
+            |e| e.is_code(&["DependencyViolation"]),
+            &bound,
+            |_| {},
+            || {
+                n += 1;
+                async { Err::<(), _>(aws("AccessDenied")) }
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(err.is_code(&["AccessDenied"]) && n == 1, "{err} after {n} calls");
+        let start = Instant::now();
+        let dependency = |e: &Error| e.is_code(&["DependencyViolation"]);
+        let err = retry_while(dependency, &bound, |_| {}, || async { Err::<(), _>(aws("DependencyViolation")) })
+            .await
+            .unwrap_err();
+        assert!(err.is_code(&["DependencyViolation"]), "{err}");
+        assert!(start.elapsed() <= Duration::from_secs(5), "{:?}", start.elapsed());
+    }
 
     #[tokio::test(start_paused = true)]
     async fn ready_after_pending() {

@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{Address, DomainType, InternetGateway, NatGateway, NatGatewayState, ResourceType};
-use ghost_core::error::{gone_if, waiter_error};
+use ghost_core::error::gone_if;
 use ghost_core::reconcile::{self, Live, Readiness, Resource};
-use ghost_core::wait::Bound;
+use ghost_core::wait::{Bound, Poll, poll_until};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
 use serde::{Deserialize, Serialize};
 
+use crate::interfaces::{Held, delete_when_released};
 use crate::spec::NetworkSpec;
 use crate::{Net, Result, ec2};
 
@@ -19,6 +19,7 @@ const IGW: &str = "internet-gateway";
 const NAT: &str = "nat-gateway";
 const EIP: &str = "elastic-ip";
 const NAT_WAIT: Duration = Duration::from_secs(600);
+const NAT_POLL: Duration = Duration::from_secs(15);
 
 async fn stack_igws(net: &Net) -> Result<Vec<InternetGateway>> {
     Ok(net
@@ -150,11 +151,17 @@ pub(crate) async fn delete_internet_gateways(net: &Net) -> Result<()> {
     for igw in stack_igws(net).await? {
         let id = igw.internet_gateway_id().unwrap_or_default();
         let gone = ["InvalidInternetGatewayID.NotFound"];
+        let name = net.env.names.of("igw");
         net.env
-            .delete(IGW, &net.env.names.of("igw"), id, &gone, || async {
+            .delete(IGW, &name, id, &gone, || async {
                 for vpc in igw.attachments().iter().filter_map(|a| a.vpc_id()) {
-                    let detach = net.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await;
-                    gone_if(detach.map(|_| ()).aws("DetachInternetGateway", id), &["Gateway.NotAttached", gone[0]])?;
+                    // "Network vpc-… has some mapped public address(es)": the balancer's, the NAT's and the tasks'
+                    // public addresses go with their interfaces.
+                    delete_when_released(net, IGW, &name, Held::PublicIn(vpc), || async {
+                        let detach = net.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await;
+                        gone_if(detach.map(|_| ()).aws("DetachInternetGateway", id), &["Gateway.NotAttached", gone[0]])
+                    })
+                    .await?;
                 }
                 net.ec2
                     .delete_internet_gateway()
@@ -383,13 +390,17 @@ pub(crate) async fn delete_nats(net: &Net) -> Result<()> {
                 gone_if(res.map(|_| ()).aws("DeleteNatGateway", id), &gone)?;
                 // Its address cannot be released, nor its subnet deleted, until it is gone.
                 net.env.waiting(NAT, &name, "deleted");
-                net.ec2
-                    .wait_until_nat_gateway_deleted()
-                    .nat_gateway_ids(id)
-                    .wait(NAT_WAIT)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| waiter_error(&format!("NAT gateway {id} deleted"), e))
+                poll_until(&format!("NAT gateway {id} deleted"), &Bound::new(NAT_WAIT, NAT_POLL), || async {
+                    let out = net.ec2.describe_nat_gateways().nat_gateway_ids(id).send().await;
+                    let out = ghost_core::error::absent_if(out.aws("DescribeNatGateways", id), &gone)?;
+                    let state =
+                        out.and_then(|o| o.nat_gateways.and_then(|n| n.into_iter().next())).and_then(|n| n.state);
+                    Ok(match state {
+                        None | Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed) => Poll::Ready(()),
+                        Some(s) => Poll::Pending(s.as_str().to_string()),
+                    })
+                })
+                .await
             })
             .await?;
     }

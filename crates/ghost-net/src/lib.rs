@@ -11,6 +11,7 @@ pub mod spec;
 
 mod ec2;
 mod gateway;
+mod interfaces;
 mod route;
 mod sg;
 mod subnet;

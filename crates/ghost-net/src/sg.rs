@@ -11,6 +11,7 @@ use ghost_core::reconcile::{self, Live, Resource};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, is_planned, planned_id};
 use serde::{Deserialize, Serialize};
 
+use crate::interfaces::{Held, delete_when_released};
 use crate::spec::{NetworkSpec, RuleSource, SgRole, SgSpec};
 use crate::{Net, Result, ec2};
 
@@ -364,9 +365,12 @@ pub(crate) async fn delete_security_groups(net: &Net, vpc_id: &str) -> Result<()
     ours.sort_by_key(|g| rank(g));
     for g in ours {
         let id = g.group_id().unwrap_or_default();
+        let name = g.group_name().unwrap_or(id);
         net.env
-            .delete(KIND, g.group_name().unwrap_or(id), id, &["InvalidGroup.NotFound"], || async {
-                net.ec2.delete_security_group().group_id(id).send().await.map(|_| ()).aws("DeleteSecurityGroup", id)
+            .delete(KIND, name, id, &["InvalidGroup.NotFound"], || {
+                delete_when_released(net, KIND, name, Held::Group(id), || async {
+                    net.ec2.delete_security_group().group_id(id).send().await.map(|_| ()).aws("DeleteSecurityGroup", id)
+                })
             })
             .await?;
     }

@@ -6,6 +6,7 @@ use ghost_core::reconcile::{self, Live, Resource};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, Outcome, TAG_STACK, is_planned, planned_id};
 use serde::{Deserialize, Serialize};
 
+use crate::interfaces::{Held, delete_when_released};
 use crate::spec::{SubnetSpec, Tier};
 use crate::{Net, Result, ec2};
 
@@ -182,8 +183,10 @@ async fn delete_subnet(net: &Net, s: &Subnet) -> Result<()> {
     let id = s.subnet_id().unwrap_or_default();
     let name = ec2::tag_value(s.tags(), "Name").unwrap_or(id);
     net.env
-        .delete(KIND, name, id, &["InvalidSubnetID.NotFound"], || async {
-            net.ec2.delete_subnet().subnet_id(id).send().await.map(|_| ()).aws("DeleteSubnet", id)
+        .delete(KIND, name, id, &["InvalidSubnetID.NotFound"], || {
+            delete_when_released(net, KIND, name, Held::Subnet(id), || async {
+                net.ec2.delete_subnet().subnet_id(id).send().await.map(|_| ()).aws("DeleteSubnet", id)
+            })
         })
         .await?;
     Ok(())

@@ -180,8 +180,10 @@ pub async fn ensure_vpc(net: &Net, spec: &NetworkSpec) -> Result<Outcome<String>
 pub(crate) async fn delete_vpc(net: &Net, id: &str) -> Result<()> {
     let name = net.env.names.of(KIND);
     net.env
-        .delete(KIND, &name, id, &["InvalidVpcID.NotFound"], || async {
-            net.ec2.delete_vpc().vpc_id(id).send().await.map(|_| ()).aws("DeleteVpc", id)
+        .delete(KIND, &name, id, &["InvalidVpcID.NotFound"], || {
+            crate::interfaces::settled(net, KIND, &name, || async {
+                net.ec2.delete_vpc().vpc_id(id).send().await.map(|_| ()).aws("DeleteVpc", id)
+            })
         })
         .await?;
     Ok(())

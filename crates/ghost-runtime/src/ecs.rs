@@ -2,6 +2,7 @@
 //! (a new revision only when its content changes) and the service, plus the service's autoscaling.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
@@ -17,6 +18,7 @@ use ghost_aws::iam::RoleSpec;
 use ghost_aws::policy::{PolicyDocument, Statement};
 use ghost_core::config::Database;
 use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::wait::{Bound, retry_iam_propagation, retry_while};
 use ghost_core::{AwsResultExt, Error as CoreError, planned_id};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -211,7 +213,7 @@ impl Resource for Cluster<'_> {
         Ok(Some(Live::ready(view, c.cluster_arn().unwrap_or_default().to_string())))
     }
     async fn create(&self, d: &ClusterView) -> Result<String> {
-        let out = self
+        let req = self
             .rt
             .ecs
             .create_cluster()
@@ -219,10 +221,12 @@ impl Resource for Cluster<'_> {
             .settings(self.insights())
             .set_capacity_providers(Some(d.capacity_providers.clone()))
             .set_default_capacity_provider_strategy(self.strategy())
-            .set_tags(Some(ecs_tags(self.rt, "ecs-cluster", &self.name)))
-            .send()
-            .await
-            .aws("CreateCluster", &self.name)?;
+            .set_tags(Some(ecs_tags(self.rt, "ecs-cluster", &self.name)));
+        // In a fresh account this very call creates ECS's service-linked role, which then propagates.
+        let out = retry_iam_propagation(&self.rt.env, "ecs-cluster", &self.name, || async {
+            req.clone().send().await.aws("CreateCluster", &self.name)
+        })
+        .await?;
         Ok(out.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().to_string())
     }
     fn updates(&self, d: &ClusterView, l: &ClusterView) -> Result<Vec<ClusterUpdate>> {
@@ -257,6 +261,7 @@ impl Resource for Cluster<'_> {
 }
 
 pub async fn ensure_cluster(rt: &Runtime, spec: &RuntimeSpec) -> Result<String> {
+    ghost_aws::iam::ensure_service_linked_role(&rt.iam, &rt.env, "ecs.amazonaws.com", "AWSServiceRoleForECS").await?;
     Ok(reconcile::ensure(&rt.env, &Cluster::new(rt, spec)).await?.into_id())
 }
 
@@ -953,7 +958,33 @@ pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: gho
         let arn = c.cluster_arn().unwrap_or_default();
         rt.env
             .delete("ecs-cluster", &cluster, arn, &["ClusterNotFoundException"], || async {
-                rt.ecs.delete_cluster().cluster(&cluster).send().await.map(|_| ()).aws("DeleteCluster", &cluster)
+                // An INACTIVE service's tasks are still deprovisioning (their network interfaces detach): AWS
+                // refuses with ClusterContainsTasksException until they are STOPPED. terraform retries these
+                // codes for 10 minutes (ecs/cluster.go).
+                let bound = Bound::new(Duration::from_secs(600), Duration::from_secs(10));
+                let busy = ["ClusterContainsTasksException", "ClusterContainsServicesException"];
+                let notice = |e: &ghost_core::Error| {
+                    rt.env.waiting(
+                        "ecs-cluster",
+                        &cluster,
+                        &format!("its tasks have stopped (AWS said: {})", e.message()),
+                    )
+                };
+                retry_while(
+                    |e| e.is_code(&busy),
+                    &bound,
+                    notice,
+                    || async {
+                        rt.ecs
+                            .delete_cluster()
+                            .cluster(&cluster)
+                            .send()
+                            .await
+                            .map(|_| ())
+                            .aws("DeleteCluster", &cluster)
+                    },
+                )
+                .await
             })
             .await?;
     }

@@ -14,7 +14,7 @@ use aws_sdk_efs::types::{
 };
 use ghost_core::config::{PerformanceMode as CfgPerf, ThroughputMode as CfgThroughput};
 use ghost_core::reconcile::{self, Live, Readiness, Resource};
-use ghost_core::wait::{Bound, Poll, poll_until};
+use ghost_core::wait::{Bound, Poll, poll_until, retry_iam_propagation};
 use ghost_core::{AbsentExt, Action, AwsResultExt, Change, Error as CoreError, Outcome, is_planned, planned_id};
 use ghost_net::NetworkOut;
 use serde::{Deserialize, Serialize};
@@ -360,6 +360,7 @@ impl Resource for MountTarget<'_> {
 /// Until none of these mount targets is listed: EFS deletes one asynchronously, and its network interface
 /// holds its subnet (and the file system) until it is gone.
 async fn wait_deleted(rt: &Runtime, fs_id: &str, ids: &[String]) -> Result<()> {
+    rt.env.waiting("mount-target", &ids.join(", "), "deleted (each takes its network interface with it)");
     let bound = Bound::new(WAIT, Duration::from_secs(5));
     poll_until("mount targets deleted", &bound, || async {
         let out = rt.efs.describe_mount_targets().file_system_id(fs_id).send().await;
@@ -622,7 +623,10 @@ impl Resource for FileSystemPolicy<'_> {
     }
     async fn update(&self, _: &String, _: PutPolicy) -> Result<()> {
         let req = self.rt.efs.put_file_system_policy().file_system_id(self.fs_id).policy(self.document.to_json());
-        req.send().await.aws("PutFileSystemPolicy", self.fs_id)?;
+        retry_iam_propagation(&self.rt.env, "file-system-policy", self.fs_id, || async {
+            req.clone().send().await.aws("PutFileSystemPolicy", self.fs_id)
+        })
+        .await?;
         Ok(())
     }
 }
@@ -638,7 +642,9 @@ pub async fn delete_file_system(rt: &Runtime, _spec: &RuntimeSpec, data: DataPol
     let Some(fs) = find_file_system(rt).await? else { return Ok(()) };
     let id = fs.file_system_id().to_string();
     let mts = rt.efs.describe_mount_targets().file_system_id(&id).send().await.aws("DescribeMountTargets", &id)?;
-    for mt in mts.mount_targets() {
+    // One already `deleting` (a destroy killed during this wait) is only waited for: AWS has been seen to refuse a
+    // second delete mid-way (IncorrectMountTargetState, hashicorp/terraform#12677).
+    for mt in mts.mount_targets().iter().filter(|m| m.life_cycle_state() != &LifeCycleState::Deleting) {
         let mt_id = mt.mount_target_id();
         rt.env
             .delete("mount-target", mt_id, mt_id, &["MountTargetNotFound"], || async {

@@ -434,10 +434,35 @@ async fn cluster_equal_makes_zero_writes_and_insights_off_is_turned_on() {
         let create = always!(aws_sdk_ecs::Client::create_cluster, || {
             aws_sdk_ecs::operation::create_cluster::CreateClusterOutput::builder().build()
         });
-        let r = rt(Rules { ecs: vec![&describe, &update, &create], ..Default::default() });
+        let slr = always!(aws_sdk_iam::Client::get_role, || GetRoleOutput::builder().role(role("{}")).build());
+        let r = rt(Rules { ecs: vec![&describe, &update, &create], iam: vec![&slr], ..Default::default() });
         ecs::ensure_cluster(&r, &spec()).await.unwrap();
         assert_eq!((update.num_calls(), create.num_calls()), (updates, 0), "insights {insights}");
     }
+}
+
+#[tokio::test]
+async fn the_ecs_service_linked_role_is_made_before_the_cluster_when_the_account_lacks_it() {
+    use aws_sdk_iam::operation::create_service_linked_role::CreateServiceLinkedRoleOutput;
+    let absent = mock!(aws_sdk_iam::Client::get_role).then_error(|| {
+        aws_sdk_iam::operation::get_role::GetRoleError::NoSuchEntityException(
+            aws_sdk_iam::types::error::NoSuchEntityException::builder().message("no").build(),
+        )
+    });
+    let made = mock!(aws_sdk_iam::Client::create_service_linked_role)
+        .match_requests(|r| r.aws_service_name() == Some("ecs.amazonaws.com"))
+        .then_output(|| CreateServiceLinkedRoleOutput::builder().role(role("{}")).build());
+    let describe = always!(aws_sdk_ecs::Client::describe_clusters, || {
+        aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput::builder().build()
+    });
+    let create = always!(aws_sdk_ecs::Client::create_cluster, || {
+        aws_sdk_ecs::operation::create_cluster::CreateClusterOutput::builder()
+            .cluster(aws_sdk_ecs::types::Cluster::builder().cluster_arn("arn:cluster/ghost").build())
+            .build()
+    });
+    let r = rt(Rules { ecs: vec![&describe, &create], iam: vec![&absent, &made], ..Default::default() });
+    ecs::ensure_cluster(&r, &spec()).await.unwrap();
+    assert_eq!((made.num_calls(), create.num_calls()), (1, 1));
 }
 
 // --- access point -------------------------------------------------------------------------------------------

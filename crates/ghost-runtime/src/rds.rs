@@ -8,12 +8,11 @@ use aws_sdk_rds::operation::describe_db_subnet_groups::DescribeDBSubnetGroupsErr
 use ghost_core::AbsentExt;
 use std::time::Duration;
 
-use aws_sdk_rds::client::Waiters;
 use aws_sdk_rds::types::{DbInstance, Tag};
 use ghost_core::config::Database;
-use ghost_core::error::{gone_if, waiter_error};
+use ghost_core::error::gone_if;
 use ghost_core::reconcile::{self, Delete, Live, Readiness, Resource};
-use ghost_core::wait::Bound;
+use ghost_core::wait::{Bound, Poll, poll_until};
 use ghost_core::{Action, AwsResultExt, Change, Error as CoreError, is_planned, planned_id};
 use ghost_net::NetworkOut;
 use serde::{Deserialize, Serialize};
@@ -60,6 +59,20 @@ pub async fn find_instance(rt: &Runtime, id: &str) -> Result<Option<DbInstance>>
     Ok(got
         .absent_when(absent, "DescribeDBInstances", id)?
         .and_then(|o| o.db_instances.and_then(|d| d.into_iter().next())))
+}
+
+/// Polls until the instance is gone (DBInstanceNotFound): `deleting` lasts minutes, longer with a final snapshot.
+async fn wait_deleted(rt: &Runtime, name: &str) -> ghost_core::Result<()> {
+    poll_until(&format!("database {name} deleted"), &Bound::new(WAIT, WAIT_INTERVAL), || async {
+        let got = rt.rds.describe_db_instances().db_instance_identifier(name).send().await;
+        let found =
+            got.absent_when(DescribeDBInstancesError::is_db_instance_not_found_fault, "DescribeDBInstances", name)?;
+        Ok(match found.and_then(|o| o.db_instances.and_then(|d| d.into_iter().next())) {
+            None => Poll::Ready(()),
+            Some(db) => Poll::Pending(db.db_instance_status().unwrap_or("deleting").to_string()),
+        })
+    })
+    .await
 }
 
 /// The DB subnet group: the private subnets (sorted).
@@ -505,13 +518,7 @@ pub async fn delete_database(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy)
                         DataPolicy::Delete => req.skip_final_snapshot(true),
                     };
                     req.send().await.aws("DeleteDBInstance", &name)?;
-                    rt.rds
-                        .wait_until_db_instance_deleted()
-                        .db_instance_identifier(&name)
-                        .wait(WAIT)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| waiter_error(&format!("database {name} deleted"), e))
+                    wait_deleted(rt, &name).await
                 })
                 .await?;
             if data == DataPolicy::Keep {
@@ -521,12 +528,7 @@ pub async fn delete_database(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy)
             // A run killed during this wait left it deleting: wait again, or the subnet group's delete below
             // meets InvalidDBSubnetGroupStateFault (the instance still holds it until it is gone).
             rt.env.waiting("db-instance", &name, "deleted");
-            rt.rds
-                .wait_until_db_instance_deleted()
-                .db_instance_identifier(&name)
-                .wait(WAIT)
-                .await
-                .map_err(|e| waiter_error(&format!("database {name} deleted"), e))?;
+            wait_deleted(rt, &name).await?;
         }
     }
     if data == DataPolicy::Delete {

@@ -8,7 +8,10 @@ use aws_sdk_ecs::types::{
     PropagateTags, Service, Tag as EcsTag,
 };
 use ghost_core::config::{CapacityProvider, Deployment};
+use std::time::Duration;
+
 use ghost_core::reconcile::{self, Live, Resource};
+use ghost_core::wait::{Bound, Poll, poll_until};
 use ghost_core::{AwsResultExt, Change, Error as CoreError, is_planned, planned_id};
 use ghost_net::NetworkOut;
 use serde::{Deserialize, Serialize};
@@ -19,6 +22,7 @@ use crate::spec::RuntimeSpec;
 use crate::{Result, Runtime};
 
 const KIND: &str = "ecs-service";
+const DRAIN_WAIT: Duration = Duration::from_secs(20 * 60);
 /// Ghost's first boot on an empty database takes up to a minute on a small task; the ALB must not kill it.
 pub const HEALTH_GRACE_S: i32 = 300;
 /// Minutes green runs with production traffic before blue is retired (the rollback window).
@@ -277,6 +281,11 @@ impl Resource for EcsService<'_> {
         if self.planned_inputs {
             return Ok(None);
         }
+        if !self.rt.env.is_plan() {
+            // A service deleted by a run killed during its drain: AWS refuses a new one of that name until it is
+            // INACTIVE ("Unable to Start a service that is still Draining").
+            wait_drained(self.rt, &self.cluster, &self.name).await?;
+        }
         let svc = active_service(&self.rt.ecs, &self.cluster, &self.name).await?;
         Ok(svc.map(|s| Live::ready(ServiceView::live(&s), s.service_arn().unwrap_or_default().to_string())))
     }
@@ -442,6 +451,30 @@ pub async fn ensure_service(
     Ok(reconcile::ensure(&rt.env, &service).await?.into_id())
 }
 
+/// Waits while the service is DRAINING: DeleteService returns at once, and the service stays DRAINING while its
+/// tasks are deregistered (the target group's deregistration delay) and stopped (their stop timeout); then it is
+/// INACTIVE (ECS API reference, DeleteService). terraform waits 20 minutes for this (ecs/service.go).
+pub async fn wait_drained(rt: &Runtime, cluster: &str, name: &str) -> ghost_core::Result<()> {
+    let out = rt.ecs.describe_services().cluster(cluster).services(name).send().await;
+    let absent = aws_sdk_ecs::operation::describe_services::DescribeServicesError::is_cluster_not_found_exception;
+    let out = ghost_core::AbsentExt::absent_when(out, absent, "DescribeServices", name)?;
+    let draining = out.is_some_and(|o| o.services().iter().any(|s| s.status() == Some("DRAINING")));
+    if draining {
+        rt.env.waiting(KIND, name, "INACTIVE (its tasks drain and stop)");
+        let bound = Bound::new(DRAIN_WAIT, Duration::from_secs(15));
+        poll_until(&format!("service {name} inactive"), &bound, || async {
+            let out = rt.ecs.describe_services().cluster(cluster).services(name).send().await;
+            let out = out.aws("DescribeServices", name)?;
+            Ok(match out.services().first().and_then(|s| s.status()) {
+                Some(state @ ("DRAINING" | "ACTIVE")) => Poll::Pending(state.into()),
+                _ => Poll::Ready(()),
+            })
+        })
+        .await?;
+    }
+    Ok(())
+}
+
 /// The service, if it exists and is ACTIVE (deleted services stay listed as INACTIVE for a while).
 pub async fn find_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<Option<Service>> {
     Ok(active_service(&rt.ecs, &spec.cluster(), &spec.service()).await?)
@@ -461,7 +494,13 @@ pub async fn active_service(
 
 pub async fn delete_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
     let (cluster, name) = (spec.cluster(), spec.service());
-    let Some(svc) = find_service(rt, spec).await? else { return Ok(()) };
+    let Some(svc) = find_service(rt, spec).await? else {
+        // A destroy killed during the drain left it DRAINING: the cluster cannot go until it is INACTIVE.
+        if !rt.env.is_plan() {
+            wait_drained(rt, &cluster, &name).await?;
+        }
+        return Ok(());
+    };
     let arn = svc.service_arn().unwrap_or_default().to_string();
     rt.env
         .delete(KIND, &name, &arn, &["ServiceNotFoundException"], || async {
@@ -482,8 +521,9 @@ pub async fn delete_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {
                 .force(true)
                 .send()
                 .await
-                .map(|_| ())
-                .aws("DeleteService", &name)
+                .aws("DeleteService", &name)?;
+            // Until its tasks are gone the cluster cannot be deleted, nor their network interfaces released.
+            wait_drained(rt, &cluster, &name).await
         })
         .await?;
     Ok(())

@@ -411,3 +411,74 @@ async fn a_deploy_killed_during_each_readiness_wait_resumes_the_wait_and_converg
     println!("killed during each readiness wait, all resumed:\n  {}", rows.join("\n  "));
     let _ = emu.down().await;
 }
+
+/// A destroy killed right after the call that starts each deletion wait (the service's drain, the NAT gateway, a
+/// mount target, the database), with the emulator's clock holding what that
+/// call leaves behind for about 3 s: the re-run finds it still going, waits for it (and says so) instead of meeting
+/// AWS's DependencyViolation / ClusterContainsTasksException / InvalidDBSubnetGroupStateFault, and ends with nothing
+/// of the stack left.
+#[tokio::test]
+async fn a_destroy_killed_during_each_deletion_wait_resumes_the_wait_and_converges() {
+    let emu = own_emulator(4574).await;
+    let private_mysql = [
+        ("task_subnets = \"public\"", "task_subnets = \"private\""),
+        ("database = \"sqlite\"", "database = \"mysql\""),
+    ];
+    let h = Harness::connect(emu.clone(), test_config("undo", SAMPLE, &private_mysql), |o| {
+        o.max_attempts = Some(2);
+        o.initial_backoff = Some(Duration::from_millis(5));
+    })
+    .await;
+    // (the delete, what the re-run waits on, AWS seconds the delete leaves behind: localstack/README.md)
+    let waits = [
+        ("DeleteService", "ecs-service", 30.0 + 30.0),
+        ("DeleteNatGateway", "subnet", 60.0),
+        ("DeleteMountTarget", "mount-target", 60.0),
+        ("DeleteDBInstance", "db-instance", 300.0),
+    ];
+    const HOLD_S: f64 = 3.0;
+    let mut rows = Vec::new();
+    for (delete, kind, aws_seconds) in waits {
+        emu.reset().await.unwrap();
+        h.deploy().await;
+        let faults = Faults {
+            crash_after_action: Some(delete.into()),
+            clock_factor: Some(HOLD_S / aws_seconds),
+            ..Faults::default()
+        };
+        emu.faults(&h.key, &faults).await.unwrap();
+        let env = ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply);
+        let crashed = ghost_stack::destroy(&h.cfg, &h.sdk, &env, DataPolicy::Delete).await;
+        emu.clear_faults(&h.key).await.unwrap();
+        assert!(crashed.is_err(), "{delete}: the crash stopped the destroy");
+        break_the_dead_runs_lock(&h).await;
+        h.calls().await;
+
+        let waited = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = waited.clone();
+        let env = ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply).with_observer(std::sync::Arc::new(move |e| {
+            if let ghost_core::env::Event::Wait { kind, .. } = e {
+                seen.lock().unwrap().push(kind.to_string());
+            }
+        }));
+        let t = Instant::now();
+        let rerun = ghost_stack::destroy(&h.cfg, &h.sdk, &env, DataPolicy::Delete).await;
+        let took = t.elapsed().as_secs_f64();
+        rerun.unwrap_or_else(|e| panic!("{delete}: the re-run converges: {e}"));
+        let waited = waited.lock().unwrap().clone();
+        assert!(waited.iter().any(|k| k == kind), "{delete}: the re-run waited on the {kind}: {waited:?}");
+        // DeleteCluster is the one refusal a destroy retries by design (ClusterContainsTasksException while the
+        // stopped tasks deprovision, as terraform does); every other delete waited for what held it.
+        let calls = h.emu.calls(Some(&h.key)).await.unwrap();
+        let refused: Vec<String> = calls
+            .iter()
+            .filter(|c| c.mutating && c.status >= 400 && c.action != "DeleteCluster")
+            .map(|c| format!("{} {}", c.action, c.status))
+            .collect();
+        assert!(refused.is_empty(), "{delete}: the re-run waited instead of meeting refusals: {refused:?}");
+        h.destroy_to_nothing(delete).await;
+        rows.push(format!("{delete}: re-run waited on {waited:?} and converged in {took:.1} s"));
+    }
+    println!("killed during each deletion wait, all resumed:\n  {}", rows.join("\n  "));
+    let _ = emu.down().await;
+}
