@@ -335,7 +335,11 @@ LATER_SEQ = itertools.count()
 def later(aws_seconds, action):
     """Runs `action` once `aws_seconds` have passed on the caller's clock (at once with the clock off). Returns the
     wall-clock time it is due."""
-    due = time.time() + max(aws_seconds, 0) * clock_factor()
+    return later_at(time.time() + max(aws_seconds, 0) * clock_factor(), action)
+
+
+def later_at(due, action):
+    """Runs `action` at wall-clock time `due` (at once if that has passed); returns `due`."""
     if due <= time.time():
         action()
         return due
@@ -636,8 +640,7 @@ def _delete_service(self, cluster_name, service_name, force):
     until = svc.__dict__.get("_ghost_draining_until", 0)
     if until > time.time():
         svc.status = "DRAINING"
-        with LATER_LOCK:
-            heapq.heappush(LATER, (until, next(LATER_SEQ), lambda: setattr(svc, "status", "INACTIVE")))
+        later_at(until, lambda: setattr(svc, "status", "INACTIVE"))
     return svc
 
 

@@ -455,10 +455,7 @@ pub async fn ensure_service(
 /// tasks are deregistered (the target group's deregistration delay) and stopped (their stop timeout); then it is
 /// INACTIVE (ECS API reference, DeleteService). terraform waits 20 minutes for this (ecs/service.go).
 pub async fn wait_drained(rt: &Runtime, cluster: &str, name: &str) -> ghost_core::Result<()> {
-    let out = rt.ecs.describe_services().cluster(cluster).services(name).send().await;
-    let absent = aws_sdk_ecs::operation::describe_services::DescribeServicesError::is_cluster_not_found_exception;
-    let out = ghost_core::AbsentExt::absent_when(out, absent, "DescribeServices", name)?;
-    let draining = out.is_some_and(|o| o.services().iter().any(|s| s.status() == Some("DRAINING")));
+    let draining = services_named(&rt.ecs, cluster, name).await?.iter().any(|s| s.status() == Some("DRAINING"));
     if draining {
         rt.env.waiting(KIND, name, "INACTIVE (its tasks drain and stop)");
         let bound = Bound::new(DRAIN_WAIT, Duration::from_secs(15));
@@ -486,10 +483,15 @@ pub async fn active_service(
     cluster: &str,
     name: &str,
 ) -> ghost_core::Result<Option<Service>> {
+    Ok(services_named(ecs, cluster, name).await?.into_iter().find(|s| s.status() == Some("ACTIVE")))
+}
+
+/// Every service of that name DescribeServices returns, whatever its status (none when the cluster is gone).
+async fn services_named(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str) -> ghost_core::Result<Vec<Service>> {
     let out = ecs.describe_services().cluster(cluster).services(name).send().await;
     let absent = aws_sdk_ecs::operation::describe_services::DescribeServicesError::is_cluster_not_found_exception;
     let out = ghost_core::AbsentExt::absent_when(out, absent, "DescribeServices", name)?;
-    Ok(out.and_then(|o| o.services.unwrap_or_default().into_iter().find(|s| s.status() == Some("ACTIVE"))))
+    Ok(out.and_then(|o| o.services).unwrap_or_default())
 }
 
 pub async fn delete_service(rt: &Runtime, spec: &RuntimeSpec) -> Result<()> {

@@ -334,6 +334,31 @@ async fn held_state(h: &Harness, kind: &str) -> Option<(String, String)> {
     }
 }
 
+/// The kill-during-a-wait tests' stack: private tasks behind a NAT gateway and MySQL, so every wait kind is there.
+async fn private_mysql_harness(emu: &Emulator, stack: &str) -> Harness {
+    let private_mysql = [
+        ("task_subnets = \"public\"", "task_subnets = \"private\""),
+        ("database = \"sqlite\"", "database = \"mysql\""),
+    ];
+    Harness::connect(emu.clone(), test_config(stack, SAMPLE, &private_mysql), |o| {
+        o.max_attempts = Some(2);
+        o.initial_backoff = Some(Duration::from_millis(5));
+    })
+    .await
+}
+
+/// An applying Env whose observer keeps the kind of every wait the run announces.
+fn recording_waits(h: &Harness) -> (ghost_core::Env, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let waited = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = waited.clone();
+    let env = ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply).with_observer(std::sync::Arc::new(move |e| {
+        if let ghost_core::env::Event::Wait { kind, .. } = e {
+            seen.lock().unwrap().push(kind.to_string());
+        }
+    }));
+    (env, waited)
+}
+
 /// A deploy killed right after the call that starts each readiness wait (load balancer, NAT gateway, file system,
 /// mount target, database), with the emulator's clock holding that resource in its pending state for about 5 s:
 /// the re-run finds it still pending, resumes the wait (and says so), builds on it only once it is ready, and
@@ -341,15 +366,7 @@ async fn held_state(h: &Harness, kind: &str) -> Option<(String, String)> {
 #[tokio::test]
 async fn a_deploy_killed_during_each_readiness_wait_resumes_the_wait_and_converges() {
     let emu = own_emulator(4573).await;
-    let private_mysql = [
-        ("task_subnets = \"public\"", "task_subnets = \"private\""),
-        ("database = \"sqlite\"", "database = \"mysql\""),
-    ];
-    let h = Harness::connect(emu.clone(), test_config("resume", SAMPLE, &private_mysql), |o| {
-        o.max_attempts = Some(2);
-        o.initial_backoff = Some(Duration::from_millis(5));
-    })
-    .await;
+    let h = private_mysql_harness(&emu, "resume").await;
     let waits = [
         HeldWait { create: "CreateLoadBalancer", kind: "load-balancer", aws_seconds: 150.0 },
         HeldWait { create: "CreateNatGateway", kind: "nat-gateway", aws_seconds: 90.0 },
@@ -380,13 +397,7 @@ async fn a_deploy_killed_during_each_readiness_wait_resumes_the_wait_and_converg
         };
         break_the_dead_runs_lock(&h).await;
 
-        let waited = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-        let seen = waited.clone();
-        let env = ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply).with_observer(std::sync::Arc::new(move |e| {
-            if let ghost_core::env::Event::Wait { kind, .. } = e {
-                seen.lock().unwrap().push(kind.to_string());
-            }
-        }));
+        let (env, waited) = recording_waits(&h);
         let t = Instant::now();
         let rerun = Box::pin(ghost_stack::deploy(&h.cfg, &h.sdk, &env)).await;
         let took = t.elapsed().as_secs_f64();
@@ -420,15 +431,7 @@ async fn a_deploy_killed_during_each_readiness_wait_resumes_the_wait_and_converg
 #[tokio::test]
 async fn a_destroy_killed_during_each_deletion_wait_resumes_the_wait_and_converges() {
     let emu = own_emulator(4574).await;
-    let private_mysql = [
-        ("task_subnets = \"public\"", "task_subnets = \"private\""),
-        ("database = \"sqlite\"", "database = \"mysql\""),
-    ];
-    let h = Harness::connect(emu.clone(), test_config("undo", SAMPLE, &private_mysql), |o| {
-        o.max_attempts = Some(2);
-        o.initial_backoff = Some(Duration::from_millis(5));
-    })
-    .await;
+    let h = private_mysql_harness(&emu, "undo").await;
     // (the delete, what the re-run waits on, AWS seconds the delete leaves behind: localstack/README.md)
     let waits = [
         ("DeleteService", "ecs-service", 30.0 + 30.0),
@@ -454,13 +457,7 @@ async fn a_destroy_killed_during_each_deletion_wait_resumes_the_wait_and_converg
         break_the_dead_runs_lock(&h).await;
         h.calls().await;
 
-        let waited = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-        let seen = waited.clone();
-        let env = ghost_core::Env::new(&h.cfg.stack.name, Mode::Apply).with_observer(std::sync::Arc::new(move |e| {
-            if let ghost_core::env::Event::Wait { kind, .. } = e {
-                seen.lock().unwrap().push(kind.to_string());
-            }
-        }));
+        let (env, waited) = recording_waits(&h);
         let t = Instant::now();
         let rerun = ghost_stack::destroy(&h.cfg, &h.sdk, &env, DataPolicy::Delete).await;
         let took = t.elapsed().as_secs_f64();
