@@ -21,6 +21,8 @@ This is the one place for every emulator extension. Each is documented against w
   - `"crash_after_action": "CreateLoadBalancer"`: the same crash, right after the key's first call of that action
     or REST operation ("DeleteMountTarget"), made and answered (or with "drop" made and its answer lost): a process
     killed during what follows it.
+  - `"throttle_action": "CreateTargetGroup"`: every attempt of every call of that action (or REST operation) is
+    throttled, the last one too: the SDK's retries run out and the caller sees the throttling error.
   - `"latency_ms": n`: every call of the key waits n ms before it is handled (calls in flight wait in parallel).
   - `"clock_factor": f`: the lifecycle clock's factor for the resources the key creates (see "Lifecycle clock").
   Injected faults are recorded on the call (`"injected": "crash" | "drop" | "throttle" | "429" | "503"`), so a
@@ -87,6 +89,7 @@ This is the one place for every emulator extension. Each is documented against w
 import argparse
 import base64
 import datetime
+import fnmatch
 import functools
 import gzip
 import heapq
@@ -111,6 +114,8 @@ from botocore.utils import parse_timestamp
 from werkzeug.serving import run_simple
 
 from moto import __version__ as moto_version
+from moto.cloudwatch.models import Alarm, CloudWatchBackend
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.codebuild import exceptions as codebuild_errors
 from moto.codebuild import responses as codebuild_responses
 from moto.codebuild.models import CodeBuild, CodeBuildBackend
@@ -134,6 +139,7 @@ from moto.ecs.models import EC2ContainerServiceBackend
 from moto.efs import exceptions as efs_errors
 from moto.efs.models import EFSBackend, FileSystem, MountTarget
 from moto.iam import models as iam_models
+from moto.kms.responses import KmsResponse
 from moto.iam.models import Role, iam_backends
 from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer, elbv2_backends
 from moto.rds.exceptions import RDSClientError
@@ -599,9 +605,29 @@ def _service_tasks(svc):
 
     before = set(svc.__dict__.get("_ghost_enis", {}))
     sync_interfaces(svc, ec2, wanted, task, drain + AWS_SECONDS["ecs-task/deprovisioning"])
+    if wanted:
+        _container_insights_log_group(svc)
     if before - set(wanted):
         svc._ghost_draining_until = max(svc.__dict__.get("_ghost_draining_until", 0),
                                         time.time() + drain * clock_factor())
+
+
+def _container_insights_log_group(svc):
+    """CloudWatch User Guide, "Container Insights performance log events for Amazon ECS": with Container Insights on,
+    the cluster's tasks report to `/aws/ecs/containerinsights/<cluster>/performance`, a log group AWS creates ("You
+    don't need to create this log group yourself"). Nothing deletes it with the cluster: it outlives it, and bills."""
+    from moto.ecs.models import ecs_backends
+    from moto.logs.models import logs_backends
+
+    name = svc.cluster_arn.rsplit("/", 1)[-1]
+    cluster = ecs_backends[svc._account_id][svc.region_name].clusters.get(name)
+    settings = (cluster.settings if cluster is not None else None) or []
+    if not any(st.get("name") == "containerInsights" and st.get("value") in ("enabled", "enhanced") for st in settings):
+        return
+    logs = logs_backends[svc._account_id][svc.region_name]
+    group = f"/aws/ecs/containerinsights/{name}/performance"
+    if group not in logs.groups:
+        logs.create_log_group(group, {})
 
 
 def _cluster_tasks(backend, cluster):
@@ -1561,6 +1587,361 @@ def _create_cluster(self, cluster_name, *args, **kwargs):
 EC2ContainerServiceBackend.create_cluster = _create_cluster
 
 
+# --- EC2 eventual consistency: a new id is not seen everywhere at once --------------------------------------------
+# EC2 API reference, "Eventual consistency in the Amazon EC2 API": "If you run a command to modify or describe the
+# resource immediately after creating it, its ID might not have propagated throughout the system, and you will get
+# an error responding that the resource does not exist." No duration is published (seconds are reported;
+# terraform-provider-aws retries NotFound after a create for 2 minutes, ec2PropagationTimeout). Here, for
+# AWS_SECONDS["ec2/id-propagation"] x the creator's clock factor, an id moto just made is refused by every EC2 call
+# that names it as a parameter (not inside a Filter: a filtered describe answers without it), with the error code
+# its describe call documents (EC2 API reference, "Error codes for the Amazon EC2 API").
+AWS_SECONDS["ec2/id-propagation"] = 2
+EC2_BORN = {}  # id -> (wall-clock time, clock factor) of what EC2 created here
+EC2_NOT_FOUND = {
+    "vpc-": ("InvalidVpcID.NotFound", "The vpc ID '{}' does not exist"),
+    "subnet-": ("InvalidSubnetID.NotFound", "The subnet ID '{}' does not exist"),
+    "sg-": ("InvalidGroup.NotFound", "The security group '{}' does not exist"),
+    "igw-": ("InvalidInternetGatewayID.NotFound", "The internetGateway ID '{}' does not exist"),
+    "rtb-": ("InvalidRouteTableID.NotFound", "The routeTable ID '{}' does not exist"),
+    "nat-": ("NatGatewayNotFound", "The Nat Gateway {} was not found"),
+    "eipalloc-": ("InvalidAllocationID.NotFound", "The allocation ID '{}' does not exist"),
+}
+
+
+def _ec2_born(attr):
+    def record(self, result, *args, **kwargs):
+        EC2_BORN[getattr(result, attr)] = (time.time(), clock_factor())
+    return record
+
+
+for _name, _attr in (("create_vpc", "id"), ("create_subnet", "id"), ("create_security_group", "id"),
+                     ("create_internet_gateway", "id"), ("create_route_table", "id"), ("create_nat_gateway", "id"),
+                     ("allocate_address", "allocation_id")):
+    _after(EC2Backend, _name, _ec2_born(_attr))
+
+
+def ec2_unseen(flat):
+    """(code, message) when a parameter of an EC2 query request names an id still propagating."""
+    now = time.time()
+    for key, value in flat.items():
+        if key.startswith(("Filter.", "TagSpecification.")) or value not in EC2_BORN:
+            continue
+        born, factor = EC2_BORN[value]
+        if now - born >= AWS_SECONDS["ec2/id-propagation"] * factor:
+            continue
+        for prefix, (code, message) in EC2_NOT_FOUND.items():
+            if value.startswith(prefix):
+                return code, message.format(value)
+    return None
+
+
+# --- Who may publish to a topic: alarm actions and EventBridge targets ----------------------------------------------
+# Nothing fails when an alarm or a rule is pointed at a topic; it fails when AWS delivers (docs/aws/
+# iam-propagation-and-sns-kms.md Part B). CloudWatch alarms and EventBridge publish as AWS service principals, which
+# the AWS managed key alias/aws/sns never lets use it ("you can't manually edit the policy for AWS managed keys"):
+# an encrypted topic needs a customer managed key whose policy grants the service kms:GenerateDataKey* and
+# kms:Decrypt (SNS Developer Guide, "Enable compatibility between event sources from AWS services and encrypted
+# topics"; there, too: aws:SourceAccount / aws:SourceArn / aws:SourceOrgID in the key policy are "not supported for
+# EventBridge-to-encrypted topics"), and a topic policy allowing sns:Publish. A failed alarm action is an Action item
+# in the alarm's history with AWS's wording (Knowledge Center "configure a CloudWatch alarm with an encrypted SNS
+# topic"); a failed rule target counts in AWS/Events FailedInvocations beside Invocations (EventBridge User Guide,
+# troubleshooting "My rule runs, but I don't see any messages published into my Amazon SNS topic").
+CLOUDWATCH_KMS_DENIED = "CloudWatch Alarms does not have authorization to access the SNS topic encryption key."
+SOURCE_CONDITION_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid")
+
+
+def _policy_statements(document):
+    try:
+        parsed = json.loads(document) if isinstance(document, str) else (document or {})
+    except ValueError:
+        return []
+    statements = parsed.get("Statement", []) if isinstance(parsed, dict) else []
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _listed(value):
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _principal_is(principal, service):
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    return service in _listed(principal.get("Service")) or "*" in _listed(principal.get("AWS"))
+
+
+def _conditions_hold(conditions, context):
+    """IAM condition operators a topic or key policy uses for a service publisher; an operator or key this does not
+    know is taken as not holding (the statement grants nothing here), never as holding."""
+    for operator, pairs in (conditions or {}).items():
+        op = operator.lower()
+        if op not in ("stringequals", "stringlike", "arnequals", "arnlike") or not isinstance(pairs, dict):
+            return False
+        for key, wanted in pairs.items():
+            have = context.get(key.lower())
+            if have is None:
+                return False
+            like = op.endswith("like")
+            if not any(fnmatch.fnmatchcase(have, w) if like else have == w for w in _listed(wanted)):
+                return False
+    return True
+
+
+def policy_allows(document, service, actions, context, source_conditions=True):
+    """True when an Allow statement of `document` lets `service` do every one of `actions` (IAM action wildcards)
+    with `context`'s condition values. `source_conditions=False`: a statement with a source condition grants
+    nothing (EventBridge and KMS)."""
+    def grants(st, action):
+        if not isinstance(st, dict) or st.get("Effect") != "Allow" or not _principal_is(st.get("Principal"), service):
+            return False
+        if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in _listed(st.get("Action"))):
+            return False
+        conditions = st.get("Condition") or {}
+        keys = {k.lower() for pairs in conditions.values() if isinstance(pairs, dict) for k in pairs}
+        if not source_conditions and keys & set(SOURCE_CONDITION_KEYS):
+            return False
+        return _conditions_hold(conditions, context)
+
+    statements = _policy_statements(document)
+    return all(any(grants(st, action) for st in statements) for action in actions)
+
+
+def _kms_key(account_id, region, key_id):
+    from moto.kms.models import kms_backends
+
+    backend = kms_backends[account_id][region]
+    try:
+        return backend.describe_key(key_id)
+    except Exception:  # NotFoundException, KeyError: no such key or alias
+        return None
+
+
+def topic_publish_problem(topic_arn, service, source_arn):
+    """Why `service`, on behalf of `source_arn`, cannot publish to `topic_arn` (None when it can): ("kms" | "policy"
+    | "topic", message)."""
+    from moto.sns.models import sns_backends
+
+    parts = topic_arn.split(":")
+    if len(parts) < 6:
+        return "topic", f"Invalid topic {topic_arn}"
+    account, region = parts[4], parts[3]
+    topic = sns_backends[account][region].topics.get(topic_arn)
+    if topic is None:
+        return "topic", f"Topic {topic_arn} does not exist"
+    key_id = topic.kms_master_key_id
+    if key_id:
+        key = _kms_key(account, region, key_id)
+        aws_managed = key is None or any(a.startswith("alias/aws/") for a in key.aliases)
+        usable = not aws_managed and key.key_state == "Enabled" and policy_allows(
+            key.policy, service, ["kms:GenerateDataKey", "kms:Decrypt"],
+            {"aws:sourceaccount": account, "aws:sourcearn": source_arn},
+            source_conditions=service != "events.amazonaws.com")
+        if not usable:
+            return "kms", CLOUDWATCH_KMS_DENIED
+    context = {"aws:sourceaccount": account, "aws:sourceowner": account, "aws:sourcearn": source_arn}
+    if not policy_allows(topic.policy, service, ["sns:Publish"], context):
+        return "policy", f"Resource: {source_arn} is not authorized to perform: SNS:Publish on resource: {topic_arn}"
+    return None
+
+
+def publish_as_service(topic_arn, service, source_arn, subject, message):
+    """Delivers as AWS would for `service`; returns the problem (see topic_publish_problem) or None."""
+    from moto.sns.models import sns_backends
+
+    problem = topic_publish_problem(topic_arn, service, source_arn)
+    if problem is None:
+        parts = topic_arn.split(":")
+        topic = sns_backends[parts[4]][parts[3]].topics[topic_arn]
+        topic.__dict__.setdefault("_ghost_published", []).append({"from": source_arn, "subject": subject,
+                                                                   "message": message})
+    return problem
+
+
+# CloudWatch API reference, DescribeAlarmHistory: items of type ConfigurationUpdate, StateUpdate or Action, newest
+# first (ScanBy TimestampDescending), filtered by AlarmName, AlarmTypes, HistoryItemType, StartDate and EndDate. A
+# state change runs the actions configured for the new state when ActionsEnabled (PutMetricAlarm AlarmActions,
+# OKActions, InsufficientDataActions), SetAlarmState included ("use this to test alarm actions"). moto keeps neither.
+def alarm_history(alarm):
+    return alarm.__dict__.setdefault("_ghost_history", [])
+
+
+def _history_item(alarm, kind, summary, data):
+    alarm_history(alarm).append({"AlarmName": alarm.name, "AlarmType": "MetricAlarm", "Timestamp": utcnow(),
+                                 "HistoryItemType": kind, "HistorySummary": summary,
+                                 "HistoryData": json.dumps(data)})
+
+
+_alarm_update_state = Alarm.update_state
+_put_metric_alarm = CloudWatchBackend.put_metric_alarm
+
+
+@patch(CloudWatchBackend, "put_metric_alarm")
+def _alarm_keeps_history(self, name, *args, **kwargs):
+    old = self.alarms.get(name)
+    alarm = _put_metric_alarm(self, name, *args, **kwargs)
+    if old is not None:  # moto replaces the alarm; AWS updates it and keeps its history
+        alarm.__dict__["_ghost_history"] = alarm_history(old)
+    return alarm
+
+
+@patch(Alarm, "update_state")
+def _alarm_state_changed(self, reason, reason_data, state_value):
+    old = self.state_value
+    _alarm_update_state(self, reason, reason_data, state_value)
+    _history_item(self, "StateUpdate", f"Alarm updated from {old} to {state_value}", {
+        "version": "1.0", "oldState": {"stateValue": old}, "newState": {"stateValue": state_value,
+                                                                         "stateReason": reason}})
+    if old == state_value or not self.actions_enabled:
+        return
+    actions = {"ALARM": self.alarm_actions, "OK": self.ok_actions,
+               "INSUFFICIENT_DATA": self.insufficient_data_actions}.get(state_value) or []
+    message = json.dumps({"AlarmName": self.name, "AlarmArn": self.alarm_arn, "NewStateValue": state_value,
+                          "OldStateValue": old, "NewStateReason": reason})
+    for action in actions:
+        if ":sns:" not in action:
+            continue  # scaling and EC2 actions: nothing to run here
+        problem = publish_as_service(action, "cloudwatch.amazonaws.com", self.alarm_arn,
+                                     f'{state_value}: "{self.name}"', message)
+        if problem is None:
+            _history_item(self, "Action", f"Successfully executed action {action}", {"actionState": "Succeeded",
+                                                                                   "notificationResource": action})
+        else:
+            _history_item(self, "Action", f'Failed to execute action {action}. Received error: "{problem[1]}"',
+                          {"actionState": "Failed", "notificationResource": action, "error": problem[1]})
+
+
+@patch(CloudWatchResponse, "describe_alarm_history")
+def _describe_alarm_history(self):
+    get = self._get_param
+    name, kind = get("AlarmName"), get("HistoryItemType")
+    start, end = get("StartDate"), get("EndDate")
+    items = [i for a in self.cloudwatch_backend.alarms.values() if name in (None, a.name) for i in alarm_history(a)]
+    items = [i for i in items if kind in (None, i["HistoryItemType"])]
+    def stamp(v):  # moto hands a modelled timestamp over parsed; a query-protocol one is text
+        if isinstance(v, datetime.datetime):
+            parsed = v
+        elif isinstance(v, str):
+            parsed = parse_timestamp(v)
+        else:
+            parsed = datetime.datetime.fromtimestamp(float(v), datetime.timezone.utc)
+        return parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+    items = [i for i in items if (start is None or i["Timestamp"] >= stamp(start))
+             and (end is None or i["Timestamp"] <= stamp(end))]
+    items.sort(key=lambda i: i["Timestamp"], reverse=get("ScanBy") != "TimestampAscending")
+    limit = int(get("MaxRecords") or 100)
+    return ActionResult({"AlarmHistoryItems": items[:limit]})
+
+
+# EventBridge: AWS services put their events on the account's default bus ("Events from AWS services", EventBridge
+# User Guide); a rule whose pattern matches sends to its targets, counting Invocations and, per failed target,
+# FailedInvocations (namespace AWS/Events, dimension RuleName). moto delivers to SNS not at all and emits no service
+# events, so the services here that finish work emit them: a pipeline execution (CodePipeline User Guide, "Monitoring
+# CodePipeline events", detail-type "CodePipeline Pipeline Execution State Change").
+def emit_service_event(account_id, region, source, detail_type, detail, resources):
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.events.models import events_backends
+
+    bus = events_backends[account_id][region].event_buses.get("default")
+    if bus is None:
+        return
+    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": source,
+             "account": account_id, "time": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+             "resources": resources, "detail": detail}
+    for rule in list(bus.rules.values()):
+        if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):
+            continue
+        failed = 0
+        for target in rule.targets:
+            arn = target.get("Arn", "")
+            if ":sns:" in arn and publish_as_service(arn, "events.amazonaws.com", rule.arn, detail_type,
+                                                     json.dumps(event)) is not None:
+                failed += 1
+        now = utcnow()
+        data = [{"MetricName": "Invocations", "Value": float(len(rule.targets)), "Unit": "Count", "Timestamp": now,
+                 "Dimensions": [{"Name": "RuleName", "Value": rule.name}]}]
+        if failed:
+            data.append({"MetricName": "FailedInvocations", "Value": float(failed), "Unit": "Count",
+                         "Timestamp": now, "Dimensions": [{"Name": "RuleName", "Value": rule.name}]})
+        cloudwatch_backends[account_id][region].put_metric_data("AWS/Events", data)
+
+
+_codepipeline_start = CodePipelineBackend.start_pipeline_execution
+
+
+@patch(CodePipelineBackend, "start_pipeline_execution")
+def _codepipeline_started(self, name, variables):
+    execution_id = _codepipeline_start(self, name, variables)
+    execution = self.pipelines[name].executions[execution_id]
+    emit_service_event(self.account_id, self.region_name, "aws.codepipeline",
+                       "CodePipeline Pipeline Execution State Change",
+                       {"pipeline": name, "execution-id": execution_id, "state": execution.status.upper(),
+                        "version": float(self.pipelines[name].pipeline["version"])},
+                       [f"arn:aws:codepipeline:{self.region_name}:{self.account_id}:{name}"])
+    return execution_id
+
+
+
+# KMS API reference, CreateKey and PutKeyPolicy (Policy; BypassPolicyLockoutSafetyCheck): every principal a key
+# policy names "must exist and be visible to AWS KMS" (a new role is not, for a while: the IAM propagation above),
+# else MalformedPolicyDocumentException; and unless the caller sets BypassPolicyLockoutSafetyCheck, the policy must
+# let the caller make a later PutKeyPolicy request, else MalformedPolicyDocumentException too (the "policy lockout
+# safety check"). moto stores any text. The caller here is the account's root (moto maps every key to it).
+KMS_INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."
+KMS_LOCKOUT = ("The new key policy will not allow you to update the key policy in the future.")
+
+
+def key_policy_problem(document, account_id, bypass):
+    statements = _policy_statements(document)
+    if document and not statements:
+        return "MalformedPolicyDocumentException", "The policy is not in a valid JSON format."
+    for st in statements:
+        principal = st.get("Principal") if isinstance(st, dict) else None
+        for arn in _listed(principal.get("AWS")) if isinstance(principal, dict) else []:
+            if arn == "*" or re.fullmatch(r"(arn:aws[a-z-]*:iam::)?\d{12}(:root)?", arn):
+                continue
+            role = _role_by_arn(arn) if ":role/" in arn else None
+            known = role is not None and _propagated(role)
+            if not known and ":user/" in arn:
+                try:
+                    known = _iam_of(arn).get_user(arn.rsplit("/", 1)[-1]) is not None
+                except Exception:  # no such user
+                    known = False
+            if not known:
+                return "MalformedPolicyDocumentException", KMS_INVALID_PRINCIPALS
+    if document and not bypass:
+        root = {"aws:principalarn": f"arn:aws:iam::{account_id}:root"}
+        lets_caller = any(
+            isinstance(st, dict) and st.get("Effect") == "Allow" and not st.get("Condition")
+            and any(fnmatch.fnmatchcase("kms:putkeypolicy", a.lower()) for a in _listed(st.get("Action")))
+            and isinstance(st.get("Principal"), (dict, str))
+            and (st["Principal"] == "*" or any(a in ("*", account_id, root["aws:principalarn"])
+                                              for a in _listed(st["Principal"].get("AWS"))))
+            for st in statements)
+        if not lets_caller:
+            return "MalformedPolicyDocumentException", KMS_LOCKOUT
+    return None
+
+
+def _checked_key_policy(name):
+    original = getattr(KmsResponse, name)
+
+    @functools.wraps(original)
+    def checked(self):
+        bypass = str(self._get_param("BypassPolicyLockoutSafetyCheck")).lower() == "true"
+        problem = key_policy_problem(self._get_param("Policy"), self.current_account, bypass)
+        if problem:
+            raise JsonRESTError(*problem)
+        return original(self)
+
+    setattr(KmsResponse, name, checked)
+
+
+for _name in ("create_key", "put_key_policy"):
+    _checked_key_policy(_name)
+
+
 class AwsError(Exception):
     def __init__(self, code, message, status=400):
         super().__init__(message)
@@ -1672,13 +2053,15 @@ def fault_problem(body):
     if not isinstance(body.get("key"), str) or not body["key"]:
         return "need a key (the caller's access key id)"
     known = {"key", "crash_after_mutating", "crash_after_action", "crash_as", "transient_fraction", "transient_seed",
-             "latency_ms", "clock_factor"}
+             "latency_ms", "clock_factor", "throttle_action"}
     if set(body) - known:
         return f"unknown fields {sorted(set(body) - known)}; known: {sorted(known)}"
     if "crash_after_mutating" in body and not isinstance(body["crash_after_mutating"], int):
         return "crash_after_mutating must be an integer"
     if "crash_after_action" in body and not (isinstance(body["crash_after_action"], str) and body["crash_after_action"]):
         return "crash_after_action must be an action name (CreateLoadBalancer, ...)"
+    if "throttle_action" in body and not (isinstance(body["throttle_action"], str) and body["throttle_action"]):
+        return "throttle_action must be an action name (CreateTargetGroup, ...)"
     if body.get("crash_as", "error") not in ("error", "drop"):
         return 'crash_as must be "error" or "drop"'
     if not 0 <= body.get("transient_fraction", 0) <= 1:
@@ -1689,7 +2072,8 @@ def fault_problem(body):
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
         return "clock_factor must be a non-negative number"
     if len(set(body) - {"key", "transient_seed", "crash_as"}) == 0:
-        return "need at least one of crash_after_mutating, crash_after_action, transient_fraction, latency_ms, clock_factor"
+        return ("need at least one of crash_after_mutating, crash_after_action, transient_fraction, throttle_action, "
+                "latency_ms, clock_factor")
     return None
 
 
@@ -1833,6 +2217,8 @@ class GhostMiddleware:
                     fault["tripped"] = True
                     if drop:
                         return "drop-after", latency
+            if fault.get("throttle_action") is not None and fault["throttle_action"] in (action, operation):
+                return "throttle", latency  # every attempt: the SDK's retries run out
             fraction = fault.get("transient_fraction", 0)
             if fraction and fault["rng"].random() < fraction:
                 attempt = re.search(r"attempt=(\d+);\s*max=(\d+)", environ.get("HTTP_AMZ_SDK_REQUEST", ""))
@@ -2058,6 +2444,13 @@ class GhostMiddleware:
             rest_json = (model_for_signing_name(record["service"]).metadata.get("protocol") == "rest-json")
             kind = "json" if target or rest_json else "query"
             return self.error(start_response, record["service"], kind, refused[0], refused[1])
+        if record["service"] == "ec2" and environ.get("CONTENT_TYPE", "").startswith(
+                "application/x-www-form-urlencoded"):
+            form = urllib.parse.parse_qs(self.read_body(environ).decode("utf-8", "replace"), keep_blank_values=True)
+            unseen = ec2_unseen({k: v[0] for k, v in form.items()})
+            if unseen is not None:
+                record["status"], record["refused"] = 400, unseen[1]
+                return self.error(start_response, "ec2", "query", unseen[0], unseen[1])
         m = EFS_BACKUP_POLICY.match(path)
         if m and record["service"] == "elasticfilesystem":
             record["action"] = "PutBackupPolicy" if environ["REQUEST_METHOD"] == "PUT" else "DescribeBackupPolicy"
@@ -2103,6 +2496,7 @@ class GhostMiddleware:
                     CODEDEPLOY_HOLD["on"] = False
                 with LATER_LOCK:
                     LATER.clear()
+                    EC2_BORN.clear()
             return self.app(environ, start_response)
         run_due()
 

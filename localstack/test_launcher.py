@@ -20,6 +20,7 @@ import urllib.request
 import uuid
 
 import boto3
+import botocore.config
 import cbor2
 from botocore.exceptions import ClientError
 
@@ -71,6 +72,9 @@ def tearDownModule():
         PROCESS.wait(10)
     except subprocess.TimeoutExpired:
         PROCESS.kill()
+
+
+EC2_PROPAGATION_S = 2  # launcher.AWS_SECONDS["ec2/id-propagation"]
 
 
 def client(service, key=KEY):
@@ -614,7 +618,7 @@ class FaultFront(unittest.TestCase):
     def test_a_crash_after_an_action_lets_that_call_through_and_refuses_every_later_one(self):
         key = "AKIDACTIONCRASH"
         ec2 = raw_client("ec2", key)
-        arm({"key": key, "crash_after_action": "CreateSubnet"})
+        arm({"key": key, "crash_after_action": "CreateSubnet", "clock_factor": 0})  # ids propagate at once
         try:
             vpc = ec2.create_vpc(CidrBlock="10.93.0.0/16")["Vpc"]["VpcId"]
             ec2.describe_vpcs()
@@ -669,6 +673,23 @@ class FaultFront(unittest.TestCase):
         finally:
             disarm(key)
         self.assertEqual([bool(c.get("injected")) for c in recorded(key)], [True, True, False])
+
+    def test_a_throttled_action_fails_every_attempt_so_the_retries_run_out(self):
+        key = f"AKIDTHR{uuid.uuid4().hex[:8].upper()}"
+        self.assertEqual(arm({"key": key, "throttle_action": "CreateTopic"})[0], 200)
+        sns = boto3.client("sns", endpoint_url=URL, region_name=REGION, aws_access_key_id=key,
+                           aws_secret_access_key="secret",
+                           config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 3}))
+        with self.assertRaises(ClientError) as ctx:
+            sns.create_topic(Name="t")
+        self.assertEqual(error_code(ctx), "ThrottlingException")
+        attempts = ctx.exception.response["ResponseMetadata"]["RetryAttempts"] + 1
+        sns.list_topics()  # other actions pass
+        injected = [c.get("injected") for c in recorded(key) if c["action"] in ("CreateTopic", "ListTopics")]
+        self.assertEqual(injected, ["throttle"] * attempts + [None], "every attempt refused, the last one too")
+        self.assertGreater(attempts, 1)
+        disarm(key)
+        self.assertEqual(arm({"key": key, "throttle_action": ""})[0], 400)
 
     def test_latency_is_added_to_every_call(self):
         key = "AKIDLATENCY"
@@ -866,9 +887,11 @@ class LifecycleClock(unittest.TestCase):
         self.assertEqual(arm({"key": self.key, "clock_factor": self.FACTOR})[0], 200)
         self.ec2 = client("ec2", self.key)
         vpc = self.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)  # the new VPC id propagates (Ec2Propagation)
         self.subnets = [self.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24",
                                                AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
                         for i, az in enumerate("ab")]
+        time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)
 
     def assert_phases(self, seen, phases, final):
         """`seen` went through `phases` [(state, AWS seconds)] in order, each lasting about its scaled duration,
@@ -882,8 +905,10 @@ class LifecycleClock(unittest.TestCase):
 
     def test_a_nat_gateway_is_pending_then_available(self):
         eip = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+        time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)
         nat = self.ec2.create_nat_gateway(SubnetId=self.subnets[0], AllocationId=eip)["NatGateway"]
         self.assertEqual(nat["State"], "pending")
+        time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)  # describing it by id needs its id propagated
         read = lambda: self.ec2.describe_nat_gateways(NatGatewayIds=[nat["NatGatewayId"]])["NatGateways"][0]["State"]
         self.assert_phases(states_until(read, "available", 5), [("pending", 90)], "available")
 
@@ -968,12 +993,14 @@ class Teardown(unittest.TestCase):
         self.assertEqual(arm({"key": self.key, "clock_factor": self.FACTOR})[0], 200)
         self.ec2 = client("ec2", self.key)
         self.vpc = self.ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+        time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)  # the new VPC id propagates (Ec2Propagation)
         self.subnets = [self.ec2.create_subnet(VpcId=self.vpc, CidrBlock=f"10.8.{i}.0/24",
                                                AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
                         for i, az in enumerate("ab")]
         self.sg = self.ec2.create_security_group(GroupName=f"g-{uuid.uuid4().hex[:6]}", Description="d",
                                                  VpcId=self.vpc)["GroupId"]
         self.igw = self.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)
         self.ec2.attach_internet_gateway(InternetGatewayId=self.igw, VpcId=self.vpc)
 
     def interfaces(self):
@@ -1031,6 +1058,7 @@ class Teardown(unittest.TestCase):
 
     def test_a_nat_gateway_is_deleting_holding_its_address_and_subnet_until_deleted(self):
         eip = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+        time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)
         nat = self.ec2.create_nat_gateway(SubnetId=self.subnets[0], AllocationId=eip)["NatGateway"]["NatGatewayId"]
         [eni] = self.interfaces()
         self.assertEqual((eni["Description"], eni["InterfaceType"]), (f"Interface for NAT Gateway {nat}", "nat_gateway"))
@@ -1126,9 +1154,30 @@ class Teardown(unittest.TestCase):
         self.until(lambda: ecs.delete_cluster(cluster=cluster), 5)
         self.assertEqual(self.interfaces(), [])
 
+    def test_container_insights_leaves_its_log_group_behind_the_cluster(self):
+        ecs, logs = client("ecs", self.key), client("logs", self.key)
+        network = {"awsvpcConfiguration": {"subnets": self.subnets, "securityGroups": [self.sg]}}
+        td = ecs.register_task_definition(
+            family=f"f-{uuid.uuid4().hex[:6]}", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+            memory="512", containerDefinitions=[{"name": "ghost", "image": "ghost:6"}])["taskDefinition"]
+        groups = {}
+        for insights in ("enabled", "disabled"):
+            cluster = f"c-{uuid.uuid4().hex[:6]}"
+            ecs.create_cluster(clusterName=cluster, settings=[{"name": "containerInsights", "value": insights}])
+            ecs.create_service(cluster=cluster, serviceName="ghost", taskDefinition=td["taskDefinitionArn"],
+                               desiredCount=1, launchType="FARGATE", networkConfiguration=network)
+            ecs.delete_service(cluster=cluster, service="ghost", force=True)
+            self.until(lambda: ecs.delete_cluster(cluster=cluster), 10)
+            group = f"/aws/ecs/containerinsights/{cluster}/performance"
+            found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+            groups[insights] = [g["logGroupName"] for g in found]
+        self.assertEqual(len(groups["enabled"]), 1, groups)
+        self.assertEqual(groups["disabled"], [], groups)
+
     def test_groups_referenced_by_a_rule_and_a_vpc_with_a_gateway_attached_are_refused(self):
         other = self.ec2.create_security_group(GroupName=f"o-{uuid.uuid4().hex[:6]}", Description="d",
                                                VpcId=self.vpc)["GroupId"]
+        time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)
         self.ec2.authorize_security_group_ingress(GroupId=other, IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": 2368, "ToPort": 2368, "UserIdGroupPairs": [{"GroupId": self.sg}]}])
         self.refused(lambda: self.ec2.delete_security_group(GroupId=self.sg), "DependencyViolation")
@@ -1246,6 +1295,190 @@ class IamPropagation(unittest.TestCase):
                                    "InvalidParameterException", "Unable to assume the service linked role.")
         role = self.iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]
         self.assertEqual(role["Path"], "/aws-service-role/ecs.amazonaws.com/")
+
+
+class Ec2Propagation(unittest.TestCase):
+    """A new EC2 id is refused for a moment by the calls that name it (EC2 API reference, "Eventual consistency in
+    the Amazon EC2 API"), with the NotFound code of its kind; a filtered describe answers."""
+
+    FACTOR = 0.5  # the 2 s window lasts 1 s
+
+    def test_a_new_id_is_not_found_for_a_moment_then_found(self):
+        key = f"AKIDEC2{uuid.uuid4().hex[:8].upper()}"
+        self.assertEqual(arm({"key": key, "clock_factor": self.FACTOR})[0], 200)
+        ec2 = client("ec2", key)
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        start = time.time()  # the window opened during the create call, so it closes within 1 s from here
+        attribute = lambda: ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # noqa: E731
+        for call in (attribute, lambda: ec2.describe_vpcs(VpcIds=[vpc]),
+                     lambda: ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")):
+            with self.assertRaises(ClientError) as ctx:
+                call()
+            self.assertEqual(error_code(ctx), "InvalidVpcID.NotFound")
+            self.assertEqual(ctx.exception.response["Error"]["Message"], f"The vpc ID '{vpc}' does not exist")
+        filtered = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Vpcs"]
+        self.assertEqual([v["VpcId"] for v in filtered], [vpc])
+        time.sleep(max(0.0, 2 * self.FACTOR - (time.time() - start)) + 0.05)
+        attribute()
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+        with self.assertRaises(ClientError) as ctx:
+            ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+        self.assertEqual(error_code(ctx), "InvalidSubnetID.NotFound")
+        group = ec2.create_security_group(GroupName=f"g-{uuid.uuid4().hex[:6]}", Description="d", VpcId=vpc)["GroupId"]
+        with self.assertRaises(ClientError) as ctx:
+            ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        self.assertEqual(error_code(ctx), "InvalidGroup.NotFound")
+
+
+class AlertDelivery(unittest.TestCase):
+    """CloudWatch alarms and EventBridge publish to a topic as AWS service principals: never through the AWS managed
+    key alias/aws/sns, through a customer managed key only when its policy lets the service use it, and only when the
+    topic's policy allows the publish; the failure shows where AWS shows it (alarm history, FailedInvocations)."""
+
+    def setUp(self):
+        self.key = f"AKIDSNS{uuid.uuid4().hex[:8].upper()}"
+        self.sns, self.kms = client("sns", self.key), client("kms", self.key)
+        self.cw, self.events = client("cloudwatch", self.key), client("events", self.key)
+
+    def service_grant(self, *conditions):
+        st = {"Sid": "Services", "Effect": "Allow", "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+              "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}, "Resource": "*"}
+        if conditions:
+            st["Condition"] = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+        return st
+
+    def customer_key(self, *statements):
+        root = {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*", "Resource": "*"}
+        policy = {"Version": "2012-10-17", "Statement": [root, *statements]}
+        return self.kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["KeyId"]
+
+    def topic(self, key=None, publishers=("cloudwatch.amazonaws.com", "events.amazonaws.com")):
+        attrs = {"KmsMasterKeyId": key} if key else {}
+        arn = self.sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}", Attributes=attrs)["TopicArn"]
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish",
+                                                          "Principal": {"Service": list(publishers)},
+                                                          "Resource": arn}]}
+        self.sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(policy))
+        return arn
+
+    def alarm_action(self, topic):
+        name = f"a-{uuid.uuid4().hex[:8]}"
+        self.cw.put_metric_alarm(AlarmName=name, Namespace="AWS/ECS", MetricName="CPUUtilization", Statistic="Average",
+                                 Period=60, EvaluationPeriods=1, Threshold=80, ComparisonOperator="GreaterThanThreshold",
+                                 AlarmActions=[topic])
+        self.cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="testing the action")
+        items = self.cw.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
+        self.assertEqual(len(items), 1, items)
+        return items[0]["HistorySummary"]
+
+    def test_an_alarm_cannot_use_the_aws_managed_key(self):
+        topic = self.topic("alias/aws/sns")
+        self.assertEqual(self.alarm_action(topic), f'Failed to execute action {topic}. Received error: '
+                                                   '"CloudWatch Alarms does not have authorization to access the SNS '
+                                                   'topic encryption key."')
+
+    def test_an_alarm_needs_the_key_policy_grant_and_the_topic_policy(self):
+        self.assertIn("Failed", self.alarm_action(self.topic(self.customer_key())))
+        granted = self.customer_key(self.service_grant())
+        topic = self.topic(granted)
+        self.assertEqual(self.alarm_action(topic), f"Successfully executed action {topic}")
+        plain = self.topic()  # no SSE: the topic policy alone decides
+        self.assertEqual(self.alarm_action(plain), f"Successfully executed action {plain}")
+        unpublishable = self.topic(granted, publishers=["events.amazonaws.com"])
+        self.assertIn("is not authorized to perform: SNS:Publish", self.alarm_action(unpublishable))
+
+    def test_history_lists_state_updates_newest_first_and_filters_by_type(self):
+        topic = self.topic()
+        name = f"a-{uuid.uuid4().hex[:8]}"
+        self.cw.put_metric_alarm(AlarmName=name, Namespace="AWS/ECS", MetricName="CPUUtilization", Statistic="Average",
+                                 Period=60, EvaluationPeriods=1, Threshold=80, ComparisonOperator="GreaterThanThreshold",
+                                 OKActions=[topic])
+        for state in ("ALARM", "OK"):
+            self.cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="r")
+        history = self.cw.describe_alarm_history(AlarmName=name)["AlarmHistoryItems"]
+        self.assertEqual([i["HistorySummary"] for i in history], [
+            f"Successfully executed action {topic}", "Alarm updated from ALARM to OK",
+            "Alarm updated from OK to ALARM"])
+        updates = self.cw.describe_alarm_history(AlarmName=name, HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+        self.assertEqual(len(updates), 2)
+        later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)
+        self.assertEqual(self.cw.describe_alarm_history(AlarmName=name, StartDate=later)["AlarmHistoryItems"], [])
+
+    def test_a_key_policy_names_only_visible_principals_and_never_locks_the_caller_out(self):
+        iam = client("iam", self.key)
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"Service": "lambda.amazonaws.com"}}]}
+        arm({"key": self.key, "clock_factor": 0.1})
+        role = iam.create_role(RoleName=f"r-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust))
+        use = {"Effect": "Allow", "Principal": {"AWS": role["Role"]["Arn"]}, "Action": "kms:Decrypt", "Resource": "*"}
+        root = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*",
+                "Resource": "*"}
+        refusals = [
+            ([root, use], "Policy contains a statement with one or more invalid principals."),
+            ([use | {"Principal": {"AWS": "arn:aws:iam::123456789012:role/nobody"}}, root],
+             "Policy contains a statement with one or more invalid principals."),
+            ([root | {"Action": "kms:Decrypt"}],
+             "The new key policy will not allow you to update the key policy in the future."),
+        ]
+        for statements, message in refusals:
+            with self.assertRaises(ClientError) as ctx:
+                self.kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+            self.assertEqual(error_code(ctx), "MalformedPolicyDocumentException")
+            self.assertEqual(ctx.exception.response["Error"]["Message"], message)
+        time.sleep(1.1)  # the role has propagated (10 AWS s at factor 0.1)
+        key = self.kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [root, use]}))
+        locked = json.dumps({"Version": "2012-10-17", "Statement": [use]})
+        with self.assertRaises(ClientError):
+            self.kms.put_key_policy(KeyId=key["KeyMetadata"]["KeyId"], PolicyName="default", Policy=locked)
+        self.kms.put_key_policy(KeyId=key["KeyMetadata"]["KeyId"], PolicyName="default", Policy=locked,
+                                BypassPolicyLockoutSafetyCheck=True)
+
+    def rule_delivery(self, topic, pipeline):
+        rule = f"r-{uuid.uuid4().hex[:8]}"
+        pattern = {"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
+                   "detail": {"pipeline": [pipeline]}}
+        self.events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+        self.events.put_targets(Rule=rule, Targets=[{"Id": "alerts", "Arn": topic}])
+        return rule
+
+    def counted(self, rule, metric):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        points = self.cw.get_metric_statistics(Namespace="AWS/Events", MetricName=metric, Statistics=["Sum"],
+                                               Dimensions=[{"Name": "RuleName", "Value": rule}], Period=60,
+                                               StartTime=now - datetime.timedelta(minutes=5),
+                                               EndTime=now + datetime.timedelta(minutes=1))["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    def test_a_pipeline_execution_reaches_the_topic_only_through_a_usable_key(self):
+        iam, cp = client("iam", self.key), client("codepipeline", self.key)
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"Service": "codepipeline.amazonaws.com"}}]}
+        role = iam.create_role(RoleName=f"r-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust))
+        cases = [("alias/aws/sns", 1), (self.customer_key(self.service_grant("source condition")), 1),
+                 (self.customer_key(self.service_grant()), 0)]
+        for key, failures in cases:
+            name = f"p-{uuid.uuid4().hex[:8]}"
+            rule = self.rule_delivery(self.topic(key), name)
+            stage = lambda n, category, provider, **conf: {"name": n, "actions": [{  # noqa: E731
+                "name": n, "actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
+                                            "version": "1"}, "configuration": conf,
+                **({"outputArtifacts": [{"name": "src"}]} if category == "Source" else
+                   {"inputArtifacts": [{"name": "src"}]})}]}
+            for _ in range(100):  # the new role propagates first (IamPropagation)
+                try:
+                    cp.create_pipeline(pipeline={
+                        "name": name, "roleArn": role["Role"]["Arn"],
+                        "artifactStore": {"type": "S3", "location": "bucket"},
+                        "stages": [stage("Source", "Source", "CodeCommit", RepositoryName="r", BranchName="main"),
+                                   stage("Build", "Build", "CodeBuild", ProjectName="p")]})
+                    break
+                except ClientError:
+                    time.sleep(0.05)
+            cp.start_pipeline_execution(name=name)
+            self.assertEqual(self.counted(rule, "Invocations"), 1, key)
+            self.assertEqual(self.counted(rule, "FailedInvocations"), failures, key)
 
 
 class EarlierExtensions(unittest.TestCase):

@@ -92,6 +92,19 @@ pub(crate) async fn status(args: &StackArgs, last: i32) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask alerts-test`: one alarm to ALARM, and what CloudWatch did with its action.
+pub(crate) async fn alerts_test(args: &StackArgs) -> Result<()> {
+    let cfg = load(args)?;
+    let s = session(args, &cfg).await?;
+    let delivery = ghost_stack::operate::test_alerts(&cfg, &s.sdk).await?;
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&delivery)?),
+        Output::Text => println!("{delivery}"),
+    }
+    anyhow::ensure!(delivery.delivered, "the alert was not delivered: {}", delivery.history);
+    Ok(())
+}
+
 /// The service's log events since `since` ago; with `follow`, keeps polling every 2 s until interrupted.
 pub(crate) async fn logs(args: &StackArgs, since: &str, follow: bool) -> Result<()> {
     let cfg = load(args)?;

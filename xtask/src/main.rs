@@ -126,6 +126,9 @@ enum Cmd {
         #[arg(long, default_value = "30d")]
         since: String,
     },
+    /// Proves an alert arrives: sets one of the stack's alarms to ALARM (every subscriber gets the alert) and
+    /// reads from the alarm's history whether CloudWatch delivered its action to the alert topic; exit 1 if not.
+    AlertsTest(StackArgs),
     /// The stack on one screen (load balancer, targets, service, alarms, subscriptions), then the last pipeline
     /// executions and deployments.
     Status {
@@ -186,6 +189,7 @@ fn main() -> ExitCode {
             Cmd::Logs { args, since, follow } => cicd::logs(&args, &since, follow).await,
             Cmd::Metrics { args, since } => cicd::metrics(&args, &since).await,
             Cmd::Audit(args) => audit::run(&args).await,
+            Cmd::AlertsTest(args) => cicd::alerts_test(&args).await,
             Cmd::Bench(args) => proof::bench(args).await,
             Cmd::Emulator { cmd } => emulator::run(cmd).await,
             Cmd::Local { cmd } => local::run(cmd).await,

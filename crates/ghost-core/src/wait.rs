@@ -130,6 +130,27 @@ where
     retry_while(propagating, &Bound::new(Duration::from_secs(120), Duration::from_secs(5)), notice, call).await
 }
 
+/// EC2 is eventually consistent: an id it has just returned can be answered as not existing for a moment ("If
+/// you run a command to modify or describe the resource immediately after creating it, its ID might not have
+/// propagated throughout the system", EC2 API reference, "Eventual consistency in the Amazon EC2 API"). That is
+/// each kind's `Invalid…ID.NotFound` (`InvalidGroup.NotFound` for security groups) or `NatGatewayNotFound`.
+pub fn ec2_not_found(e: &Error) -> bool {
+    e.code().is_some_and(|c| c.ends_with(".NotFound") || c == "NatGatewayNotFound")
+}
+
+/// `call`, an EC2 call for `kind` `name` that names an id (its own, or one it attaches to), retried while EC2
+/// answers that an id does not exist, for 2 minutes (terraform-provider-aws's `ec2PropagationTimeout`); the wait
+/// is announced once. Deletes are never wrapped: for them NotFound means gone.
+pub async fn retry_ec2_propagation<T, F, Fut>(env: &crate::Env, kind: &str, name: &str, call: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let notice =
+        |e: &Error| env.waiting(kind, name, &format!("EC2 has propagated the id it names (AWS said: {})", e.message()));
+    retry_while(ec2_not_found, &Bound::new(Duration::from_secs(120), Duration::from_secs(5)), notice, call).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +215,30 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!((err.message(), n), ("Invalid buildspec", 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_ec2_id_still_propagating_is_retried_and_other_errors_are_not() {
+        let env = crate::Env::new("t", crate::Mode::Apply);
+        for code in ["InvalidVpcID.NotFound", "InvalidGroup.NotFound", "NatGatewayNotFound"] {
+            let mut n = 0;
+            let v = retry_ec2_propagation(&env, "subnet", "s", || {
+                n += 1;
+                let r = if n < 3 { Err(aws(code)) } else { Ok(n) };
+                async move { r }
+            })
+            .await
+            .unwrap();
+            assert_eq!(v, 3, "{code}");
+        }
+        let mut n = 0;
+        let err = retry_ec2_propagation(&env, "subnet", "s", || {
+            n += 1;
+            async { Err::<(), _>(aws("InvalidParameterValue")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!((err.code(), n), (Some("InvalidParameterValue"), 1));
     }
 
     #[tokio::test(start_paused = true)]

@@ -212,6 +212,12 @@ pub async fn run(args: &E2eOptions) -> Result<Summary> {
     ensure!(failed.is_empty(), "wiring checks failed: {}", failed.join("; "));
     r.done("wiring read back", t, true, format!("{} checks ok", checks.len())).await?;
 
+    // The alert path end to end, as AWS delivers it: an alarm's action through the topic's key and policy.
+    let t = r.start("an alert reaches the topic");
+    let delivery = ghost_stack::operate::test_alerts(&r.cfg, &r.sdk).await?;
+    ensure!(delivery.delivered, "the alarm's action failed: {}", delivery.history);
+    r.done("an alert reaches the topic", t, true, format!("{}: {}", delivery.alarm, delivery.history)).await?;
+
     let t = r.start("Ghost up (registered task definition, local front)");
     let (engine, tag) = ghost_image.await?.context("the Docker engine and the Ghost image")?;
     let content = home.join("e2e").join(&stack);

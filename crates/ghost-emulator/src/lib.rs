@@ -117,6 +117,10 @@ pub struct Faults {
     pub transient_fraction: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transient_seed: Option<u64>,
+    /// Every attempt of every call of this action (or REST operation) is throttled, the last one too: the SDK's
+    /// retries run out and the caller gets the throttling error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttle_action: Option<String>,
     /// Added to every call before it is handled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,

@@ -137,13 +137,11 @@ pub async fn ensure_internet_gateway(net: &Net, vpc_id: &str) -> Result<Outcome<
 }
 
 async fn attach(net: &Net, igw: &str, vpc_id: &str) -> Result<()> {
-    net.ec2
-        .attach_internet_gateway()
-        .internet_gateway_id(igw)
-        .vpc_id(vpc_id)
-        .send()
-        .await
-        .aws("AttachInternetGateway", igw)?;
+    ghost_core::wait::retry_ec2_propagation(&net.env, IGW, igw, || async {
+        let req = net.ec2.attach_internet_gateway().internet_gateway_id(igw).vpc_id(vpc_id);
+        req.send().await.aws("AttachInternetGateway", igw)
+    })
+    .await?;
     Ok(())
 }
 
@@ -327,16 +325,13 @@ impl Resource for Nat<'_> {
     }
     async fn create(&self, d: &NatView) -> Result<String> {
         let name = self.name();
-        let out = self
-            .net
-            .ec2
-            .create_nat_gateway()
-            .subnet_id(&d.subnet)
-            .allocation_id(&d.allocation)
-            .tag_specifications(ec2::tag_spec(ResourceType::Natgateway, ec2::tags(&self.net.env, NAT, &name)))
-            .send()
-            .await
-            .aws("CreateNatGateway", &name)?;
+        // It names a subnet and an address that may have been made a moment ago; refused, it made nothing.
+        let out = ghost_core::wait::retry_ec2_propagation(&self.net.env, NAT, &name, || async {
+            let req = self.net.ec2.create_nat_gateway().subnet_id(&d.subnet).allocation_id(&d.allocation);
+            let tags = ec2::tag_spec(ResourceType::Natgateway, ec2::tags(&self.net.env, NAT, &name));
+            req.tag_specifications(tags).send().await.aws("CreateNatGateway", &name)
+        })
+        .await?;
         Ok(out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string())
     }
     fn readiness(&self) -> Option<Bound> {

@@ -156,15 +156,13 @@ impl Resource for RouteTableKind<'_> {
     }
     async fn create(&self, d: &RouteTableView) -> Result<String> {
         let tags = ec2::tags(&self.net.env, self.spec.component, &self.spec.name);
-        let out = self
-            .net
-            .ec2
-            .create_route_table()
-            .vpc_id(self.vpc_id)
-            .tag_specifications(ec2::tag_spec(ResourceType::RouteTable, tags))
-            .send()
-            .await
-            .aws("CreateRouteTable", &self.spec.name)?;
+        let out =
+            ghost_core::wait::retry_ec2_propagation(&self.net.env, self.spec.component, &self.spec.name, || async {
+                let req = self.net.ec2.create_route_table().vpc_id(self.vpc_id);
+                let req = req.tag_specifications(ec2::tag_spec(ResourceType::RouteTable, tags.clone()));
+                req.send().await.aws("CreateRouteTable", &self.spec.name)
+            })
+            .await?;
         let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
         let empty = RouteTableView { default_route: None, subnets: vec![] };
         for u in self.updates(d, &empty)? {
@@ -230,26 +228,33 @@ pub async fn ensure_route_table(
 }
 
 async fn set_route(net: &Net, rt: &str, target: &Target, replace: bool) -> Result<()> {
-    if replace {
-        let req = net.ec2.replace_route().route_table_id(rt).destination_cidr_block(DEFAULT_ROUTE);
-        let req = match target {
-            Target::Gateway(g) => req.gateway_id(g),
-            Target::Nat(n) => req.nat_gateway_id(n),
-        };
-        req.send().await.aws("ReplaceRoute", rt)?;
-    } else {
-        let req = net.ec2.create_route().route_table_id(rt).destination_cidr_block(DEFAULT_ROUTE);
-        let req = match target {
-            Target::Gateway(g) => req.gateway_id(g),
-            Target::Nat(n) => req.nat_gateway_id(n),
-        };
-        req.send().await.aws("CreateRoute", rt)?;
-    }
+    ghost_core::wait::retry_ec2_propagation(&net.env, KIND, rt, || async {
+        if replace {
+            let req = net.ec2.replace_route().route_table_id(rt).destination_cidr_block(DEFAULT_ROUTE);
+            let req = match target {
+                Target::Gateway(g) => req.gateway_id(g),
+                Target::Nat(n) => req.nat_gateway_id(n),
+            };
+            req.send().await.map(|_| ()).aws("ReplaceRoute", rt)
+        } else {
+            let req = net.ec2.create_route().route_table_id(rt).destination_cidr_block(DEFAULT_ROUTE);
+            let req = match target {
+                Target::Gateway(g) => req.gateway_id(g),
+                Target::Nat(n) => req.nat_gateway_id(n),
+            };
+            req.send().await.map(|_| ()).aws("CreateRoute", rt)
+        }
+    })
+    .await?;
     Ok(())
 }
 
 async fn associate(net: &Net, rt: &str, subnet: &str) -> Result<()> {
-    net.ec2.associate_route_table().route_table_id(rt).subnet_id(subnet).send().await.aws("AssociateRouteTable", rt)?;
+    ghost_core::wait::retry_ec2_propagation(&net.env, KIND, rt, || async {
+        let req = net.ec2.associate_route_table().route_table_id(rt).subnet_id(subnet);
+        req.send().await.aws("AssociateRouteTable", rt)
+    })
+    .await?;
     Ok(())
 }
 

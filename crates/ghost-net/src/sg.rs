@@ -184,17 +184,12 @@ impl Resource for SecurityGroupKind<'_> {
         }))
     }
     async fn create(&self, d: &GroupView) -> Result<String> {
-        let out = self
-            .net
-            .ec2
-            .create_security_group()
-            .group_name(self.name)
-            .description(&d.description)
-            .vpc_id(self.vpc_id)
-            .tag_specifications(ec2::tag_spec(ResourceType::SecurityGroup, ec2::tags(&self.net.env, KIND, self.name)))
-            .send()
-            .await
-            .aws("CreateSecurityGroup", self.name)?;
+        let out = ghost_core::wait::retry_ec2_propagation(&self.net.env, KIND, self.name, || async {
+            let req = self.net.ec2.create_security_group().group_name(self.name).description(&d.description);
+            let tags = ec2::tag_spec(ResourceType::SecurityGroup, ec2::tags(&self.net.env, KIND, self.name));
+            req.vpc_id(self.vpc_id).tag_specifications(tags).send().await.aws("CreateSecurityGroup", self.name)
+        })
+        .await?;
         let id = out.group_id.unwrap_or_default();
         if !d.ingress.is_empty() {
             self.update(&id, GroupUpdate::Authorize(d.ingress.clone())).await?;
@@ -320,15 +315,13 @@ fn permission(r: &IngressView) -> IpPermission {
 }
 
 async fn authorize(net: &Net, group_id: &str, rules: &[IngressView]) -> Result<()> {
-    let res = net
-        .ec2
-        .authorize_security_group_ingress()
-        .group_id(group_id)
-        .set_ip_permissions(Some(rules.iter().map(permission).collect()))
-        .send()
-        .await
-        .map(|_| ())
-        .aws("AuthorizeSecurityGroupIngress", group_id);
+    // It names the group and the groups its rules admit, any of them perhaps made a moment ago.
+    let res = ghost_core::wait::retry_ec2_propagation(&net.env, KIND, group_id, || async {
+        let req = net.ec2.authorize_security_group_ingress().group_id(group_id);
+        let req = req.set_ip_permissions(Some(rules.iter().map(permission).collect()));
+        req.send().await.map(|_| ()).aws("AuthorizeSecurityGroupIngress", group_id)
+    })
+    .await;
     // A rule added between our read and our write (a concurrent deploy) is already what we want.
     gone_if(res, &["InvalidPermission.Duplicate"])?;
     Ok(())

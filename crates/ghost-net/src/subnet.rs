@@ -94,17 +94,13 @@ impl Resource for SubnetKind<'_> {
         }))
     }
     async fn create(&self, d: &SubnetView) -> Result<String> {
-        let out = self
-            .net
-            .ec2
-            .create_subnet()
-            .vpc_id(self.vpc_id)
-            .cidr_block(self.spec.cidr.to_string())
-            .availability_zone(&d.availability_zone)
-            .tag_specifications(ec2::tag_spec(ResourceType::Subnet, tags(self.net, self.spec)))
-            .send()
-            .await
-            .aws("CreateSubnet", &self.spec.name)?;
+        let out = ghost_core::wait::retry_ec2_propagation(&self.net.env, KIND, &self.spec.name, || async {
+            let req = self.net.ec2.create_subnet().vpc_id(self.vpc_id).cidr_block(self.spec.cidr.to_string());
+            let req = req.availability_zone(&d.availability_zone);
+            let req = req.tag_specifications(ec2::tag_spec(ResourceType::Subnet, tags(self.net, self.spec)));
+            req.send().await.aws("CreateSubnet", &self.spec.name)
+        })
+        .await?;
         let id = out.subnet().and_then(Subnet::subnet_id).unwrap_or_default().to_string();
         if d.map_public_ip_on_launch {
             self.update(&id, SubnetUpdate::MapPublicIp(true)).await?;
@@ -152,13 +148,12 @@ fn tags(net: &Net, spec: &SubnetSpec) -> Vec<aws_sdk_ec2::types::Tag> {
 }
 
 async fn map_public_ip(net: &Net, id: &str, on: bool) -> Result<()> {
-    net.ec2
-        .modify_subnet_attribute()
-        .subnet_id(id)
-        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
-        .send()
-        .await
-        .aws("ModifySubnetAttribute", id)?;
+    ghost_core::wait::retry_ec2_propagation(&net.env, KIND, id, || async {
+        let req = net.ec2.modify_subnet_attribute().subnet_id(id);
+        let req = req.map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build());
+        req.send().await.aws("ModifySubnetAttribute", id)
+    })
+    .await?;
     Ok(())
 }
 

@@ -73,10 +73,13 @@ pub async fn find_vpc(net: &Net) -> Result<Option<FoundVpc>> {
         }
     };
     let id = vpc.vpc_id().unwrap_or_default().to_string();
-    let attr = |a: VpcAttributeName| net.ec2.describe_vpc_attribute().vpc_id(&id).attribute(a).send();
-    let (support, hostnames) =
+    // A run that resumes right after the create can read the new VPC before EC2 has propagated its id.
+    let (support, hostnames) = ghost_core::wait::retry_ec2_propagation(&net.env, KIND, &id, || async {
+        let attr = |a: VpcAttributeName| net.ec2.describe_vpc_attribute().vpc_id(&id).attribute(a).send();
         tokio::try_join!(attr(VpcAttributeName::EnableDnsSupport), attr(VpcAttributeName::EnableDnsHostnames))
-            .aws("DescribeVpcAttribute", &id)?;
+            .aws("DescribeVpcAttribute", &id)
+    })
+    .await?;
     let on = |v: Option<&AttributeBooleanValue>| v.and_then(AttributeBooleanValue::value).unwrap_or(false);
     let view = VpcView {
         cidr: vpc.cidr_block().unwrap_or_default().to_string(),
@@ -163,12 +166,15 @@ impl Resource for Vpc<'_> {
 
     async fn update(&self, id: &String, u: VpcUpdate) -> Result<()> {
         let value = |v: bool| AttributeBooleanValue::builder().value(v).build();
-        let req = self.net.ec2.modify_vpc_attribute().vpc_id(id);
-        let req = match u {
-            VpcUpdate::DnsSupport(v) => req.enable_dns_support(value(v)),
-            VpcUpdate::DnsHostnames(v) => req.enable_dns_hostnames(value(v)),
-        };
-        req.send().await.aws("ModifyVpcAttribute", id)?;
+        ghost_core::wait::retry_ec2_propagation(&self.net.env, KIND, id, || async {
+            let req = self.net.ec2.modify_vpc_attribute().vpc_id(id);
+            let req = match u {
+                VpcUpdate::DnsSupport(v) => req.enable_dns_support(value(v)),
+                VpcUpdate::DnsHostnames(v) => req.enable_dns_hostnames(value(v)),
+            };
+            req.send().await.aws("ModifyVpcAttribute", id)
+        })
+        .await?;
         Ok(())
     }
 }

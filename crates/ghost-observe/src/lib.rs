@@ -1,5 +1,5 @@
 //! Operate lens: the team sees the state of the blog and of its delivery without opening a console, and hears
-//! about failures. An encrypted alert topic with the configured email subscriptions, alarms on the load
+//! about failures. An alert topic encrypted with its own KMS key, with the configured email subscriptions, alarms on the load
 //! balancer, Ghost, ECS, EFS and the database ([`signals`] defines each metric once, for the alarms and the
 //! dashboard), EventBridge notifications of pipeline executions and failed deployments, and a dashboard. Every
 //! resource follows the ensure contract of `ghost-core`. [`metrics`] computes the four delivery metrics from
@@ -7,8 +7,10 @@
 //! (the cluster and the groups are theirs); this lens reads them back in `status`.
 
 pub mod alarms;
+pub mod alerts;
 pub mod dashboard;
 pub mod history;
+pub mod key;
 pub mod logs;
 pub mod metrics;
 pub mod notify;
@@ -46,6 +48,7 @@ pub struct Observe {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub kms: aws_sdk_kms::Client,
     pub env: Env,
 }
 
@@ -55,6 +58,7 @@ impl Observe {
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
+            kms: aws_sdk_kms::Client::new(sdk),
             env,
         }
     }
@@ -105,14 +109,17 @@ impl ObserveSpec {
     /// SNS names a topic `arn:<partition>:sns:<region>:<account>:<name>`: the policy the topic is created with
     /// is known before the topic is.
     pub fn topic_arn(&self) -> String {
-        let partition = if self.region.starts_with("cn-") {
+        format!("arn:{}:sns:{}:{}:{}", self.partition(), self.region, self.account, self.topic())
+    }
+
+    pub fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
             "aws-cn"
         } else if self.region.starts_with("us-gov-") {
             "aws-us-gov"
         } else {
             "aws"
-        };
-        format!("arn:{partition}:sns:{}:{}:{}", self.region, self.account, self.topic())
+        }
     }
 
     pub fn dashboard(&self) -> String {
@@ -150,6 +157,8 @@ impl ObserveSpec {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObserveOut {
     pub topic_arn: String,
+    /// The topic's KMS key (its ARN).
+    pub alert_key: String,
     /// Emails that have not confirmed their subscription yet.
     pub pending_subscriptions: Vec<String>,
     pub alarms: Vec<String>,
@@ -160,13 +169,15 @@ pub struct ObserveOut {
     pub dashboard_url: String,
 }
 
-/// Topic first (the alarms and rules send to it), then alarms, notification rules and the dashboard.
+/// The key, then the topic it encrypts (the alarms and rules send to it), then alarms, notification rules and the
+/// dashboard.
 pub async fn ensure_observe(o: &Observe, spec: &ObserveSpec, runtime: &RuntimeOut) -> Result<ObserveOut> {
     let mut spec = spec.clone();
     spec.service_arn = runtime.service_arn.clone();
     let watched = spec.watched(runtime);
     let wanted = watched.alarms(&spec.thresholds);
     let (board, body) = (spec.dashboard(), watched.dashboard(&spec.thresholds));
+    let alert_key = key::ensure_key(o, &spec).await?;
     let (topic_arn, pending) = topic::ensure_topic(o, &spec).await?;
     let (alarms, rules, dashboard) = tokio::try_join!(
         alarms::ensure_alarms(o, &spec, &wanted, &topic_arn),
@@ -175,6 +186,7 @@ pub async fn ensure_observe(o: &Observe, spec: &ObserveSpec, runtime: &RuntimeOu
     )?;
     Ok(ObserveOut {
         topic_arn,
+        alert_key,
         pending_subscriptions: pending,
         alarms,
         rollback_alarms: wanted.iter().filter(|a| a.rolls_back).map(|a| a.name.clone()).collect(),
@@ -184,11 +196,12 @@ pub async fn ensure_observe(o: &Observe, spec: &ObserveSpec, runtime: &RuntimeOu
     })
 }
 
-/// Notifications, dashboard and alarms, then the topic (which holds nothing worth keeping).
+/// Notifications, dashboard and alarms, then the topic (which holds nothing worth keeping) and its key.
 pub async fn destroy_observe(o: &Observe, spec: &ObserveSpec) -> Result<()> {
     notify::delete_notifications(o, spec).await?;
     let board = spec.dashboard();
     tokio::try_join!(dashboard::delete_dashboard(o, &board), alarms::delete_alarms(o, spec))?;
     topic::delete_topic(o, spec).await?;
+    key::delete_key(o, spec).await?;
     Ok(())
 }

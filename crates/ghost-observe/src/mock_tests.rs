@@ -12,8 +12,9 @@ use ghost_core::reconcile::testing::assert_every_field_compared;
 use ghost_core::{Action, Config, Env, Mode, mock_sdk};
 
 use crate::alarms::{self, AlarmView};
+use crate::key::{self, AlertKey};
 use crate::signals::Watched;
-use crate::topic::{self, KMS_KEY};
+use crate::topic;
 use crate::{Observe, ObserveSpec, dashboard};
 
 macro_rules! always {
@@ -23,11 +24,16 @@ macro_rules! always {
 }
 
 fn observe(cloudwatch: &[&Rule], sns: &[&Rule]) -> Observe {
+    observe_with_kms(cloudwatch, sns, &[])
+}
+
+fn observe_with_kms(cloudwatch: &[&Rule], sns: &[&Rule], kms: &[&Rule]) -> Observe {
     let none: [&Rule; 0] = [];
     Observe {
         cloudwatch: mock_sdk!(aws_sdk_cloudwatch, cloudwatch),
         sns: mock_sdk!(aws_sdk_sns, sns),
         events: mock_sdk!(aws_sdk_eventbridge, none),
+        kms: mock_sdk!(aws_sdk_kms, kms),
         env: Env::new("ghost", Mode::Apply),
     }
 }
@@ -78,7 +84,9 @@ async fn the_topic_as_deployed_gets_no_write_and_a_topic_without_its_key_gets_on
     let spec = spec();
     assert!(spec.topic_arn() == TOPIC.replace("eu-west-2", &spec.region), "the ARN is SNS's documented form");
     let policy = topic::topic_policy(&spec, &spec.topic_arn()).to_json();
-    for (key, action, sets) in [(Some(KMS_KEY), Action::Unchanged, 0), (None, Action::Update, 1)] {
+    let ours = key::alias(&spec);
+    for (key, action, sets) in [(Some(ours.as_str()), Action::Unchanged, 0), (Some("alias/aws/sns"), Action::Update, 1)]
+    {
         let mut attributes = HashMap::from([("Policy".to_string(), policy.clone())]);
         if let Some(key) = key {
             attributes.insert("KmsMasterKeyId".into(), key.into());
@@ -104,6 +112,140 @@ async fn an_absent_topic_is_created_with_its_key_then_given_its_policy() {
     let spec = spec();
     assert_eq!(ensure(&o.env, &topic::Topic::new(&o, &spec)).await.unwrap().action(), Action::Create);
     assert_eq!((create.num_calls(), set.num_calls()), (1, 1));
+}
+
+// --- the topic's key --------------------------------------------------------------------------------------
+
+const KEY_ARN: &str = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn metadata(state: aws_sdk_kms::types::KeyState) -> aws_sdk_kms::types::KeyMetadata {
+    aws_sdk_kms::types::KeyMetadata::builder()
+        .key_id("1234abcd-12ab-34cd-56ef-1234567890ab")
+        .arn(KEY_ARN)
+        .key_state(state)
+        .build()
+        .unwrap()
+}
+
+/// KMS as it answers for a key reached by the alias (`aliased`) or only by its tags, in `state`.
+fn key_reads(aliased: bool, state: aws_sdk_kms::types::KeyState, policy: String) -> Vec<Rule> {
+    use aws_sdk_kms::operation::*;
+    use aws_sdk_kms::types::{KeyListEntry, Tag};
+    let spec = spec();
+    let alias = key::alias(&spec);
+    let tags: Vec<Tag> = spec
+        .names
+        .tags("alert-key", &alias)
+        .into_iter()
+        .map(|t| Tag::builder().tag_key(t.key).tag_value(t.value).build().unwrap())
+        .collect();
+    let st = state.clone();
+    vec![
+        mock!(aws_sdk_kms::Client::describe_key)
+            .match_requests(move |r| r.key_id() == Some(alias.as_str()) && !aliased)
+            .then_error(|| {
+                describe_key::DescribeKeyError::NotFoundException(
+                    aws_sdk_kms::types::error::NotFoundException::builder().message("Alias is not found.").build(),
+                )
+            }),
+        always!(aws_sdk_kms::Client::describe_key, move || describe_key::DescribeKeyOutput::builder()
+            .key_metadata(metadata(st.clone()))
+            .build()),
+        always!(aws_sdk_kms::Client::list_keys, || list_keys::ListKeysOutput::builder()
+            .keys(KeyListEntry::builder().key_id("1234abcd-12ab-34cd-56ef-1234567890ab").key_arn(KEY_ARN).build())
+            .build()),
+        always!(aws_sdk_kms::Client::list_resource_tags, move || list_resource_tags::ListResourceTagsOutput::builder()
+            .set_tags(Some(tags.clone()))
+            .build()),
+        always!(aws_sdk_kms::Client::get_key_policy, move || get_key_policy::GetKeyPolicyOutput::builder()
+            .policy(policy.clone())
+            .build()),
+    ]
+}
+
+macro_rules! kms_write {
+    ($op:expr, $out:expr) => {
+        always!($op, $out)
+    };
+}
+
+#[tokio::test]
+async fn the_key_as_deployed_gets_no_write_and_each_drift_its_one_repair() {
+    use aws_sdk_kms::operation::*;
+    use aws_sdk_kms::types::KeyState;
+    let spec = spec();
+    let policy = key::key_policy(&spec).to_json();
+    // (found by alias, state, policy, action, [CreateAlias, CancelKeyDeletion, EnableKey, PutKeyPolicy])
+    let cases = [
+        (true, KeyState::Enabled, policy.clone(), Action::Unchanged, [0, 0, 0, 0]),
+        (false, KeyState::Enabled, policy.clone(), Action::Update, [1, 0, 0, 0]),
+        (true, KeyState::PendingDeletion, policy.clone(), Action::Update, [0, 1, 1, 0]),
+        (true, KeyState::Disabled, policy.clone(), Action::Update, [0, 0, 1, 0]),
+        (true, KeyState::Enabled, "{}".to_string(), Action::Update, [0, 0, 0, 1]),
+    ];
+    for (aliased, state, policy, action, writes) in cases {
+        let reads = key_reads(aliased, state.clone(), policy);
+        let alias =
+            kms_write!(aws_sdk_kms::Client::create_alias, || create_alias::CreateAliasOutput::builder().build());
+        let cancel = kms_write!(aws_sdk_kms::Client::cancel_key_deletion, || {
+            cancel_key_deletion::CancelKeyDeletionOutput::builder().build()
+        });
+        let enable = kms_write!(aws_sdk_kms::Client::enable_key, || enable_key::EnableKeyOutput::builder().build());
+        let put =
+            kms_write!(aws_sdk_kms::Client::put_key_policy, || put_key_policy::PutKeyPolicyOutput::builder().build());
+        let mut rules: Vec<&Rule> = reads.iter().collect();
+        rules.extend([&alias, &cancel, &enable, &put]);
+        let o = observe_with_kms(&[], &[], &rules);
+        let got = ensure(&o.env, &AlertKey::new(&o, &spec)).await.unwrap();
+        assert_eq!(got.action(), action, "{aliased} {state:?}");
+        let counts = [alias.num_calls(), cancel.num_calls(), enable.num_calls(), put.num_calls()];
+        assert_eq!(counts, writes, "{aliased} {state:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_absent_key_is_created_with_its_policy_and_tags_then_aliased() {
+    use aws_sdk_kms::operation::*;
+    let spec = spec();
+    let missing = mock!(aws_sdk_kms::Client::describe_key)
+        .sequence()
+        .error(|| {
+            describe_key::DescribeKeyError::NotFoundException(
+                aws_sdk_kms::types::error::NotFoundException::builder().build(),
+            )
+        })
+        .repeatedly()
+        .build();
+    let none = always!(aws_sdk_kms::Client::list_keys, || list_keys::ListKeysOutput::builder().build());
+    let wanted = key::key_policy(&spec);
+    let create = mock!(aws_sdk_kms::Client::create_key)
+        .match_requests(move |r| r.policy().is_some_and(|p| wanted.same_as(p)) && r.tags().len() == 3)
+        .sequence()
+        .output(|| {
+            create_key::CreateKeyOutput::builder().key_metadata(metadata(aws_sdk_kms::types::KeyState::Enabled)).build()
+        })
+        .repeatedly()
+        .build();
+    let alias = key::alias(&spec);
+    let aliased = mock!(aws_sdk_kms::Client::create_alias)
+        .match_requests(move |r| r.alias_name() == Some(alias.as_str()) && r.target_key_id() == Some(KEY_ARN))
+        .sequence()
+        .output(|| create_alias::CreateAliasOutput::builder().build())
+        .repeatedly()
+        .build();
+    let o = observe_with_kms(&[], &[], &[&missing, &none, &create, &aliased]);
+    let got = ensure(&o.env, &AlertKey::new(&o, &spec)).await.unwrap();
+    assert_eq!((got.action(), create.num_calls(), aliased.num_calls()), (Action::Create, 1, 1));
+}
+
+#[test]
+fn the_key_policy_grants_the_publishers_without_a_source_condition() {
+    let doc: serde_json::Value = serde_json::from_str(&key::key_policy(&spec()).to_json()).unwrap();
+    let grant = &doc["Statement"][1];
+    assert_eq!(grant["Principal"]["Service"], serde_json::json!(["cloudwatch.amazonaws.com", "events.amazonaws.com"]));
+    assert_eq!(grant["Action"], serde_json::json!(["kms:GenerateDataKey*", "kms:Decrypt"]));
+    assert!(grant.get("Condition").is_none(), "EventBridge deliveries match no source condition");
+    assert_eq!(doc["Statement"][0]["Principal"]["AWS"], "arn:aws:iam::123456789012:root");
 }
 
 // --- alarms and the dashboard -------------------------------------------------------------------------------
@@ -189,6 +331,8 @@ fn every_field_of_each_operate_lens_kind_is_compared() {
     let spec = spec();
     let t = topic::Topic::new(&o, &spec);
     assert_every_field_compared(&t, std::slice::from_ref(&t.desired));
+    let k = AlertKey::new(&o, &spec);
+    assert_every_field_compared(&k, std::slice::from_ref(&k.desired));
     let sub = topic::Subscription {
         o: &o,
         topic: TOPIC,

@@ -201,7 +201,11 @@ impl Watched {
             self.ecs("ECS/ContainerInsights", "RunningTaskCount", "Minimum"),
             Comparison::LessThanThreshold,
             1.0,
-            "breaching",
+            // Not "breaching": Container Insights has no data point for a service in its first minutes, so a
+            // new alarm would go to ALARM on every first deploy. "missing" keeps the alarm where it is until
+            // data arrives (CloudWatch User Guide, "Configuring how CloudWatch alarms treat missing data"); a
+            // service with no running task still reports RunningTaskCount 0.
+            "missing",
             false,
         ));
         if self.throughput_mode == ThroughputMode::Bursting {

@@ -1,5 +1,6 @@
-//! The alert topic: SNS, encrypted with the AWS managed key, a policy letting only CloudWatch alarms and
-//! EventBridge of this account publish, and the configured email subscriptions. A pending confirmation is
+//! The alert topic: SNS, encrypted with the stack's own KMS key ([`crate::key`] says why not the AWS managed
+//! one), a policy letting only CloudWatch alarms and EventBridge of this account publish, and the configured
+//! email subscriptions. A pending confirmation is
 //! reported, never subscribed again (each subscribe would send another email).
 
 use std::collections::HashMap;
@@ -15,13 +16,12 @@ use crate::{Observe, ObserveSpec, Result};
 
 const KIND: &str = "sns-topic";
 const SUBSCRIPTION: &str = "sns-subscription";
-pub const KMS_KEY: &str = "alias/aws/sns";
 
 pub fn topic_policy(spec: &ObserveSpec, topic_arn: &str) -> PolicyDocument {
     PolicyDocument::new(vec![
         Statement::allow(&["sns:Publish"], vec![topic_arn.to_string()])
             .sid("AlarmsAndEventsOfThisAccount")
-            .principal(json!({ "Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }))
+            .principal(json!({ "Service": crate::key::PUBLISHERS }))
             .condition(json!({ "StringEquals": { "aws:SourceAccount": spec.account } })),
     ])
 }
@@ -66,7 +66,7 @@ pub struct Topic<'a> {
 impl<'a> Topic<'a> {
     pub fn new(o: &'a Observe, spec: &'a ObserveSpec) -> Self {
         let desired = TopicView {
-            kms_key: Some(KMS_KEY.into()),
+            kms_key: Some(crate::key::alias(spec)),
             policy: Some(topic_policy(spec, &spec.topic_arn()).canonical()),
         };
         Self { o, spec, desired }

@@ -989,5 +989,7 @@ pub async fn delete_cluster_and_logs(rt: &Runtime, spec: &RuntimeSpec, data: gho
             .await?;
     }
     ghost_aws::logs::delete_log_group(&rt.logs, &rt.env, &spec.log_group()).await?;
+    // AWS made it, but it is the stack's and keeps billing for storage after the cluster: it goes with it.
+    ghost_aws::logs::delete_log_group(&rt.logs, &rt.env, &spec.insights_log_group()).await?;
     Ok(())
 }

@@ -78,4 +78,10 @@ impl RuntimeSpec {
     pub fn log_group(&self) -> String {
         format!("/ecs/{}", self.names.stack())
     }
+
+    /// Where Container Insights writes the cluster's performance events: a group AWS creates when the first task
+    /// reports, and never deletes (CloudWatch User Guide, "Container Insights performance log events for Amazon ECS").
+    pub fn insights_log_group(&self) -> String {
+        format!("/aws/ecs/containerinsights/{}/performance", self.cluster())
+    }
 }

@@ -58,6 +58,16 @@ impl std::fmt::Display for Status {
     }
 }
 
+/// Sets one alarm to ALARM and reads whether its action reached the alert topic ([`ghost_observe::alerts`]).
+/// CloudWatch writes the history line within seconds; two minutes bound the wait.
+pub async fn test_alerts(cfg: &Config, sdk: &SdkConfig) -> Result<ghost_observe::alerts::Delivery> {
+    let (_, spec) = cicd(cfg, sdk, Env::new(&cfg.stack.name, Mode::Plan)).await?;
+    let o = Observe::new(sdk, Env::new(&cfg.stack.name, Mode::Apply));
+    let ospec = ObserveSpec::from_config(cfg, &spec.account);
+    let bound = ghost_core::wait::Bound::new(std::time::Duration::from_secs(120), std::time::Duration::from_secs(5));
+    Ok(ghost_observe::alerts::test_delivery(&o, &ospec, &bound).await?)
+}
+
 /// The four delivery metrics over `[start, end]` (epoch seconds), from the pipeline's and the deployments'
 /// history.
 pub async fn metrics(cfg: &Config, sdk: &SdkConfig, start: i64, end: i64) -> Result<DeliveryMetrics> {

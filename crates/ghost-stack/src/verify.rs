@@ -252,5 +252,10 @@ pub async fn wiring(sdk: &aws_types::SdkConfig, cfg: &Config, o: &StackOutputs) 
             ));
         }
     }
+
+    // Alert topic → a key its publishers can use (nothing fails at configuration time when they cannot).
+    let observe = ghost_observe::Observe::new(sdk, ghost_core::Env::new(&cfg.stack.name, ghost_core::Mode::Plan));
+    let (ok, found) = ghost_observe::key::publishers_can_use(&observe, &o.observe.topic_arn).await?;
+    checks.push(check("alert topic → a key CloudWatch alarms and EventBridge may use", ok, found));
     Ok(checks)
 }

@@ -85,6 +85,18 @@ async fn census(h: &Harness) -> BTreeMap<&'static str, usize> {
     }
     n.insert("access-point", aps);
     n.insert("mount-target", mts);
+    // A KMS key has no name: one made by a run killed before its alias must be adopted, never made again.
+    let kms = aws_sdk_kms::Client::new(&h.sdk);
+    let mut keys = 0;
+    for k in kms.list_keys().send().await.unwrap().keys() {
+        let id = k.key_id().unwrap();
+        let tags = kms.list_resource_tags().key_id(id).send().await.unwrap();
+        let ours = tags.tags().iter().any(|t| t.tag_key() == "ghost:stack" && t.tag_value() == h.cfg.stack.name);
+        let meta = kms.describe_key().key_id(id).send().await.unwrap();
+        let live = meta.key_metadata().and_then(|m| m.key_state()).is_some_and(|s| s.as_str() != "PendingDeletion");
+        keys += usize::from(ours && live);
+    }
+    n.insert("kms-key", keys);
     n
 }
 
@@ -225,6 +237,35 @@ async fn a_deploy_with_a_fifth_of_its_calls_throttled_or_refused_converges_on_th
         h.destroy(DataPolicy::Delete).await;
     }
     println!("transient faults (20 % of calls: 400 throttling, 429 or 503), all converged:\n  {}", rows.join("\n  "));
+}
+
+/// A call whose every attempt is throttled (the SDK's retries run out) ends the run with an error naming the call
+/// and the resource; a re-run without the fault converges on what the first one made.
+#[tokio::test]
+async fn a_deploy_whose_retries_run_out_fails_clearly_and_a_rerun_converges() {
+    let h = Harness::new("tx", &[]).await;
+    let faults = Faults { throttle_action: Some("CreateTargetGroup".into()), ..Faults::default() };
+    h.emu.faults(&h.key, &faults).await.unwrap();
+    let err = h.run(Mode::Apply).await.expect_err("every attempt of CreateTargetGroup is throttled");
+    h.emu.clear_faults(&h.key).await.unwrap();
+    let text = err.to_string();
+    assert!(text.contains("CreateTargetGroup") && text.contains("Throttling"), "{text}");
+    let throttled: Vec<_> =
+        h.emu.calls(Some(&h.key)).await.unwrap().into_iter().filter(|c| c.action == "CreateTargetGroup").collect();
+    assert!(throttled.len() > 1 && throttled.iter().all(|c| c.injected.is_some()), "{throttled:?}");
+    let before = census(&h).await;
+    break_the_dead_runs_lock(&h).await;
+    let again = h.deploy().await;
+    assert!(again.resources.iter().any(|r| r.kind == "target-group" && r.action == Action::Create));
+    let after = census(&h).await;
+    for (kind, n) in before.iter().filter(|(_, n)| **n > 0) {
+        assert_eq!(after[kind], *n, "{kind}: what the failed run made is adopted, never made twice");
+    }
+    assert!(wiring_ok(&h, again.outputs.as_ref().unwrap()).await.is_empty());
+    let third = h.deploy().await;
+    assert!(third.is_noop(), "{:?}", actions(&third));
+    println!("exhausted retries: {} throttled attempts of CreateTargetGroup; the error: {text}", throttled.len());
+    h.destroy(DataPolicy::Delete).await;
 }
 
 /// Two deploys of a new stack started 0.3 s apart, every call 60 ms slower so that they overlap: the stack lock

@@ -57,11 +57,15 @@ async fn alarms_topic_rules_and_dashboard_read_back_and_reference_this_stacks_re
     assert_eq!(watched, rollback);
     assert!(g.auto_rollback_configuration().unwrap().events().iter().any(|e| e.as_str() == "DEPLOYMENT_STOP_ON_ALARM"));
 
-    // Topic: encrypted, publishable only by alarms and EventBridge of this account; the subscription exists.
+    // Topic: encrypted with the stack's own key, publishable only by alarms and EventBridge of this account; the
+    // subscription exists.
     let sns = aws_sdk_sns::Client::new(&h.sdk);
     let attrs = sns.get_topic_attributes().topic_arn(&obs.topic_arn).send().await.unwrap();
     let attrs = attrs.attributes().unwrap();
-    assert_eq!(attrs["KmsMasterKeyId"], "alias/aws/sns");
+    assert_eq!(attrs["KmsMasterKeyId"], format!("alias/{stack}-alerts"));
+    let kms = aws_sdk_kms::Client::new(&h.sdk);
+    let key = kms.describe_key().key_id(&attrs["KmsMasterKeyId"]).send().await.unwrap();
+    assert_eq!(key.key_metadata().unwrap().arn(), Some(obs.alert_key.as_str()));
     assert!(attrs["Policy"].contains("events.amazonaws.com") && attrs["Policy"].contains("aws:SourceAccount"));
     let subs = sns.list_subscriptions_by_topic().topic_arn(&obs.topic_arn).send().await.unwrap();
     assert_eq!(subs.subscriptions()[0].endpoint(), Some("ops@example.com"));
@@ -97,13 +101,18 @@ async fn alarms_topic_rules_and_dashboard_read_back_and_reference_this_stacks_re
         }
     }
 
+    // An alarm's action reaches the topic through its key (the emulator refuses alias/aws/sns as AWS does).
+    let delivery = ghost_stack::operate::test_alerts(&h.cfg, &h.sdk).await.unwrap();
+    assert!(delivery.delivered, "{delivery:?}");
+    assert!(delivery.history.starts_with("Successfully executed action"), "{delivery:?}");
+
     h.calls().await;
     let again = h.deploy().await;
     assert!(again.is_noop(), "{:?}", actions(&again));
     assert_eq!(h.calls().await.mutating, 0);
 
     let gone = h.destroy(DataPolicy::Delete).await;
-    for kind in ["cloudwatch-alarm", "cloudwatch-dashboard", "sns-topic", "eventbridge-rule"] {
+    for kind in ["cloudwatch-alarm", "cloudwatch-dashboard", "sns-topic", "eventbridge-rule", "kms-key"] {
         assert!(
             gone.resources.iter().any(|r| r.kind == kind && r.action == Action::Delete),
             "{kind}: {:?}",
@@ -113,6 +122,9 @@ async fn alarms_topic_rules_and_dashboard_read_back_and_reference_this_stacks_re
     assert!(
         cw.describe_alarms().alarm_name_prefix(format!("{stack}-")).send().await.unwrap().metric_alarms().is_empty()
     );
+    let key = kms.describe_key().key_id(&obs.alert_key).send().await.unwrap();
+    assert_eq!(key.key_metadata().unwrap().key_state().map(|s| s.as_str()), Some("PendingDeletion"));
+    assert!(kms.describe_key().key_id(format!("alias/{stack}-alerts")).send().await.is_err(), "the alias is gone");
     h.calls().await;
     h.destroy(DataPolicy::Delete).await;
     assert_eq!(h.calls().await.mutating, 0, "second destroy must not write");
@@ -145,6 +157,20 @@ async fn delivery_history_status_and_logs_read_the_emulators_records() {
     }
     let history = ghost_observe::history::read_history(&c, &spec, since).await.unwrap();
     assert_eq!(history.executions.len(), 2, "{history:?}");
+    // Each execution's event went through the pipeline rule to the topic and was delivered (AWS/Events counts
+    // a delivery the topic's key refuses as a FailedInvocation).
+    let rule = out.observe.rules.iter().find(|r| r.ends_with("pipeline-events")).unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&h.sdk);
+    let now = std::time::SystemTime::now();
+    let sum = |metric: &'static str| {
+        let req = cw.get_metric_statistics().namespace("AWS/Events").metric_name(metric).period(60);
+        let req = req.dimensions(aws_sdk_cloudwatch::types::Dimension::builder().name("RuleName").value(rule).build());
+        let req = req.statistics(aws_sdk_cloudwatch::types::Statistic::Sum);
+        let req = req.start_time((now - std::time::Duration::from_secs(600)).into());
+        let req = req.end_time((now + std::time::Duration::from_secs(60)).into());
+        async move { req.send().await.unwrap().datapoints().iter().filter_map(|d| d.sum()).sum::<f64>() }
+    };
+    assert_eq!((sum("Invocations").await, sum("FailedInvocations").await), (2.0, 0.0));
     assert_eq!(history.deployments.len(), 2, "{history:?}");
     let end = since + 3600;
     let m = ghost_observe::metrics::compute(&history, since, end);
