@@ -2213,10 +2213,14 @@ class GhostMiddleware:
                     return ("drop" if drop else "crash"), latency
                 if mutating:
                     fault["seen"] += 1
-                if (mutating and fault["seen"] == k) or (trip is not None and trip in (action, operation)):
+                if mutating and fault["seen"] == k:
                     fault["tripped"] = True
                     if drop:
                         return "drop-after", latency
+                elif trip is not None and trip in (action, operation):
+                    # Killed right after the call took effect: a call AWS refused (a NotFound while an id
+                    # propagates, say) changed nothing, so the process is not killed until one is made.
+                    return ("drop-after-made" if drop else "trip-after-made"), latency
             if fault.get("throttle_action") is not None and fault["throttle_action"] in (action, operation):
                 return "throttle", latency  # every attempt: the SDK's retries run out
             fraction = fault.get("transient_fraction", 0)
@@ -2533,6 +2537,21 @@ class GhostMiddleware:
             record["end"] = time.time()  # with "at": how calls overlap, for the benchmark's critical path
             return start_response(status, headers, exc_info)
 
+        if fault in ("drop-after-made", "trip-after-made"):
+            status, headers, body = self.capture(
+                lambda e, r: self.forward(e, r, path, action, region, protocol, record), environ)
+            record["status"], record["end"] = status, time.time()
+            if status < 300:
+                with self.lock:
+                    self.faults[key]["tripped"] = True
+                record.pop("injected", None)  # this call itself was answered; the calls after it meet the crash
+                if fault == "drop-after-made":
+                    record["injected"] = "drop"
+                    self.drop(environ)
+            else:
+                record.pop("injected", None)
+            start_response(f"{status} {http.HTTPStatus(status).phrase}", headers)
+            return [body]
         if fault == "drop-after":
             # Made, then lost: the change happens in moto, the answer never reaches the caller.
             list(self.forward(environ, lambda status, headers, exc_info=None: record.update(

@@ -674,6 +674,25 @@ class FaultFront(unittest.TestCase):
             disarm(key)
         self.assertEqual([bool(c.get("injected")) for c in recorded(key)], [True, True, False])
 
+    def test_a_crash_after_an_action_waits_for_a_call_of_it_that_takes_effect(self):
+        key = f"AKIDTRIP{uuid.uuid4().hex[:8].upper()}"
+        ec2 = raw_client("ec2", key)
+        arm({"key": key, "crash_after_action": "ModifyVpcAttribute", "clock_factor": 0.5})
+        try:
+            vpc = ec2.create_vpc(CidrBlock="10.95.0.0/16")["Vpc"]["VpcId"]
+            modify = lambda: ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # noqa: E731
+            with self.assertRaises(ClientError) as ctx:
+                modify()  # the new id has not propagated: refused, nothing changed, so no crash yet
+            self.assertEqual(error_code(ctx), "InvalidVpcID.NotFound")
+            ec2.describe_vpcs()
+            time.sleep(EC2_PROPAGATION_S * 0.5 + 0.05)
+            modify()
+            with self.assertRaises(ClientError) as ctx:
+                ec2.describe_vpcs()
+            self.assertEqual(error_code(ctx), "InjectedCrash")
+        finally:
+            disarm(key)
+
     def test_a_throttled_action_fails_every_attempt_so_the_retries_run_out(self):
         key = f"AKIDTHR{uuid.uuid4().hex[:8].upper()}"
         self.assertEqual(arm({"key": key, "throttle_action": "CreateTopic"})[0], 200)
