@@ -19,8 +19,8 @@ This is the one place for every emulator extension. Each is documented against w
     `ServiceUnavailable`, in the caller's protocol — except a call's last attempt (the SDK's `amz-sdk-request:
     attempt=N; max=M` header), so faults exercise the SDK's retries without making a run's outcome a dice roll.
   - `"crash_after_action": "CreateLoadBalancer"`: the same crash, right after the key's first call of that action
-    or REST operation ("DeleteMountTarget"), made and answered (or with "drop" made and its answer lost): a process
-    killed during what follows it.
+    or REST operation ("DeleteMountTarget") that takes effect, made and answered (or with "drop" made and its answer
+    lost): a process killed during what follows it. A call refused (an id still propagating) does not trip it.
   - `"throttle_action": "CreateTargetGroup"`: every attempt of every call of that action (or REST operation) is
     throttled, the last one too: the SDK's retries run out and the caller sees the throttling error.
   - `"latency_ms": n`: every call of the key waits n ms before it is handled (calls in flight wait in parallel).
