@@ -2448,13 +2448,6 @@ class GhostMiddleware:
             rest_json = (model_for_signing_name(record["service"]).metadata.get("protocol") == "rest-json")
             kind = "json" if target or rest_json else "query"
             return self.error(start_response, record["service"], kind, refused[0], refused[1])
-        if record["service"] == "ec2" and environ.get("CONTENT_TYPE", "").startswith(
-                "application/x-www-form-urlencoded"):
-            form = urllib.parse.parse_qs(self.read_body(environ).decode("utf-8", "replace"), keep_blank_values=True)
-            unseen = ec2_unseen({k: v[0] for k, v in form.items()})
-            if unseen is not None:
-                record["status"], record["refused"] = 400, unseen[1]
-                return self.error(start_response, "ec2", "query", unseen[0], unseen[1])
         m = EFS_BACKUP_POLICY.match(path)
         if m and record["service"] == "elasticfilesystem":
             record["action"] = "PutBackupPolicy" if environ["REQUEST_METHOD"] == "PUT" else "DescribeBackupPolicy"
@@ -2513,6 +2506,17 @@ class GhostMiddleware:
             record["operation"] = rest_operation(model_for_signing_name(service).service_name,
                                                  environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"),
                                                  frozenset(query))
+        # Refused before anything changes, so neither a write for the recorder nor one the fault front counts:
+        # the number of writes a run makes stays the same however often it meets a propagating id.
+        unseen = None
+        if service == "ec2" and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            form = urllib.parse.parse_qs(self.read_body(environ).decode("utf-8", "replace"), keep_blank_values=True)
+            unseen = ec2_unseen({k: v[0] for k, v in form.items()})
+        if unseen is not None:
+            record.update(mutating=False, status=400, refused=unseen[1])
+            with self.lock:
+                self.calls.append(record)
+            return self.error(start_response, "ec2", protocol, unseen[0], unseen[1])
         with self.lock:
             self.calls.append(record)
         fault, latency = self.injected(environ, key, action, mutating, record.get("operation"))
