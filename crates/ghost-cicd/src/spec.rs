@@ -69,13 +69,7 @@ impl CicdSpec {
     }
 
     pub fn partition(&self) -> &'static str {
-        if self.region.starts_with("cn-") {
-            "aws-cn"
-        } else if self.region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        }
+        ghost_core::aws::partition(&self.region)
     }
 
     fn arn(&self, service: &str, resource: &str) -> String {

@@ -62,3 +62,14 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
     }
     loader.load().await
 }
+
+/// The ARN partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, `aws` elsewhere.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}

@@ -113,13 +113,7 @@ impl ObserveSpec {
     }
 
     pub fn partition(&self) -> &'static str {
-        if self.region.starts_with("cn-") {
-            "aws-cn"
-        } else if self.region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        }
+        ghost_core::aws::partition(&self.region)
     }
 
     pub fn dashboard(&self) -> String {
