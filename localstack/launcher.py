@@ -1816,8 +1816,11 @@ def _describe_alarm_history(self):
     get = self._get_param
     name, kind = get("AlarmName"), get("HistoryItemType")
     start, end = get("StartDate"), get("EndDate")
-    items = [i for a in self.cloudwatch_backend.alarms.values() if name in (None, a.name) for i in alarm_history(a)]
-    items = [i for i in items if kind in (None, i["HistoryItemType"])]
+    # An alarm's items in the order they happened: a state update and the action it runs share a timestamp when the
+    # clock does not tick between them, and the newer must still come first.
+    items = [(n, i) for a in self.cloudwatch_backend.alarms.values() if name in (None, a.name)
+             for n, i in enumerate(alarm_history(a))]
+    items = [(n, i) for n, i in items if kind in (None, i["HistoryItemType"])]
     def stamp(v):  # moto hands a modelled timestamp over parsed; a query-protocol one is text
         if isinstance(v, datetime.datetime):
             parsed = v
@@ -1827,11 +1830,11 @@ def _describe_alarm_history(self):
             parsed = datetime.datetime.fromtimestamp(float(v), datetime.timezone.utc)
         return parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
 
-    items = [i for i in items if (start is None or i["Timestamp"] >= stamp(start))
+    items = [(n, i) for n, i in items if (start is None or i["Timestamp"] >= stamp(start))
              and (end is None or i["Timestamp"] <= stamp(end))]
-    items.sort(key=lambda i: i["Timestamp"], reverse=get("ScanBy") != "TimestampAscending")
+    items.sort(key=lambda e: (e[1]["Timestamp"], e[0]), reverse=get("ScanBy") != "TimestampAscending")
     limit = int(get("MaxRecords") or 100)
-    return ActionResult({"AlarmHistoryItems": items[:limit]})
+    return ActionResult({"AlarmHistoryItems": [i for _, i in items[:limit]]})
 
 
 # EventBridge: AWS services put their events on the account's default bus ("Events from AWS services", EventBridge

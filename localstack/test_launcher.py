@@ -1079,6 +1079,7 @@ class Teardown(unittest.TestCase):
         eip = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
         time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)
         nat = self.ec2.create_nat_gateway(SubnetId=self.subnets[0], AllocationId=eip)["NatGateway"]["NatGatewayId"]
+        time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)  # deleting it by id needs its id propagated
         [eni] = self.interfaces()
         self.assertEqual((eni["Description"], eni["InterfaceType"]), (f"Interface for NAT Gateway {nat}", "nat_gateway"))
         self.ec2.delete_nat_gateway(NatGatewayId=nat)

@@ -18,6 +18,25 @@ async fn launcher_extensions() {
         .await
         .unwrap_or_else(|e| panic!("running {} {}: {e}", python.display(), suite.display()));
     // unittest reports on stderr; show it either way so `cargo test -- --nocapture` tells what ran.
-    eprintln!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{} failed ({})", suite.display(), out.status);
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("{report}");
+    // CI keeps only the end of a long log: the panic message carries the failures themselves.
+    assert!(out.status.success(), "{} failed ({}):\n{}", suite.display(), out.status, failures(&report));
+}
+
+/// unittest's failure blocks: from each `FAIL:` / `ERROR:` header to the end of its traceback.
+fn failures(report: &str) -> String {
+    let mut kept = Vec::new();
+    let mut inside = false;
+    for line in report.lines() {
+        if line.starts_with("FAIL: ") || line.starts_with("ERROR: ") {
+            inside = true;
+        } else if line.starts_with("Ran ") {
+            inside = false;
+        }
+        if inside {
+            kept.push(line);
+        }
+    }
+    if kept.is_empty() { "(no unittest failure block: see the output above)".into() } else { kept.join("\n") }
 }
