@@ -1000,6 +1000,14 @@ class LifecycleClock(unittest.TestCase):
         health = json.loads(urllib.request.urlopen(f"{URL}/_ghost/health", timeout=5).read())
         self.assertEqual(health["clock_factor"], 0.01, "the launcher's --clock-factor")
 
+    def test_the_clock_table_is_readable_for_a_benchmarks_bound(self):
+        clock = json.loads(urllib.request.urlopen(f"{URL}/_ghost/clock", timeout=5).read())
+        self.assertEqual(clock["clock_factor"], 0.01)
+        aws = clock["aws_seconds"]
+        self.assertEqual((aws["load-balancer/provisioning"], aws["ec2/id-propagation"], aws["iam-role/propagation"]),
+                         (150, 2, 10))
+        self.assertEqual(aws["db-instance/deleting"], 300)
+
 
 class Teardown(unittest.TestCase):
     """Deletes return before the resource is gone, and what a service placed in our subnets outlives its owner: the

@@ -36,6 +36,12 @@ pub(crate) struct BenchArgs {
     /// The seed's procedure (the tutorial's AWS CLI commands).
     #[arg(long, default_value = "bench/seed_cli.sh")]
     seed_script: PathBuf,
+    /// Measurement e's lifecycle clock factor (AWS seconds → wall seconds); 0 skips it.
+    #[arg(long, default_value_t = 0.2)]
+    clock_factor: f64,
+    /// The production-shaped sample measurement e deploys beside the seed's shape.
+    #[arg(long, default_value = "fixtures/samples/private-mysql-https.toml")]
+    production_config: PathBuf,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
 }
@@ -56,6 +62,13 @@ pub(crate) async fn e2e(args: E2eArgs) -> Result<()> {
 
 pub(crate) async fn bench(args: BenchArgs) -> Result<()> {
     let quiet = args.output == Output::Json;
-    let opts = BenchOptions { runs: args.runs, latency_ms: args.latency_ms, seed_script: args.seed_script, quiet };
+    let opts = BenchOptions {
+        runs: args.runs,
+        latency_ms: args.latency_ms,
+        seed_script: args.seed_script,
+        quiet,
+        clock_factor: args.clock_factor,
+        production_config: args.production_config,
+    };
     print(&bench::run(&opts).await?, args.output)
 }

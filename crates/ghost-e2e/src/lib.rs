@@ -5,3 +5,4 @@
 
 pub mod bench;
 pub mod e2e;
+pub mod graph;

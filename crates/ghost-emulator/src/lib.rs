@@ -82,6 +82,13 @@ pub struct Call {
     pub end: Option<f64>,
 }
 
+/// The emulator's lifecycle clock, as `GET /_ghost/clock` reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Clock {
+    pub clock_factor: f64,
+    pub aws_seconds: std::collections::BTreeMap<String, f64>,
+}
+
 /// The longest chain of calls each of which started after the one before it had been answered: how many
 /// round trips in a row the caller made at least (its critical path through the API, in calls).
 pub fn sequential_depth(calls: &[Call]) -> usize {
@@ -430,6 +437,18 @@ impl Emulator {
     /// Forgets every resource (moto's reset), the recorder and the faults.
     pub async fn reset(&self) -> Result<()> {
         self.post("/moto-api/reset", None).await.map(|_| ())
+    }
+
+    /// The lifecycle clock: the launcher's factor and AWS's seconds per phase (`nat-gateway/pending`, ...).
+    pub async fn clock(&self) -> Result<Clock> {
+        let url = format!("{}/_ghost/clock", self.url());
+        let what = || format!("GET {url}");
+        let resp = self.http.get(&url).send().await.map_err(|source| Error::Http { what: what(), source })?;
+        resp.error_for_status()
+            .map_err(|source| Error::Http { what: what(), source })?
+            .json()
+            .await
+            .map_err(|source| Error::Http { what: what(), source })
     }
 
     /// Recorded calls, all or of one access key.

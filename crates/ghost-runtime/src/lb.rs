@@ -38,7 +38,8 @@ const HEALTH_INTERVAL_S: i32 = 15;
 const HEALTH_TIMEOUT_S: i32 = 5;
 /// TLS 1.3 with 1.2 fallback: AWS's current recommended policy.
 pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-const DEREGISTRATION_DELAY_S: &str = "30";
+/// How long a target group lets a leaving task finish its requests (so how long a destroyed service drains).
+pub const DEREGISTRATION_DELAY_S: &str = "30";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoadBalancerOut {

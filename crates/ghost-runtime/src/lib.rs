@@ -159,17 +159,21 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
     })
 }
 
-/// Service (scaled to 0) before the cluster, listeners before target groups before the ALB, mount targets
-/// before the file system (which is kept unless `DataPolicy::Delete`); the database goes after a final
-/// snapshot (none with `DataPolicy::Delete`).
+/// Service (scaled to 0, drained) before the cluster, listeners before target groups before the ALB, mount
+/// targets before the file system (which is kept unless `DataPolicy::Delete`); the database goes after a final
+/// snapshot (none with `DataPolicy::Delete`). The load balancer, file system and database do not wait for the
+/// service's drain: nothing AWS checks ties them to it, and each holds the network for minutes after its delete
+/// call (interfaces, `deleting`), so they start together and the longest wait sets the pace, not their sum.
 pub async fn destroy_runtime(rt: &Runtime, spec: &RuntimeSpec, data: DataPolicy) -> Result<()> {
     ecs::delete_autoscaling(rt, spec).await?;
-    ecs::delete_service(rt, spec).await?;
     tokio::try_join!(
+        async {
+            ecs::delete_service(rt, spec).await?;
+            ecs::delete_cluster_and_logs(rt, spec, data).await
+        },
         lb::delete_load_balancer(rt),
         efs::delete_file_system(rt, spec, data),
         rds::delete_database(rt, spec, data),
-        ecs::delete_cluster_and_logs(rt, spec, data)
     )?;
     let (exec, task, ecs_lb) =
         (ecs::execution_role(spec, None).name, ecs::task_role_name(spec), ecs::ecs_lb_role_name(spec));
