@@ -160,15 +160,7 @@ pub async fn run(args: &BenchOptions) -> Result<Results> {
     // After a reset the emulator builds each service's backend on its first call (EC2 loads its catalogues: about
     // a second). Neither procedure should pay for that: a plan (reads in every service either one uses) under
     // another key warms them before each timed run.
-    let clock_off = Faults { clock_factor: Some(0.0), ..Faults::default() };
-    let reset = || async {
-        emu.reset().await?;
-        for key in [OUR_KEY, SEED_KEY, "WARMUP"] {
-            emu.faults(key, &clock_off).await?;
-        }
-        ghost_stack::deploy(&cfg, &warm_sdk, &Env::new(&cfg.stack.name, Mode::Plan)).await.context("warm-up plan")?;
-        anyhow::Ok(())
-    };
+    let reset = || reset_and_warm(&emu, &warm_sdk, &cfg, &[(OUR_KEY, 0.0), (SEED_KEY, 0.0), ("WARMUP", 0.0)]);
     let mut s = Samples::default();
 
     for i in 1..=args.runs {
@@ -207,7 +199,11 @@ pub async fn run(args: &BenchOptions) -> Result<Results> {
 
         // c) with latency on every call
         reset().await?;
-        emu.faults(OUR_KEY, &Faults { latency_ms: Some(args.latency_ms), ..clock_off.clone() }).await?;
+        emu.faults(
+            OUR_KEY,
+            &Faults { latency_ms: Some(args.latency_ms), clock_factor: Some(0.0), ..Faults::default() },
+        )
+        .await?;
         let t = Instant::now();
         let res = ghost_stack::deploy(&cfg, &sdk, &env()).await;
         s.latency_s.push(t.elapsed().as_secs_f64());
@@ -358,10 +354,7 @@ struct Timed<'a> {
 
 impl Timed<'_> {
     async fn reset(&self, cfg: &Config, key: &str, factor: f64) -> Result<()> {
-        self.emu.reset().await?;
-        self.emu.faults(key, &Faults { clock_factor: Some(factor), ..Faults::default() }).await?;
-        ghost_stack::deploy(cfg, self.warm, &Env::new(&cfg.stack.name, Mode::Plan)).await.context("warm-up plan")?;
-        Ok(())
+        reset_and_warm(self.emu, self.warm, cfg, &[(key, factor)]).await
     }
 
     async fn run(&self, sample: &str, cfg: &Config, seed: Option<Seed<'_>>) -> Result<AwsTiming> {
@@ -447,6 +440,21 @@ impl Timed<'_> {
         }
         Ok(row)
     }
+}
+
+/// Resets the emulator, sets each key's clock factor, and warms the service backends (see [`run`]).
+async fn reset_and_warm(
+    emu: &Emulator,
+    warm: &aws_config::SdkConfig,
+    cfg: &Config,
+    clocks: &[(&str, f64)],
+) -> Result<()> {
+    emu.reset().await?;
+    for (key, factor) in clocks {
+        emu.faults(key, &Faults { clock_factor: Some(*factor), ..Faults::default() }).await?;
+    }
+    ghost_stack::deploy(cfg, warm, &Env::new(&cfg.stack.name, Mode::Plan)).await.context("warm-up plan")?;
+    Ok(())
 }
 
 /// The median of the calls' round trips (answered calls only), in wall seconds.

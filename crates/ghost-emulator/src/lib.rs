@@ -441,29 +441,12 @@ impl Emulator {
 
     /// The lifecycle clock: the launcher's factor and AWS's seconds per phase (`nat-gateway/pending`, ...).
     pub async fn clock(&self) -> Result<Clock> {
-        let url = format!("{}/_ghost/clock", self.url());
-        let what = || format!("GET {url}");
-        let resp = self.http.get(&url).send().await.map_err(|source| Error::Http { what: what(), source })?;
-        resp.error_for_status()
-            .map_err(|source| Error::Http { what: what(), source })?
-            .json()
-            .await
-            .map_err(|source| Error::Http { what: what(), source })
+        self.get("/_ghost/clock").await
     }
 
     /// Recorded calls, all or of one access key.
     pub async fn calls(&self, key: Option<&str>) -> Result<Vec<Call>> {
-        let url = match key {
-            Some(k) => format!("{}/_ghost/calls?key={k}", self.url()),
-            None => format!("{}/_ghost/calls", self.url()),
-        };
-        let what = || format!("GET {url}");
-        let resp = self.http.get(&url).send().await.map_err(|source| Error::Http { what: what(), source })?;
-        resp.error_for_status()
-            .map_err(|source| Error::Http { what: what(), source })?
-            .json()
-            .await
-            .map_err(|source| Error::Http { what: what(), source })
+        self.get(&key.map_or("/_ghost/calls".to_string(), |k| format!("/_ghost/calls?key={k}"))).await
     }
 
     pub async fn clear_calls(&self, key: Option<&str>) -> Result<()> {
@@ -500,6 +483,17 @@ impl Emulator {
         self.post(&format!("/_ghost/codedeploy/hold?on={}&application={application}", u8::from(on)), None)
             .await
             .map(|_| ())
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let url = format!("{}{path}", self.url());
+        let what = || format!("GET {url}");
+        let resp = self.http.get(&url).send().await.map_err(|source| Error::Http { what: what(), source })?;
+        resp.error_for_status()
+            .map_err(|source| Error::Http { what: what(), source })?
+            .json()
+            .await
+            .map_err(|source| Error::Http { what: what(), source })
     }
 
     async fn post(&self, path: &str, body: Option<serde_json::Value>) -> Result<reqwest::Response> {
