@@ -112,12 +112,24 @@ pub struct BuildOut {
     pub artifact_bucket: String,
     pub build_log_group: String,
     pub build_project: String,
+    /// With deployment = "codedeploy": CodeDeploy's role, made here so that it has propagated (CodeDeploy
+    /// refuses a role it cannot assume yet) by the time the deployment group is created.
+    pub codedeploy_role: Option<String>,
+    /// With source = "codecommit": the push rule's role, early for the same reason.
+    pub events_role: Option<String>,
 }
 
-/// Brings the runtime-independent half to the desired state. The repository, the source, the bucket and the
-/// log group do not wait for each other; the project waits for its role, the role for nothing but names.
+/// Brings the runtime-independent half to the desired state. The repository, the source, the bucket, the log
+/// group and the roles that name nothing of the runtime do not wait for each other; the project waits for its
+/// role.
 pub async fn ensure_build(c: &Cicd, spec: &CicdSpec) -> Result<BuildOut> {
-    let ((repo_uri, src, artifact_bucket, build_log_group), build_role) = tokio::try_join!(
+    let role = |wanted: bool, role: fn(&CicdSpec) -> iam::RoleSpec| async move {
+        if !wanted {
+            return Ok::<_, Error>(None);
+        }
+        Ok(Some(iam::ensure_role(&c.iam, &c.env, &role(spec)).await?.into_id()))
+    };
+    let ((repo_uri, src, artifact_bucket, build_log_group), build_role, codedeploy_role, events_role) = tokio::try_join!(
         async {
             tokio::try_join!(
                 registry::ensure_repository(c, spec),
@@ -127,9 +139,19 @@ pub async fn ensure_build(c: &Cicd, spec: &CicdSpec) -> Result<BuildOut> {
             )
         },
         async { Ok::<_, Error>(iam::ensure_role(&c.iam, &c.env, &roles::codebuild_role(spec)).await?.into_id()) },
+        role(spec.deployment == Deployment::Codedeploy, roles::codedeploy_role),
+        role(spec.source == Source::Codecommit, roles::events_role),
     )?;
     let build_project = build::ensure_project(c, spec, &repo_uri, &build_role).await?;
-    Ok(BuildOut { image_repository_uri: repo_uri, source: src, artifact_bucket, build_log_group, build_project })
+    Ok(BuildOut {
+        image_repository_uri: repo_uri,
+        source: src,
+        artifact_bucket,
+        build_log_group,
+        build_project,
+        codedeploy_role,
+        events_role,
+    })
 }
 
 /// The half that deploys into the runtime: the deployment (CodeDeploy or the service's own), the pipeline and
@@ -146,20 +168,16 @@ pub async fn ensure_delivery(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut, bu
             )
         },
         async {
-            match spec.deployment {
-                Deployment::Codedeploy => {
-                    let role = iam::ensure_role(&c.iam, &c.env, &roles::codedeploy_role(spec)).await?.into_id();
-                    Ok::<_, Error>(Some(deploy::ensure_codedeploy(c, spec, runtime, &role).await?))
-                }
-                Deployment::Ecs => Ok(None),
+            match &build.codedeploy_role {
+                Some(role) => Ok::<_, Error>(Some(deploy::ensure_codedeploy(c, spec, runtime, role).await?)),
+                None => Ok(None),
             }
         }
     )?;
     let pipeline_arn =
         pipeline::ensure_pipeline(c, spec, &pipeline_role, &build.artifact_bucket, connection_arn.as_deref()).await?;
-    if spec.source == Source::Codecommit {
-        let role = iam::ensure_role(&c.iam, &c.env, &roles::events_role(spec)).await?.into_id();
-        pipeline::ensure_source_rule(c, spec, &pipeline_arn, &role).await?;
+    if let Some(role) = &build.events_role {
+        pipeline::ensure_source_rule(c, spec, &pipeline_arn, role).await?;
     }
     prune_delivery(c, spec).await?;
     Ok(CicdOut {

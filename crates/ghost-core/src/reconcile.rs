@@ -119,7 +119,20 @@ pub trait Delete: Resource {
 /// create or the typed updates → [`Outcome`], journalled. A plan runs the same finds and diffs and writes
 /// nothing; an unchanged resource gets no write call, by construction.
 pub async fn ensure<R: Resource>(env: &Env, r: &R) -> Result<Outcome<R::Out>, R::Error> {
+    Ok(ensure_then(env, r, true).await?.0)
+}
+
+/// [`ensure`] for a kind whose dependants need only its id, not it ready (a listener names a load balancer that
+/// is still provisioning): a resource this run creates is handed back as soon as its create call answers, with
+/// `true` — the caller must [`wait_ready`] it before its run ends. One found still coming up is waited for
+/// before the diff, as [`ensure`] does (its live state is not final until then).
+pub async fn ensure_started<R: Resource>(env: &Env, r: &R) -> Result<(Outcome<R::Out>, bool), R::Error> {
+    ensure_then(env, r, false).await
+}
+
+async fn ensure_then<R: Resource>(env: &Env, r: &R, wait_created: bool) -> Result<(Outcome<R::Out>, bool), R::Error> {
     let name = r.name();
+    let mut coming_up = false;
     // Boxed: a whole deploy nests dozens of these, and inline they would make its future (and the stack that
     // polls it) grow with every resource kind.
     env.track(
@@ -132,7 +145,11 @@ pub async fn ensure<R: Resource>(env: &Env, r: &R) -> Result<Outcome<R::Out>, R:
                 }
                 let out = r.create(r.desired()).await?;
                 return match r.readiness() {
-                    Some(_) => Ok(Outcome::Created(wait_ready(env, r).await?.out)),
+                    Some(_) if wait_created => Ok(Outcome::Created(wait_ready(env, r).await?.out)),
+                    Some(_) => {
+                        coming_up = true;
+                        Ok(Outcome::Created(out))
+                    }
                     None => Ok(Outcome::Created(out)),
                 };
             };
@@ -175,6 +192,7 @@ pub async fn ensure<R: Resource>(env: &Env, r: &R) -> Result<Outcome<R::Out>, R:
         }),
     )
     .await
+    .map(|outcome| (outcome, coming_up))
 }
 
 /// Deletes a resource the config no longer asks for (in a plan: journals the delete). `Ok(false)` when there
@@ -576,6 +594,25 @@ mod tests {
         f.pending.store(3, Ordering::SeqCst);
         ensure(&Env::new("s", Mode::Plan), &f).await.unwrap();
         assert_eq!(f.pending.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn started_hands_back_a_new_resource_before_it_is_ready_and_waits_for_a_found_one() {
+        let env = Env::new("s", Mode::Apply);
+        let f = fake(None);
+        f.pending.store(3, Ordering::SeqCst);
+        let (outcome, coming_up) = ensure_started(&env, &f).await.unwrap();
+        assert_eq!((outcome, coming_up), (Outcome::Created("id-1".into()), true));
+        // The fake counts every find: the one before the create, and no poll after it.
+        assert_eq!(f.pending.load(Ordering::SeqCst), 2, "the create waited for readiness");
+        // The caller's wait, before its run ends.
+        wait_ready(&env, &f).await.unwrap();
+        assert_eq!(f.pending.load(Ordering::SeqCst), 0);
+        // Found coming up (a cancelled run's): waited for before the diff, nothing left to wait for.
+        f.pending.store(2, Ordering::SeqCst);
+        let (outcome, coming_up) = ensure_started(&env, &f).await.unwrap();
+        assert_eq!((outcome, coming_up), (Outcome::Unchanged("id-1".into()), false));
+        assert_eq!(f.pending.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test(start_paused = true)]

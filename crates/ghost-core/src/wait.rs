@@ -1,6 +1,7 @@
 //! A bounded poll for resources that have no SDK waiter. Where a waiter exists, use it instead.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -37,6 +38,28 @@ impl Bound {
 /// schedule of terraform-plugin-sdk's StateChangeConf: 100 ms doubling up to its cap).
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 
+/// The pace of every wait here against real time: 1 (the default) on AWS. A run against an emulator whose
+/// lifecycle clock runs at `f` × AWS's speed may set `f` too ([`set_pace`]): its pauses and bounds then run on the
+/// same clock as AWS's durations, so the whole run is AWS's timeline scaled by one factor and wall time ÷ `f` is
+/// the time it would take on AWS (the benchmark does this; without it, a 15 s poll pause would cost 15 s ÷ `f`
+/// of AWS time).
+static PACE_BITS: AtomicU64 = AtomicU64::new(0x3FF0_0000_0000_0000); // 1.0_f64
+
+/// Sets [`PACE_BITS`]'s factor for this process (clamped to (0, 1]).
+pub fn set_pace(factor: f64) {
+    let f = if factor > 0.0 && factor <= 1.0 { factor } else { 1.0 };
+    PACE_BITS.store(f.to_bits(), Ordering::Relaxed);
+}
+
+fn paced(d: Duration) -> Duration {
+    d.mul_f64(f64::from_bits(PACE_BITS.load(Ordering::Relaxed)))
+}
+
+/// A bound on the current pace: (its total, its first pause, its longest pause).
+fn paced_bound(bound: &Bound) -> (Duration, Duration, Duration) {
+    (paced(bound.max_wait), paced(FIRST_PAUSE.min(bound.interval)), paced(bound.interval))
+}
+
 /// Polls `check` until it is `Ready` `bound.consecutive` times in a row, fails on `Failed`, or times out.
 pub async fn poll_until<T, F, Fut>(what: &str, bound: &Bound, mut check: F) -> Result<T>
 where
@@ -45,7 +68,7 @@ where
 {
     let start = Instant::now();
     let mut streak = 0;
-    let mut pause = FIRST_PAUSE.min(bound.interval);
+    let (max_wait, mut pause, interval) = paced_bound(bound);
     let mut last;
     loop {
         match check().await? {
@@ -64,11 +87,11 @@ where
                 return Err(Error::WaitFailed { what: what.into(), state });
             }
         }
-        if start.elapsed() + pause > bound.max_wait {
+        if start.elapsed() + pause > max_wait {
             return Err(Error::WaitTimeout { what: what.into(), waited_s: start.elapsed().as_secs(), last });
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(bound.interval);
+        pause = (pause * 2).min(interval);
     }
 }
 
@@ -87,17 +110,17 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let start = Instant::now();
-    let mut pause = FIRST_PAUSE.min(bound.interval);
+    let (max_wait, mut pause, interval) = paced_bound(bound);
     let mut notice = Some(notice);
     loop {
         match call().await {
-            Err(e) if passes(&e) && start.elapsed() + pause <= bound.max_wait => {
+            Err(e) if passes(&e) && start.elapsed() + pause <= max_wait => {
                 if let Some(notice) = notice.take() {
                     notice(&e);
                 }
                 tracing::info!(error = %e, retry_in_ms = pause.as_millis() as u64, "retrying");
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(bound.interval);
+                pause = (pause * 2).min(interval);
             }
             other => return other,
         }

@@ -352,6 +352,23 @@ struct Timed<'a> {
     quiet: bool,
 }
 
+/// Our polls and retries on the emulator's clock while it lives (`ghost_core::wait::set_pace`): wall ÷ factor is
+/// then the run on AWS's timeline, our 15 s pauses included, instead of charging each pause ÷ factor.
+struct Paced;
+
+impl Paced {
+    fn at(factor: f64) -> Self {
+        ghost_core::wait::set_pace(factor);
+        Paced
+    }
+}
+
+impl Drop for Paced {
+    fn drop(&mut self) {
+        ghost_core::wait::set_pace(1.0);
+    }
+}
+
 impl Timed<'_> {
     async fn reset(&self, cfg: &Config, key: &str, factor: f64) -> Result<()> {
         reset_and_warm(self.emu, self.warm, cfg, &[(key, factor)]).await
@@ -368,6 +385,7 @@ impl Timed<'_> {
             cfg.load_balancer.certificate_arn = cert.certificate_arn().unwrap_or_default().to_string();
         }
         let env = Env::new(&cfg.stack.name, Mode::Apply);
+        let paced = Paced::at(f);
         let t = Instant::now();
         let report =
             ghost_stack::deploy(&cfg, self.sdk, &env).await.with_context(|| format!("{sample}: cold deploy"))?;
@@ -391,6 +409,7 @@ impl Timed<'_> {
             .await
             .with_context(|| format!("{sample}: destroy"))?;
         let destroy_s = t.elapsed().as_secs_f64() / f;
+        drop(paced);
         let destroy_depth = sequential_depth(&self.emu.calls(Some(OUR_KEY)).await?);
         let destroy_bound = graph::bound(&graph::DESTROY, &kinds, &durations, call_s)?;
 

@@ -76,8 +76,27 @@ pub struct NetworkOut {
     pub sg_db: Option<String>,
 }
 
-/// Brings the network to the desired state (or, with `Mode::Plan`, journals what that would change).
+/// Brings the network to the desired state (or, with `Mode::Plan`, journals what that would change):
+/// [`ensure_base`], then [`ensure_egress`].
 pub async fn ensure_network(net: &Net, spec: &NetworkSpec) -> Result<NetworkOut> {
+    let base = ensure_base(net, spec).await?;
+    let nat_gateway = ensure_egress(net, spec, &base).await?;
+    Ok(NetworkOut { nat_gateway, ..base.network })
+}
+
+/// What the load balancer, file system and database are placed in: the VPC, its subnets, the internet gateway
+/// and the security groups (`network.nat_gateway` is not known yet). Egress is [`ensure_egress`]'s.
+#[derive(Debug, Clone)]
+pub struct Base {
+    pub network: NetworkOut,
+    /// Every subnet of ours: those of this config and those an earlier one left (a removed AZ's).
+    ours: Vec<String>,
+}
+
+/// The VPC, subnets, internet gateway and security groups. The NAT gateway's minute or two of `pending` is not
+/// in it: nothing but the tasks' egress needs the NAT, so the run lens starts its own minutes-long waits on
+/// this base while [`ensure_egress`] waits for the NAT.
+pub async fn ensure_base(net: &Net, spec: &NetworkSpec) -> Result<Base> {
     let azs = availability_zones(net, spec.az_count).await?;
     let vpc_id = ensure_vpc(net, spec).await?.into_id();
 
@@ -94,35 +113,42 @@ pub async fn ensure_network(net: &Net, spec: &NetworkSpec) -> Result<NetworkOut>
         subnet_specs.iter().zip(&subnet_ids).filter(|(s, _)| s.tier == tier).map(|(_, o)| o.id().clone()).collect()
     };
     let (public, private) = (ids(Tier::Public), ids(Tier::Private));
-
-    let nat = ensure_nat(net, spec, &public[0]).await?;
-    let public_rt = RouteTableSpec::public(spec, &igw, &public);
-    let private_rt = RouteTableSpec::private(spec, nat.as_deref(), &private);
-    // Every subnet of ours: those of this config and those an earlier one left (a removed AZ's).
     let mut ours: Vec<String> = existing
         .iter()
         .filter(|s| ec2::is_ours(s.tags(), &net.env, None))
         .filter_map(|s| s.subnet_id.clone())
         .collect();
     ours.extend(public.iter().chain(&private).cloned());
-    tokio::try_join!(
-        ensure_route_table(net, &vpc_id, &public_rt, &ours),
-        ensure_route_table(net, &vpc_id, &private_rt, &ours)
-    )?;
 
     let sg = |role| groups.get(&role).cloned();
-    Ok(NetworkOut {
+    let network = NetworkOut {
         vpc_id,
         availability_zones: azs,
         public_subnets: public,
         private_subnets: private,
         internet_gateway: igw,
-        nat_gateway: nat,
+        nat_gateway: None,
         sg_alb: sg(SgRole::Alb).unwrap_or_default(),
         sg_task: sg(SgRole::Task).unwrap_or_default(),
         sg_efs: sg(SgRole::Efs).unwrap_or_default(),
         sg_db: sg(SgRole::Db),
-    })
+    };
+    Ok(Base { network, ours })
+}
+
+/// The way out: the NAT gateway (when tasks run in private subnets) and the public and private route tables.
+/// The tasks are the only ones that need it, so the service waits for it, not the load balancer. Answers the
+/// NAT gateway's id.
+pub async fn ensure_egress(net: &Net, spec: &NetworkSpec, base: &Base) -> Result<Option<String>> {
+    let n = &base.network;
+    let nat = ensure_nat(net, spec, &n.public_subnets[0]).await?;
+    let public_rt = RouteTableSpec::public(spec, &n.internet_gateway, &n.public_subnets);
+    let private_rt = RouteTableSpec::private(spec, nat.as_deref(), &n.private_subnets);
+    tokio::try_join!(
+        ensure_route_table(net, &n.vpc_id, &public_rt, &base.ours),
+        ensure_route_table(net, &n.vpc_id, &private_rt, &base.ours)
+    )?;
+    Ok(nat)
 }
 
 /// What the network no longer needs once the run lens has moved off it: the database's group after
@@ -132,6 +158,13 @@ pub async fn prune_network(net: &Net, network: &NetworkOut, spec: &NetworkSpec) 
     let subnets = spec.subnets(&network.availability_zones);
     tokio::try_join!(prune_database_group(net, &network.vpc_id, spec), prune_subnets(net, &network.vpc_id, &subnets))?;
     Ok(())
+}
+
+/// Deletes the stack's NAT gateways and waits until they are deleted (a minute on AWS, holding their subnet and
+/// address until then). A destroy starts it beside the run lens's deletions: only the tasks used the way out, and
+/// a draining task needs none. [`destroy_network`] then finds nothing left of it.
+pub async fn delete_egress(net: &Net) -> Result<()> {
+    gateway::delete_nats(net).await
 }
 
 /// Removes everything of the network tagged with this stack, in reverse dependency order. Finds by tag, not

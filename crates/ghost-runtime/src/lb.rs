@@ -54,6 +54,9 @@ pub struct LoadBalancerOut {
     /// With deployment = "ecs": the listener rules ECS shifts between blue and green.
     pub production_rule: Option<String>,
     pub test_rule: Option<String>,
+    /// Created by this run and not active yet: [`wait_active`] before the run ends.
+    #[serde(skip)]
+    pub provisioning: bool,
 }
 
 fn tags(rt: &Runtime, component: &str, name: &str) -> Vec<Tag> {
@@ -204,8 +207,21 @@ impl Resource for Alb<'_> {
     }
 }
 
-pub async fn ensure_alb(rt: &Runtime, net: &NetworkOut) -> Result<Outcome<Pair>> {
-    reconcile::ensure(&rt.env, &Alb { rt, name: rt.env.names.alb(), desired: AlbView::desired(net) }).await
+/// The load balancer, handed back as soon as CreateLoadBalancer answers (`true`: still provisioning, so the
+/// caller waits with [`wait_active`] before its run ends). Nothing built on it needs it active: CreateListener,
+/// CreateRule and CreateService name it or its target groups by ARN, and the seed's own procedure creates the
+/// listener right after it. Its 2–3 minutes of provisioning overlap everything else that way.
+pub async fn ensure_alb(rt: &Runtime, net: &NetworkOut) -> Result<(Outcome<Pair>, bool)> {
+    reconcile::ensure_started(&rt.env, &Alb { rt, name: rt.env.names.alb(), desired: AlbView::desired(net) }).await
+}
+
+/// Waits until a load balancer this run created is active (a deploy does not end on one still provisioning:
+/// its DNS name answers nothing until then). One found active, or in a plan, costs nothing.
+pub async fn wait_active(rt: &Runtime, net: &NetworkOut, lb: &LoadBalancerOut) -> Result<()> {
+    if lb.provisioning && !rt.env.is_plan() {
+        reconcile::wait_ready(&rt.env, &Alb { rt, name: rt.env.names.alb(), desired: AlbView::desired(net) }).await?;
+    }
+    Ok(())
 }
 
 pub async fn find_target_group(rt: &Runtime, name: &str) -> Result<Option<TargetGroup>> {
@@ -639,6 +655,7 @@ pub async fn ensure_load_balancer(rt: &Runtime, spec: &RuntimeSpec, net: &Networ
         ensure_target_group(rt, "blue", &net.vpc_id),
         ensure_target_group(rt, "green", &net.vpc_id)
     )?;
+    let (alb, provisioning) = alb;
     let Pair { id: alb_arn, detail: alb_dns } = alb.into_id();
     let (blue, green) = (blue.into_id(), green.into_id());
     let existing = list_listeners(rt, &alb_arn).await?;
@@ -679,6 +696,7 @@ pub async fn ensure_load_balancer(rt: &Runtime, spec: &RuntimeSpec, net: &Networ
         test_listener,
         production_rule,
         test_rule,
+        provisioning,
     })
 }
 

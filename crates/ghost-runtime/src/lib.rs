@@ -96,26 +96,72 @@ pub struct RuntimeOut {
     pub service_arn: String,
 }
 
-/// Brings the runtime to the desired state. Independent branches run concurrently: the load balancer, the
-/// file system, the database, the log group and the cluster do not wait for each other; the roles wait for the
-/// file system and the database (they are scoped to them); the task definition waits for the roles; the
-/// service for everything.
+/// Brings the runtime to the desired state: [`ensure_platform`] on the network, the service on it
+/// ([`ensure_service_on`]), then the load balancer active. The stack's deploy calls the parts itself, to start
+/// the platform before the network's egress is up and to end on the load balancer's wait beside the other lenses.
 pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) -> Result<RuntimeOut> {
-    let (load_balancer, file_system, database, log_group, cluster) = tokio::try_join!(
-        lb::ensure_load_balancer(rt, spec, net),
-        efs::ensure_file_system(rt, spec, net),
-        rds::ensure_database(rt, spec, net),
-        ecs::ensure_log_group(rt, spec),
-        ecs::ensure_cluster(rt, spec)
-    )?;
-    let (exec_role, task_role) = (ecs::execution_role(spec, database.as_ref()), ecs::task_role(spec, &file_system));
-    let (exec, task) = tokio::try_join!(
-        iam::ensure_role(&rt.iam, &rt.env, &exec_role),
-        iam::ensure_role(&rt.iam, &rt.env, &task_role)
-    )?;
-    let (exec, task) = (exec.into_id(), task.into_id());
-    // The file-system policy names the task role, so it waits for it.
-    efs::ensure_policy(rt, &file_system, &task).await?;
+    let platform = ensure_platform(rt, spec, net).await?;
+    let out = ensure_service_on(rt, spec, net, platform).await?;
+    lb::wait_active(rt, net, &out.load_balancer).await?;
+    Ok(out)
+}
+
+/// What the service runs on: everything of the runtime but the service and its scaling.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    load_balancer: lb::LoadBalancerOut,
+    file_system: efs::EfsOut,
+    database: Option<rds::DbOut>,
+    log_group: String,
+    cluster: String,
+    exec: String,
+    task: String,
+    native: Option<ecs::NativeBlueGreen>,
+    task_definition_arn: String,
+    task_definition: ecs::TaskDef,
+}
+
+/// The load balancer (not waited active: see [`lb::ensure_alb`]), the file system, the database, the log group
+/// and the cluster, concurrently; each role as soon as what it is scoped to exists (the task role the file
+/// system, the execution role the database's secret, the ECS blue/green role the listeners), so a role's
+/// propagation runs beside the other waits; the task definition once the database has its endpoint. Needs
+/// only the network's base: no call here goes through the NAT gateway.
+pub async fn ensure_platform(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) -> Result<Platform> {
+    let balancer = async {
+        let load_balancer = lb::ensure_load_balancer(rt, spec, net).await?;
+        let native = match (&load_balancer.production_rule, &load_balancer.test_rule) {
+            (Some(prod), Some(test)) => {
+                let role = iam::ensure_role(&rt.iam, &rt.env, &ecs::ecs_lb_role(spec, &load_balancer)).await?;
+                let alternate = if load_balancer.live_target_group == load_balancer.blue_target_group {
+                    &load_balancer.green_target_group
+                } else {
+                    &load_balancer.blue_target_group
+                };
+                Some(ecs::NativeBlueGreen {
+                    alternate_target_group: alternate.clone(),
+                    production_rule: prod.clone(),
+                    test_rule: test.clone(),
+                    role_arn: role.into_id(),
+                })
+            }
+            _ => None,
+        };
+        Ok::<_, Error>((load_balancer, native))
+    };
+    let content = async {
+        let file_system = efs::ensure_file_system(rt, spec, net).await?;
+        let task = iam::ensure_role(&rt.iam, &rt.env, &ecs::task_role(spec, &file_system)).await?.into_id();
+        // The file-system policy names the task role, so it waits for it.
+        efs::ensure_policy(rt, &file_system, &task).await?;
+        Ok::<_, Error>((file_system, task))
+    };
+    let data = async {
+        let database = rds::ensure_database(rt, spec, net).await?;
+        let exec = iam::ensure_role(&rt.iam, &rt.env, &ecs::execution_role(spec, database.as_ref())).await?.into_id();
+        Ok::<_, Error>((database, exec))
+    };
+    let ((load_balancer, native), (file_system, task), (database, exec), log_group, cluster) =
+        tokio::try_join!(balancer, content, data, ecs::ensure_log_group(rt, spec), ecs::ensure_cluster(rt, spec))?;
     let refs = ecs::TaskRefs {
         execution_role: &exec,
         task_role: &task,
@@ -123,38 +169,44 @@ pub async fn ensure_runtime(rt: &Runtime, spec: &RuntimeSpec, net: &NetworkOut) 
         log_group: &log_group,
         database: database.as_ref(),
     };
-    let (td, task_definition) = ecs::ensure_task_definition(rt, spec, &refs).await?;
-    let native = match (&load_balancer.production_rule, &load_balancer.test_rule) {
-        (Some(prod), Some(test)) => {
-            let role = iam::ensure_role(&rt.iam, &rt.env, &ecs::ecs_lb_role(spec, &load_balancer)).await?.into_id();
-            let alternate = if load_balancer.live_target_group == load_balancer.blue_target_group {
-                &load_balancer.green_target_group
-            } else {
-                &load_balancer.blue_target_group
-            };
-            Some(ecs::NativeBlueGreen {
-                alternate_target_group: alternate.clone(),
-                production_rule: prod.clone(),
-                test_rule: test.clone(),
-                role_arn: role,
-            })
-        }
-        _ => None,
-    };
-    let service = ecs::ensure_service(rt, spec, net, &load_balancer, &td, native.as_ref()).await?;
-    ecs::ensure_autoscaling(rt, spec).await?;
-    // What the config no longer asks for goes once the service has moved off it.
-    rds::prune_database(rt, spec).await?;
-    Ok(RuntimeOut {
+    let (task_definition_arn, task_definition) = ecs::ensure_task_definition(rt, spec, &refs).await?;
+    Ok(Platform {
         load_balancer,
         file_system,
         database,
-        execution_role_arn: exec,
-        task_role_arn: task,
-        cluster_arn: cluster,
         log_group,
-        task_definition_arn: td,
+        cluster,
+        exec,
+        task,
+        native,
+        task_definition_arn,
         task_definition,
+    })
+}
+
+/// The service on the platform, its scaling, and what the config no longer asks for once the service has moved
+/// off it. Needs the whole network, egress included: its tasks pull their image through it.
+pub async fn ensure_service_on(
+    rt: &Runtime,
+    spec: &RuntimeSpec,
+    net: &NetworkOut,
+    platform: Platform,
+) -> Result<RuntimeOut> {
+    let p = platform;
+    let service =
+        ecs::ensure_service(rt, spec, net, &p.load_balancer, &p.task_definition_arn, p.native.as_ref()).await?;
+    ecs::ensure_autoscaling(rt, spec).await?;
+    rds::prune_database(rt, spec).await?;
+    Ok(RuntimeOut {
+        load_balancer: p.load_balancer,
+        file_system: p.file_system,
+        database: p.database,
+        execution_role_arn: p.exec,
+        task_role_arn: p.task,
+        cluster_arn: p.cluster,
+        log_group: p.log_group,
+        task_definition_arn: p.task_definition_arn,
+        task_definition: p.task_definition,
         service_arn: service,
     })
 }

@@ -538,6 +538,7 @@ async fn service_equal_makes_zero_writes_and_a_changed_count_is_updated() {
         test_listener: "arn:l/8080".into(),
         production_rule: None,
         test_rule: None,
+        provisioning: false,
     };
     for (count, updates) in [(1, 0), (3, 1)] {
         let describe = mock!(aws_sdk_ecs::Client::describe_services)
@@ -725,7 +726,8 @@ async fn a_provisioning_load_balancer_found_by_a_rerun_is_waited_for_with_zero_w
     });
     let r = rt(Rules { elb: vec![&describe, &create], ..Default::default() });
     let net = net_out();
-    let out = lb::ensure_alb(&r, &net).await.unwrap();
+    let (out, provisioning) = lb::ensure_alb(&r, &net).await.unwrap();
+    assert!(!provisioning, "a found load balancer is waited for before the diff");
     assert_eq!(out.action(), Action::Unchanged);
     assert_eq!(out.id().detail, "alb.local");
     assert_eq!(describe.num_calls(), 3, "the provisioning find, one provisioning poll, then active");

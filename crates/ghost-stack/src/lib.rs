@@ -237,9 +237,16 @@ async fn deploy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Rep
     let run_branch = async {
         let net = Net::new(sdk, env.clone());
         let net_spec = NetworkSpec::from_config(cfg);
-        let network = Box::pin(ghost_net::ensure_network(&net, &net_spec)).await?;
-        let rt = Runtime::new(sdk, env.clone());
-        let runtime = Box::pin(ghost_runtime::ensure_runtime(&rt, &RuntimeSpec::from_config(cfg), &network)).await?;
+        let base = Box::pin(ghost_net::ensure_base(&net, &net_spec)).await?;
+        let (rt, rt_spec) = (Runtime::new(sdk, env.clone()), RuntimeSpec::from_config(cfg));
+        // The NAT gateway's wait and the platform's (load balancer, file system, database) overlap: only the
+        // service's tasks need the way out.
+        let (nat_gateway, platform) = tokio::try_join!(
+            async { Ok::<_, Error>(Box::pin(ghost_net::ensure_egress(&net, &net_spec, &base)).await?) },
+            async { Ok::<_, Error>(Box::pin(ghost_runtime::ensure_platform(&rt, &rt_spec, &base.network)).await?) },
+        )?;
+        let network = NetworkOut { nat_gateway, ..base.network };
+        let runtime = Box::pin(ghost_runtime::ensure_service_on(&rt, &rt_spec, &network, platform)).await?;
         let observe = Observe::new(sdk, env.clone());
         let spec = ObserveSpec::from_config(cfg, &account);
         // The run lens has deleted a database the config dropped and moved off a removed AZ's subnets: their
@@ -248,12 +255,14 @@ async fn deploy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Rep
             async { Ok::<_, Error>(Box::pin(ghost_observe::ensure_observe(&observe, &spec, &runtime)).await?) },
             async { Ok::<_, Error>(ghost_net::prune_network(&net, &network, &net_spec).await?) },
         )?;
-        Ok::<_, Error>((network, runtime, observe))
+        Ok::<_, Error>((rt, network, runtime, observe))
     };
     let build_branch = async { Ok::<_, Error>(Box::pin(ghost_cicd::ensure_build(&cicd, &spec)).await?) };
-    let ((network, runtime, observe), build) = tokio::try_join!(Box::pin(run_branch), Box::pin(build_branch))?;
+    let ((rt, network, runtime, observe), build) = tokio::try_join!(Box::pin(run_branch), Box::pin(build_branch))?;
     spec.alarms = observe.rollback_alarms.clone();
     let cicd = Box::pin(ghost_cicd::ensure_delivery(&cicd, &spec, &runtime, build)).await?;
+    // Everything above names the load balancer by ARN; the deploy ends once it answers.
+    ghost_runtime::lb::wait_active(&rt, &network, &runtime.load_balancer).await?;
     let outputs = StackOutputs {
         stack: cfg.stack.name.clone(),
         region: cfg.stack.region.clone(),
@@ -291,8 +300,14 @@ async fn destroy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env, data: DataPo
     let observe = Observe::new(sdk, env.clone());
     Box::pin(ghost_observe::destroy_observe(&observe, &ObserveSpec::from_config(cfg, &account))).await?;
     let rt = Runtime::new(sdk, env.clone());
-    Box::pin(ghost_runtime::destroy_runtime(&rt, &RuntimeSpec::from_config(cfg), data)).await?;
     let net = Net::new(sdk, env.clone());
+    // The NAT gateway's deletion wait overlaps the run lens's (service drain, load balancer, database).
+    tokio::try_join!(
+        async {
+            Ok::<_, Error>(Box::pin(ghost_runtime::destroy_runtime(&rt, &RuntimeSpec::from_config(cfg), data)).await?)
+        },
+        async { Ok::<_, Error>(ghost_net::delete_egress(&net).await?) },
+    )?;
     Box::pin(ghost_net::destroy_network(&net)).await?;
     Ok(Report::new("destroy", env, None, start))
 }
