@@ -176,8 +176,14 @@ pub(crate) async fn delete_internet_gateways(net: &Net) -> Result<()> {
 
 /// Our NAT gateways that are not deleted, deleting or failed.
 pub(crate) async fn list_live_nats(net: &Net) -> Result<Vec<NatGateway>> {
+    list_nats(net, &[NatGatewayState::Pending, NatGatewayState::Available]).await
+}
+
+/// Our NAT gateways in one of `states`.
+async fn list_nats(net: &Net, states: &[NatGatewayState]) -> Result<Vec<NatGateway>> {
     let mut filters = ec2::ours(&net.env, Some(NAT));
-    filters.push(ec2::filter("state", ["pending", "available"]));
+    let values = states.iter().map(|s| s.as_str().to_string()).collect();
+    filters.push(aws_sdk_ec2::types::Filter::builder().name("state").set_values(Some(values)).build());
     Ok(net
         .ec2
         .describe_nat_gateways()
@@ -190,8 +196,7 @@ pub(crate) async fn list_live_nats(net: &Net) -> Result<Vec<NatGateway>> {
         .aws("DescribeNatGateways", &net.env.names.of("nat"))?
         .into_iter()
         .filter(|n: &NatGateway| {
-            let live = matches!(n.state(), Some(NatGatewayState::Pending | NatGatewayState::Available));
-            live && ec2::is_ours(n.tags(), &net.env, Some(NAT))
+            n.state().is_some_and(|s| states.contains(s)) && ec2::is_ours(n.tags(), &net.env, Some(NAT))
         })
         .collect())
 }
@@ -374,32 +379,43 @@ pub async fn ensure_nat(net: &Net, spec: &NetworkSpec, public_subnet: &str) -> R
     Ok(Some(reconcile::ensure(&net.env, &nat).await?.into_id()))
 }
 
+/// Deletes our NAT gateways and waits until each is deleted. One found `deleting` (a run killed after its delete)
+/// is not deleted again: its wait is resumed.
 pub(crate) async fn delete_nats(net: &Net) -> Result<()> {
     let name = net.env.names.of("nat");
-    for nat in list_live_nats(net).await? {
+    let states = [NatGatewayState::Pending, NatGatewayState::Available, NatGatewayState::Deleting];
+    for nat in list_nats(net, &states).await? {
         let id = nat.nat_gateway_id().unwrap_or_default();
         let gone = ["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
+        if nat.state() == Some(&NatGatewayState::Deleting) {
+            wait_nat_deleted(net, &name, id).await?;
+            continue;
+        }
         net.env
             .delete(NAT, &name, id, &gone, || async {
                 let res = net.ec2.delete_nat_gateway().nat_gateway_id(id).send().await;
                 gone_if(res.map(|_| ()).aws("DeleteNatGateway", id), &gone)?;
-                // Its address cannot be released, nor its subnet deleted, until it is gone.
-                net.env.waiting(NAT, &name, "deleted");
-                poll_until(&format!("NAT gateway {id} deleted"), &Bound::new(NAT_WAIT, NAT_POLL), || async {
-                    let out = net.ec2.describe_nat_gateways().nat_gateway_ids(id).send().await;
-                    let out = ghost_core::error::absent_if(out.aws("DescribeNatGateways", id), &gone)?;
-                    let state =
-                        out.and_then(|o| o.nat_gateways.and_then(|n| n.into_iter().next())).and_then(|n| n.state);
-                    Ok(match state {
-                        None | Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed) => Poll::Ready(()),
-                        Some(s) => Poll::Pending(s.as_str().to_string()),
-                    })
-                })
-                .await
+                wait_nat_deleted(net, &name, id).await
             })
             .await?;
     }
     Ok(())
+}
+
+/// Its address cannot be released, nor its subnet deleted, until it is gone.
+async fn wait_nat_deleted(net: &Net, name: &str, id: &str) -> ghost_core::Result<()> {
+    let gone = ["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
+    net.env.waiting(NAT, name, "deleted");
+    poll_until(&format!("NAT gateway {id} deleted"), &Bound::new(NAT_WAIT, NAT_POLL), || async {
+        let out = net.ec2.describe_nat_gateways().nat_gateway_ids(id).send().await;
+        let out = ghost_core::error::absent_if(out.aws("DescribeNatGateways", id), &gone)?;
+        let state = out.and_then(|o| o.nat_gateways.and_then(|n| n.into_iter().next())).and_then(|n| n.state);
+        Ok(match state {
+            None | Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed) => Poll::Ready(()),
+            Some(s) => Poll::Pending(s.as_str().to_string()),
+        })
+    })
+    .await
 }
 
 pub(crate) async fn release_addresses(net: &Net) -> Result<()> {

@@ -194,10 +194,11 @@ impl Report {
 
 /// Deploys (Mode::Apply) or plans (Mode::Plan) the whole stack.
 ///
-/// Two branches run concurrently from the start: network → runtime → operate (each needs the one before), and
-/// the runtime-independent half of the build lens (image repository, source, bucket, build project). The
-/// delivery half (deployment group, pipeline) joins them: it needs the runtime's target groups and service and
-/// the operate lens's alarms. Inside each lens, independent resources run concurrently too.
+/// Two branches run concurrently from the start: the network's base → the runtime's platform (beside the
+/// network's egress) → the service → operate, and the runtime-independent half of the build lens (image
+/// repository, source, bucket, the roles that name nothing of the runtime, build project). The delivery half
+/// (deployment group, pipeline) joins them: it needs the runtime's target groups and service and the operate
+/// lens's alarms. The load balancer's provisioning runs under all of it; the deploy ends on its wait.
 pub async fn deploy(cfg: &Config, sdk: &SdkConfig, env: &Env) -> Result<Report> {
     deploy_with(cfg, sdk, env, &LockOptions::default()).await
 }
@@ -306,7 +307,13 @@ async fn destroy_unlocked(cfg: &Config, sdk: &SdkConfig, env: &Env, data: DataPo
         async {
             Ok::<_, Error>(Box::pin(ghost_runtime::destroy_runtime(&rt, &RuntimeSpec::from_config(cfg), data)).await?)
         },
-        async { Ok::<_, Error>(ghost_net::delete_egress(&net).await?) },
+        async {
+            // A dry run lists the NAT gateway once, where destroy_network finds it (nothing was deleted here).
+            if !env.is_plan() {
+                ghost_net::delete_egress(&net).await?;
+            }
+            Ok::<_, Error>(())
+        },
     )?;
     Box::pin(ghost_net::destroy_network(&net)).await?;
     Ok(Report::new("destroy", env, None, start))

@@ -476,7 +476,8 @@ async fn a_destroy_killed_during_each_deletion_wait_resumes_the_wait_and_converg
     // (the delete, what the re-run waits on, AWS seconds the delete leaves behind: localstack/README.md)
     let waits = [
         ("DeleteService", "ecs-service", 30.0 + 30.0),
-        ("DeleteNatGateway", "subnet", 60.0),
+        // Deleted beside the run lens: the re-run meets it deleting and resumes its wait.
+        ("DeleteNatGateway", "nat-gateway", 60.0),
         ("DeleteMountTarget", "mount-target", 60.0),
         ("DeleteDBInstance", "db-instance", 300.0),
     ];
