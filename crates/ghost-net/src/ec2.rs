@@ -3,8 +3,8 @@
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use ghost_core::{Env, TAG_COMPONENT, TAG_STACK};
 
-pub(crate) fn filter<const N: usize>(name: &str, values: [&str; N]) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.iter().map(|v| v.to_string()).collect())).build()
+pub(crate) fn filter<V: Into<String>>(name: &str, values: impl IntoIterator<Item = V>) -> Filter {
+    Filter::builder().name(name).set_values(Some(values.into_iter().map(Into::into).collect())).build()
 }
 
 /// `tag:ghost:stack = <stack>` and, when given, `tag:ghost:component = <component>`.

@@ -20,6 +20,8 @@ const NAT: &str = "nat-gateway";
 const EIP: &str = "elastic-ip";
 const NAT_WAIT: Duration = Duration::from_secs(600);
 const NAT_POLL: Duration = Duration::from_secs(15);
+/// How EC2 answers for a NAT gateway that is gone.
+const NAT_GONE: [&str; 2] = ["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
 
 async fn stack_igws(net: &Net) -> Result<Vec<InternetGateway>> {
     Ok(net
@@ -182,8 +184,7 @@ pub(crate) async fn list_live_nats(net: &Net) -> Result<Vec<NatGateway>> {
 /// Our NAT gateways in one of `states`.
 async fn list_nats(net: &Net, states: &[NatGatewayState]) -> Result<Vec<NatGateway>> {
     let mut filters = ec2::ours(&net.env, Some(NAT));
-    let values = states.iter().map(|s| s.as_str().to_string()).collect();
-    filters.push(aws_sdk_ec2::types::Filter::builder().name("state").set_values(Some(values)).build());
+    filters.push(ec2::filter("state", states.iter().map(NatGatewayState::as_str)));
     Ok(net
         .ec2
         .describe_nat_gateways()
@@ -386,15 +387,14 @@ pub(crate) async fn delete_nats(net: &Net) -> Result<()> {
     let states = [NatGatewayState::Pending, NatGatewayState::Available, NatGatewayState::Deleting];
     for nat in list_nats(net, &states).await? {
         let id = nat.nat_gateway_id().unwrap_or_default();
-        let gone = ["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
         if nat.state() == Some(&NatGatewayState::Deleting) {
             wait_nat_deleted(net, &name, id).await?;
             continue;
         }
         net.env
-            .delete(NAT, &name, id, &gone, || async {
+            .delete(NAT, &name, id, &NAT_GONE, || async {
                 let res = net.ec2.delete_nat_gateway().nat_gateway_id(id).send().await;
-                gone_if(res.map(|_| ()).aws("DeleteNatGateway", id), &gone)?;
+                gone_if(res.map(|_| ()).aws("DeleteNatGateway", id), &NAT_GONE)?;
                 wait_nat_deleted(net, &name, id).await
             })
             .await?;
@@ -404,11 +404,10 @@ pub(crate) async fn delete_nats(net: &Net) -> Result<()> {
 
 /// Its address cannot be released, nor its subnet deleted, until it is gone.
 async fn wait_nat_deleted(net: &Net, name: &str, id: &str) -> ghost_core::Result<()> {
-    let gone = ["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
     net.env.waiting(NAT, name, "deleted");
     poll_until(&format!("NAT gateway {id} deleted"), &Bound::new(NAT_WAIT, NAT_POLL), || async {
         let out = net.ec2.describe_nat_gateways().nat_gateway_ids(id).send().await;
-        let out = ghost_core::error::absent_if(out.aws("DescribeNatGateways", id), &gone)?;
+        let out = ghost_core::error::absent_if(out.aws("DescribeNatGateways", id), &NAT_GONE)?;
         let state = out.and_then(|o| o.nat_gateways.and_then(|n| n.into_iter().next())).and_then(|n| n.state);
         Ok(match state {
             None | Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed) => Poll::Ready(()),
