@@ -60,11 +60,13 @@ This is the one place for every emulator extension. Each is documented against w
   `DeploymentAlreadyCompletedException` once finished): all missing in moto. Deletes are idempotent, as on AWS (their
   API reference lists no "does not exist" error). GetDeploymentGroup returns the stored `alarmConfiguration` (moto
   answered `{}`), and ListDeploymentGroups of an unknown application fails with `ApplicationDoesNotExistException`
-  as on AWS (moto listed nothing). CreateDeployment completes at once (`Succeeded`), as moto's CodeBuild builds and
-  pipeline executions do, since nothing runs here, and leaves what a successful ECS blue/green deployment leaves:
-  the service on the AppSpec's task definition, the production and test listeners swapped between the group's
-  two target groups; `POST /_ghost/codedeploy/hold?on=1[&application=NAME]` (`on=0` to release) keeps
-  new deployments (of that application) `InProgress` instead, for tests of a release in flight.
+  as on AWS (moto listed nothing). CreateDeployment goes through AWS's phases on the lifecycle clock: `InProgress`
+  while the replacement task set comes up, then traffic shifted (the service on the AppSpec's task definition, both
+  listeners a weighted forward to the replacement target group with the original at weight 0, as CodeDeploy leaves
+  them, `instanceTerminationWaitTimeStarted`), then `Succeeded` after the group's termination wait; StopDeployment
+  with rollback during that wait reroutes traffic back. `POST /_ghost/codedeploy/hold?on=1[&application=NAME]`
+  (`on=0` to release) keeps new deployments (of that application) `InProgress` before the shift instead, for tests
+  of a release in flight.
 * CodePipeline GetPipelineState (one stage state per stage, each action by name, `latestExecution` from the newest
   execution) and StopPipelineExecution (status `Stopped`; moto's executions "succeed" as they start, since nothing
   runs, so only an already stopped one is refused with `PipelineExecutionNotStoppableException`). GetPipeline's
@@ -74,6 +76,9 @@ This is the one place for every emulator extension. Each is documented against w
   ListTagsForResource, TagResource, UntagResource, in the JSON protocol (boto3) and in Smithy RPC v2 CBOR (the Rust
   SDK). A connection is created `PENDING`, as on AWS, where a person completes the provider handshake in the
   console; nothing here completes it unless a test asks: `POST /_ghost/connections/complete?arn=ARN` -> `AVAILABLE`.
+* AWS Backup's recovery points of EFS automatic backups (ListRecoveryPointsByResource / ByBackupVault,
+  DescribeRecoveryPoint, DeleteRecoveryPoint, the vault access policy), missing in moto; the nightly job runs on
+  `POST /_ghost/backup/run`.
 * S3 GetBucketVersioning answers with AWS's `VersioningConfiguration` root element (moto: `GetBucketVersioningResponse`,
   which the Rust SDK's strict XML parser rejects).
 * Smithy RPC v2 CBOR bridge: the Rust SDK speaks CBOR to CloudWatch (`POST /service/GraniteServiceVersion20100801/
@@ -83,7 +88,8 @@ This is the one place for every emulator extension. Each is documented against w
   doubles as CBOR floats, blobs as byte strings); errors are `{"__type", "message"}` with moto's status and
   `x-amzn-query-error`. Every CloudWatch operation moto has passes through (alarms, dashboards, tags, metrics).
 
-`POST /moto-api/reset` (moto's own) also clears our recorder, faults, backup policies and connections.
+`POST /moto-api/reset` (moto's own) also clears our recorder, faults, backup policies, recovery points and
+connections.
 """
 
 import argparse
@@ -778,7 +784,10 @@ VALIDATION = {"on": True}
 VALIDATION_CODES = {"ec2": "InvalidParameterValue", "rds": "InvalidParameterValue", "sns": "InvalidParameter",
                     "elasticfilesystem": "BadRequest",  # EFS API reference: BadRequest, "an invalid parameter value"
                     "elasticloadbalancing": "ValidationError", "iam": "ValidationError", "sts": "ValidationError",
-                    "monitoring": "ValidationError"}
+                    "monitoring": "ValidationError",
+                    # S3 Error responses: MalformedXML, "The XML you provided was not well-formed or did not validate
+                    # against our published schema" (a body member outside its enum or bounds).
+                    "s3": "MalformedXML"}
 # Otherwise the first of these the service's model declares (CodeBuild and CodeConnections: InvalidInputException,
 # ECS: InvalidParameterException).
 VALIDATION_SHAPES = ("ValidationException", "InvalidInputException", "InvalidParameterException",
@@ -866,6 +875,10 @@ def _number(value):
 
 # Model patterns nothing can match (a `^` in mid-pattern): AWS does not apply them as written, so neither do we.
 BROKEN_PATTERNS = {"PlacementGroupArn"}
+# Names of service-managed resources, which the pattern for the ones a user creates does not cover: AWS takes them.
+# BackupVaultName's pattern is CreateBackupVault's; EFS's own vault is aws/efs/automatic-backup-vault (EFS User
+# Guide, "Backing up EFS file systems"), named in DeleteRecoveryPoint and the vault's other calls.
+MANAGED_NAMES = {"BackupVaultName": re.compile(r"aws/[a-z0-9-]+(/[a-z0-9-]+)*")}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -910,7 +923,9 @@ def violations(shape, value, path, out):
         _length(meta, value, path, out, "Member")
         if shape.enum and value not in shape.enum:
             out.append((path, value, f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"))
+        managed = MANAGED_NAMES.get(shape.name)
         pattern = meta.get("pattern") if shape.name not in BROKEN_PATTERNS else None
+        pattern = None if managed is not None and managed.fullmatch(value) else pattern
         if pattern and _pattern(pattern) is not None and not _pattern(pattern).fullmatch(value):
             out.append((path, value, f"Member must satisfy regular expression pattern: {pattern}"))
     elif kind in ("integer", "long", "double", "float"):
@@ -963,7 +978,8 @@ def _constraints(shape):
         found.append(f"one of {shown}")
     if shape.type_name == "string" and meta.get("pattern"):
         checked = _pattern(meta["pattern"]) is not None
-        found.append(f"pattern `{meta['pattern']}`" + ("" if checked else " (Java-only syntax: not checked)"))
+        found.append(f"pattern `{meta['pattern']}`" + ("" if checked else " (Java-only syntax: not checked)")
+                     + (" (a service-managed name, aws/…, exempt)" if shape.name in MANAGED_NAMES else ""))
     return found
 
 
@@ -1004,9 +1020,6 @@ def rule_table(operations):
         rows = []
         if shape is not None:
             _rule_rows(shape, "", rows)
-        protocol = model.metadata.get("protocol")
-        if protocol == "rest-xml":
-            rows = [("*", f"{protocol}: not checked yet")] + rows
         hand = HAND_RULES.get((signing_name, action))
         if hand is not None:  # the rule's docstring names its source
             rows.append(("(across fields)", " ".join(hand.__doc__.split()) + " [hand rule]"))
@@ -1135,13 +1148,80 @@ def _all(*rules):
     return rule
 
 
+S3_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+S3_RESERVED = (("xn--", "sthree-", "amzn-s3-demo-"), ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
+
+
+def _s3_bucket_name(params):
+    """S3 User Guide, "General purpose bucket naming rules": 3 to 63 characters; lowercase letters, numbers, dots and
+    hyphens; begin and end with a letter or number; no two adjacent periods; not an IP address; not beginning with
+    xn--, sthree- or amzn-s3-demo-, not ending with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3. S3 answers
+    InvalidBucketName, "The specified bucket is not valid." (S3 API reference, Error responses)."""
+    name = params.get("Bucket")
+    if name is None:
+        return None
+    name = str(name)
+    ok = (S3_BUCKET_NAME.fullmatch(name) and ".." not in name
+          and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name)
+          and not name.startswith(S3_RESERVED[0]) and not name.endswith(S3_RESERVED[1]))
+    return None if ok else ("InvalidBucketName", f"The specified bucket is not valid: {name}")
+
+
+def _s3_bucket_tags(params):
+    """S3 User Guide, "Using cost allocation S3 bucket tags" / "Categorizing your storage using tags": up to 50 tags
+    per bucket, keys of 1 to 128 Unicode characters and values of up to 256, unique keys, none beginning with aws:
+    (reserved). S3 answers InvalidTag (S3 API reference, PutBucketTagging)."""
+    tags = ((params.get("Tagging") or {}).get("TagSet")) or []
+    if len(tags) > 50:
+        return "InvalidTag", "Bucket tag count cannot be greater than 50"
+    keys = [str(t.get("Key", "")) for t in tags]
+    for tag, key in zip(tags, keys):
+        value = str(tag.get("Value", ""))
+        if not 1 <= len(key) <= 128 or len(value) > 256:
+            return "InvalidTag", f"The TagKey or TagValue you have provided is too long: {key}"
+        if key.lower().startswith("aws:"):
+            return "InvalidTag", f"Your TagKey cannot be prefixed with aws: {key}"
+    if len(set(keys)) != len(keys):
+        return "InvalidTag", "Cannot provide multiple Tags with the same key"
+    return None
+
+
 HAND_RULES = {
+    ("s3", "CreateBucket"): _s3_bucket_name,
+    ("s3", "PutBucketTagging"): _s3_bucket_tags,
     ("ecs", "RegisterTaskDefinition"): _all(_ecs_names("family", "container"), _ecs_register_task_definition),
     ("ecs", "CreateCluster"): _ecs_names("clusterName"),
     ("ecs", "CreateService"): _ecs_names("serviceName"),
     ("elasticloadbalancing", "CreateTargetGroup"): _elbv2_target_group_health_check,
     ("monitoring", "PutMetricAlarm"): _cloudwatch_put_metric_alarm,
 }
+
+
+def _local(tag):
+    return tag.rsplit("}", 1)[-1]
+
+
+def xml_to_shape(shape, element):
+    """A REST-XML payload element as the input its shape describes: structures by member (their wire names),
+    lists flattened or wrapped, scalars as text."""
+    if shape.type_name == "structure":
+        out = {}
+        children = list(element)
+        for name, member in shape.members.items():
+            wire = member.serialization.get("name", name)
+            if member.type_name == "list" and member.serialization.get("flattened"):
+                items = [c for c in children if _local(c.tag) == wire]
+                if items:
+                    out[name] = [xml_to_shape(member.member, c) for c in items]
+                continue
+            found = next((c for c in children if _local(c.tag) == wire), None)
+            if found is not None:
+                out[name] = xml_to_shape(member, found)
+        return out
+    if shape.type_name == "list":
+        wire = shape.member.serialization.get("name", "member")
+        return [xml_to_shape(shape.member, c) for c in element if _local(c.tag) == wire]
+    return element.text or ""
 
 
 def validation_problem(model, action, params):
@@ -1279,52 +1359,101 @@ def _codedeploy_held(application_name):
     return CODEDEPLOY_HOLD["on"] or application_name in CODEDEPLOY_HOLD["applications"]
 
 
+# CodeDeploy User Guide, "What happens during an Amazon ECS deployment": the replacement task set starts and its
+# tasks register healthy with the replacement target group (Install), test traffic moves to it (AllowTestTraffic),
+# then production traffic (AllowTraffic; all at once for CodeDeployDefault.ECSAllAtOnce), and the original task set
+# is terminated after the group's terminationWaitTimeInMinutes; the deployment is InProgress until then
+# (DeploymentInfo instanceTerminationWaitTimeStarted: "true as soon as the termination wait period starts").
+# Install's time is a Fargate task's start and the replacement target group's health checks.
+AWS_SECONDS["codedeploy/install"] = 120
+
+
+def _termination_wait_seconds(group):
+    config = (group.blue_green_deployment_configuration or {}).get("terminateBlueInstancesOnDeploymentSuccess") or {}
+    return 60 * int(config.get("terminationWaitTimeInMinutes") or 0)
+
+
 @patch(CodeDeployBackend, "create_deployment")
 def _codedeploy_backend_create_deployment(self, *args, **kwargs):
-    """Nothing runs here, so a deployment completes as it is created (as CodeBuild builds and pipeline executions
-    do in moto): `Succeeded` with start and complete times, the state a healthy AWS deployment ends in."""
+    """A deployment goes through AWS's phases on the clock: InProgress while the replacement task set comes up,
+    traffic shifted to it after `codedeploy/install`, Succeeded once the termination wait has passed. A held one
+    stays InProgress until stopped."""
     deployment_id = _codedeploy_create_deployment(self, *args, **kwargs)
     deployment = self.deployments.get(deployment_id)
-    if deployment is not None and _codedeploy_held(deployment.application_name):
-        deployment.status = "InProgress"
-        deployment.start_time = deployment.create_time
-    elif deployment is not None:
-        deployment.status = "Succeeded"
-        deployment.start_time = deployment.complete_time = deployment.create_time
-        _codedeploy_shift_traffic(self, deployment)
+    if deployment is None:
+        return deployment_id
+    deployment.status = "InProgress"
+    deployment.start_time = deployment.create_time
+    if _codedeploy_held(deployment.application_name):
+        return deployment_id
+    install = AWS_SECONDS["codedeploy/install"]
+
+    def shifted():
+        if deployment.status == "InProgress":
+            deployment.ghost_undo = _codedeploy_shift_traffic(self, deployment)
+            deployment.instance_termination_wait_time_started = True
+
+    def finished():
+        if deployment.status == "InProgress":
+            deployment.status, deployment.complete_time = "Succeeded", utcnow()
+
+    later(install, shifted)
+    later(install + _termination_wait_seconds(deployment.deployment_group), finished)
     return deployment_id
+
+
+def _forwards_to(action):
+    """The target group a forward action sends (the heaviest of a weighted forward), as ELBv2 reports it."""
+    data = action.data if action is not None else {}
+    if data.get("TargetGroupArn"):
+        return data["TargetGroupArn"]
+    groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+    return max(groups, key=lambda g: int(g.get("Weight", 1)))["TargetGroupArn"] if groups else None
 
 
 def _codedeploy_shift_traffic(backend, deployment):
     """What a successful ECS blue/green deployment leaves behind on AWS: the service runs the AppSpec's task
-    definition, the production listener forwards to the replacement target group, and the test listener to the
-    one that was live (the next release's replacement)."""
+    definition, and the production and test listeners forward to the replacement target group, the original kept
+    behind them at weight 0 -- since 2022 CodeDeploy leaves "(TG2: 100, TG1: 0)" where it used to leave "(TG2: 1)"
+    (the CodeDeploy team, quoted in traveloka/terraform-aws-alb-single-listener#47). Returns what undoes it (a
+    rollback during the termination wait reroutes traffic to the original task set)."""
     group = deployment.deployment_group
     content = ((deployment.revision or {}).get("appSpecContent") or {}).get("content") or ""
     found = re.search(r'TaskDefinition:\s*"?([^"\s]+)"?', content)
     if not found or not group.ecs_services:
-        return
+        return lambda: None
     from moto.ecs.models import ecs_backends
     from moto.elbv2.models import elbv2_backends
 
+    undo = []
     ref = group.ecs_services[0]
     ecs = ecs_backends[backend.account_id][backend.region_name]
     service = ecs.services.get(f"{ref.get('clusterName')}:{ref.get('serviceName')}")
     if service is not None:
+        before = service.task_definition
         service.task_definition = found.group(1)
+        undo.append(lambda: setattr(service, "task_definition", before))
     elb = elbv2_backends[backend.account_id][backend.region_name]
     pair = (group.load_balancer_info.get("targetGroupPairInfoList") or [{}])[0]
     names = [tg.get("name") for tg in pair.get("targetGroups", [])]
-    if len(names) != 2:
-        return
-    arns = [next(iter(elb.describe_target_groups(None, [], [n]))).arn for n in names]
-    routes = [pair.get("prodTrafficRoute") or {}, pair.get("testTrafficRoute") or {}]
-    for arn in [a for r in routes for a in r.get("listenerArns", [])]:
-        listener = elb.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
-        now = listener.default_actions[0].data.get("TargetGroupArn") if listener.default_actions else None
-        if now in arns:
-            other = arns[1 - arns.index(now)]
-            elb.modify_listener(arn, certificates=[], actions=[{"Type": "forward", "TargetGroupArn": other}])
+    if len(names) == 2:
+        arns = [next(iter(elb.describe_target_groups(None, [], [n]))).arn for n in names]
+        prod = (pair.get("prodTrafficRoute") or {}).get("listenerArns", [])
+        test = (pair.get("testTrafficRoute") or {}).get("listenerArns", [])
+        live = None
+        for arn in prod:
+            listener = elb.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+            live = _forwards_to(listener.default_actions[0] if listener.default_actions else None)
+        if live in arns:
+            replacement = arns[1 - arns.index(live)]
+            weighted = {"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                {"TargetGroupArn": replacement, "Weight": 100}, {"TargetGroupArn": live, "Weight": 0}]}}
+            for arn in prod + test:
+                listener = elb.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+                before = [dict(a.data) for a in listener.default_actions]
+                elb.modify_listener(arn, certificates=[], actions=[json.loads(json.dumps(weighted))])
+                undo.append(lambda arn=arn, before=before: elb.modify_listener(arn, certificates=[], actions=before))
+    return lambda: [u() for u in reversed(undo)]
 
 
 @patch(CodeDeployBackend, "delete_deployment_group")
@@ -1345,11 +1474,15 @@ def _codedeploy_backend_delete_application(self, application_name):
 
 
 @patch(CodeDeployBackend, "stop_deployment")
-def _codedeploy_backend_stop_deployment(self, deployment_id):
+def _codedeploy_backend_stop_deployment(self, deployment_id, auto_rollback_enabled=False):
+    """StopDeployment with autoRollbackEnabled during the termination wait reroutes traffic to the original task
+    set (CodeDeploy User Guide, "Redeploy and roll back a deployment"); before the shift there is nothing to undo."""
     deployment = self.get_deployment(deployment_id)
     if deployment.status in ("Succeeded", "Failed", "Stopped"):
         raise JsonRESTError("DeploymentAlreadyCompletedException", f"Deployment {deployment_id} has already completed.")
     deployment.status, deployment.complete_time = "Stopped", utcnow()
+    if auto_rollback_enabled:
+        getattr(deployment, "ghost_undo", lambda: None)()
     return deployment
 
 
@@ -1378,10 +1511,119 @@ def _codedeploy_delete_application(self):
 
 @patch(codedeploy_responses.CodeDeployResponse, "stop_deployment")
 def _codedeploy_stop_deployment(self):
-    # autoRollbackEnabled would redeploy the last good revision on AWS; moto runs no deployments, so nothing to undo.
-    d = self.codedeploy_backend.stop_deployment(self._get_param("deploymentId"))
+    d = self.codedeploy_backend.stop_deployment(self._get_param("deploymentId"),
+                                                bool(self._get_param("autoRollbackEnabled")))
     return ActionResult({"status": "Succeeded", "statusMessage": f"Deployment {d.deployment_id} of application "
                                                                  f"{d.application_name} stopped."})
+
+
+# --- AWS Backup: the recovery points of EFS automatic backups ----------------------------------------------------
+# EFS User Guide, "Backing up EFS file systems": with automatic backups on, AWS Backup's default EFS plan takes a
+# daily backup kept 35 days, in the aws/efs/automatic-backup-vault that EFS creates; a file system's deletion leaves
+# its recovery points there, billed, until they expire. They can be deleted ("You can delete unused snapshots in the
+# Amazon EFS automatic backup vault", AWS Backup Developer Guide, "Delete a backup vault") unless the vault's access
+# policy denies backup:DeleteRecoveryPoint (AWS Backup Developer Guide, "Vault access policies"); deletion is not
+# immediate (RecoveryPointStatus DELETING). moto has no recovery points; the nightly job runs on
+# `POST /_ghost/backup/run`.
+AUTOMATIC_VAULT = "aws/efs/automatic-backup-vault"
+AWS_SECONDS["recovery-point/deleting"] = 30
+
+
+class AutomaticBackups:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.points = {}  # recovery point ARN -> its description
+        self.policies = {}  # (region, vault) -> policy text
+
+    def back_up(self, region, fs):
+        arn = f"arn:aws:backup:{region}:{DEFAULT_ACCOUNT_ID}:recovery-point:{uuid.uuid4()}"
+        point = {"RecoveryPointArn": arn, "BackupVaultName": AUTOMATIC_VAULT,
+                 "BackupVaultArn": f"arn:aws:backup:{region}:{DEFAULT_ACCOUNT_ID}:backup-vault:{AUTOMATIC_VAULT}",
+                 "ResourceArn": fs.file_system_arn, "ResourceType": "EFS", "ResourceName": "",
+                 "CreationDate": time.time(), "CompletionDate": time.time(), "Status": "COMPLETED",
+                 "BackupSizeInBytes": 6144, "IamRoleArn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/aws-service-role/"
+                 "backup.amazonaws.com/AWSServiceRoleForBackup",
+                 "CreatedBy": {"BackupPlanId": "aws/efs/automatic-backup-plan", "BackupRuleId": "daily"},
+                 "Lifecycle": {"DeleteAfterDays": 35}, "VaultType": "BACKUP_VAULT", "_region": region}
+        with self.lock:
+            self.points[arn] = point
+        return arn
+
+    @staticmethod
+    def operation(environ, body):
+        """(operation, params) of a request for one of ours, else (None, None). Read off the raw path: vault names
+        and resource ARNs hold slashes the SDK sends percent-encoded, which the decoded PATH_INFO loses."""
+        raw = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")).split("?")[0]
+        parts = [urllib.parse.unquote(p) for p in raw.strip("/").split("/")]
+        method = environ.get("REQUEST_METHOD", "GET")
+        if len(parts) == 3 and parts[0] == "resources" and parts[2] == "recovery-points" and method == "GET":
+            return "ListRecoveryPointsByResource", {"ResourceArn": parts[1]}
+        if len(parts) < 3 or parts[0] != "backup-vaults":
+            return None, None
+        vault = {"BackupVaultName": parts[1]}
+        if parts[2:] == ["recovery-points"] and method == "GET":
+            return "ListRecoveryPointsByBackupVault", vault
+        if len(parts) == 4 and parts[2] == "recovery-points":
+            action = {"GET": "DescribeRecoveryPoint", "DELETE": "DeleteRecoveryPoint"}.get(method)
+            return action, {**vault, "RecoveryPointArn": parts[3]}
+        if parts[2:] == ["access-policy"]:
+            action = {"GET": "GetBackupVaultAccessPolicy", "PUT": "PutBackupVaultAccessPolicy",
+                      "DELETE": "DeleteBackupVaultAccessPolicy"}.get(method)
+            policy = (json.loads(body) if body else {}).get("Policy")
+            return action, {**vault, "Policy": policy}
+        return None, None
+
+    @staticmethod
+    def public(point):
+        return {k: v for k, v in point.items() if not k.startswith("_")}
+
+    def denies_delete(self, region, vault):
+        statements = _policy_statements(self.policies.get((region, vault)))
+        return any(isinstance(st, dict) and st.get("Effect") == "Deny"
+                   and "backup:deleterecoverypoint" in [a.lower() for a in _listed(st.get("Action"))]
+                   for st in statements)
+
+    def call(self, action, params, region):
+        missing = lambda what: (404, {"code": "ResourceNotFoundException", "Message": f"{what} not found",  # noqa
+                                      "Type": "User"})
+        with self.lock:
+            points = [p for p in self.points.values() if p["_region"] == region]
+            if action == "ListRecoveryPointsByResource":
+                rows = [self.public(p) for p in points if p["ResourceArn"] == params.get("ResourceArn")]
+                return 200, {"RecoveryPoints": rows}
+            if action == "ListRecoveryPointsByBackupVault":
+                rows = [self.public(p) for p in points if p["BackupVaultName"] == params.get("BackupVaultName")]
+                return 200, {"RecoveryPoints": rows}
+            vault = params.get("BackupVaultName")
+            if action in ("DescribeRecoveryPoint", "DeleteRecoveryPoint"):
+                point = self.points.get(params.get("RecoveryPointArn"))
+                if point is None or point["_region"] != region or point["BackupVaultName"] != vault:
+                    return missing(f"Recovery point {params.get('RecoveryPointArn')}")
+                if action == "DescribeRecoveryPoint":
+                    return 200, self.public(point)
+                if self.denies_delete(region, vault):
+                    return 403, {"code": "AccessDeniedException", "Message": (
+                        f"Insufficient privileges to perform this action: the access policy of backup vault {vault} "
+                        "denies backup:DeleteRecoveryPoint")}
+                if point["Status"] != "DELETING":
+                    point["Status"] = "DELETING"
+                    arn = point["RecoveryPointArn"]
+                    later(AWS_SECONDS["recovery-point/deleting"], lambda: self.gone(arn))
+                return 200, {}
+            if action == "GetBackupVaultAccessPolicy":
+                policy = self.policies.get((region, vault))
+                if policy is None:
+                    return missing(f"Access policy of backup vault {vault}")
+                return 200, {"BackupVaultName": vault, "Policy": policy}
+            if action == "PutBackupVaultAccessPolicy":
+                self.policies[(region, vault)] = params.get("Policy") or ""
+                return 200, {}
+            self.policies.pop((region, vault), None)
+            return 200, {}
+
+    def gone(self, arn):
+        with self.lock:
+            self.points.pop(arn, None)
 
 
 # --- CodePipeline --------------------------------------------------------------------------------------------------
@@ -2089,6 +2331,7 @@ class GhostMiddleware:
         self.faults = {}  # access key -> the POST /_ghost/faults body, plus "seen" (mutating calls) and its "rng"
         self.efs_backup = {}  # file system id -> "ENABLED" | "DISABLED"
         self.codeconnections = CodeConnections()
+        self.backup = AutomaticBackups()
 
     # --- control API -------------------------------------------------------------------------------------------
     def control(self, environ, start_response):
@@ -2135,6 +2378,19 @@ class GhostMiddleware:
                 else:
                     CODEDEPLOY_HOLD["applications"].discard(application)
             return self.json(start_response, 200, {"hold": on, "application": application})
+        if path == "/_ghost/backup/run" and method == "POST":
+            # The nightly job of the default EFS backup plan, now: a recovery point per file system whose
+            # automatic backups are on.
+            from moto.efs.models import efs_backends
+            made = []
+            with self.lock:
+                enabled = [fs for fs, status in self.efs_backup.items() if status == "ENABLED"]
+            for region, backend in efs_backends[DEFAULT_ACCOUNT_ID].items():
+                for fs_id in enabled:
+                    fs = backend.file_systems_by_id.get(fs_id)
+                    if fs is not None:
+                        made.append(self.backup.back_up(region, fs))
+            return self.json(start_response, 200, {"recoveryPoints": made})
         if path == "/_ghost/faults" and method == "DELETE":
             with self.lock:
                 if key is None:
@@ -2401,6 +2657,10 @@ class GhostMiddleware:
                 action, params = self.rest_json_params(environ, model)
                 if action is None:
                     return None
+            elif protocol == "rest-xml":
+                action, params = self.rest_xml_params(environ, model)
+                if action is None:
+                    return None
             else:
                 return None
         except ValueError:
@@ -2418,7 +2678,9 @@ class GhostMiddleware:
         """(operation, its input as the model names it) of a REST-JSON request (EFS): members from the URI's
         labels, the query string, the headers and the JSON body, each where the model's `location` puts it."""
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
+        # The raw path: a label holding a slash (a vault name, an ARN) arrives percent-encoded, one segment.
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        method, path = environ.get("REQUEST_METHOD", "GET"), raw.split("?")[0] if raw else environ.get("PATH_INFO", "/")
         action = rest_operation(model.service_name, method, path, frozenset(query))
         if action is None or model.operation_model(action).input_shape is None:
             return None, None
@@ -2443,6 +2705,41 @@ class GhostMiddleware:
                 params[name] = body[wire]
         return action, params
 
+    def rest_xml_params(self, environ, model):
+        """(operation, its input as the model names it) of a REST-XML request (S3, path-style): the URI's labels,
+        the query string, the headers, and the XML payload read through the payload member's shape."""
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        method, path = environ.get("REQUEST_METHOD", "GET"), raw.split("?")[0] if raw else environ.get("PATH_INFO", "/")
+        action = rest_operation(model.service_name, method, path, frozenset(query))
+        if action is None or model.operation_model(action).input_shape is None:
+            return None, None
+        shape = model.operation_model(action).input_shape
+        template = model.operation_model(action).http.get("requestUri", "/").partition("?")[0]
+        regex = re.sub(r"\\\{([^}+]+)\\\+\\\}", lambda m: f"(?P<{m.group(1)}>.+)", re.escape(template))
+        regex = re.sub(r"\\\{([^}+]+)\\\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", regex)
+        labels = re.fullmatch(regex + "/?", path)
+        params = {}
+        for name, member in shape.members.items():
+            where, wire = member.serialization.get("location"), member.serialization.get("name", name)
+            if where == "uri" and labels is not None and wire in labels.groupdict():
+                params[name] = urllib.parse.unquote(labels.group(wire))
+            elif where == "querystring" and wire in query:
+                params[name] = query[wire] if member.type_name == "list" else query[wire][0]
+            elif where == "header":
+                value = environ.get("HTTP_" + wire.upper().replace("-", "_"))
+                if value is not None:
+                    params[name] = value
+        payload = shape.serialization.get("payload")
+        body = self.read_body(environ)
+        if payload and body and shape.members[payload].type_name == "structure":
+            try:
+                import xml.etree.ElementTree as ET
+                params[payload] = xml_to_shape(shape.members[payload], ET.fromstring(body))
+            except Exception:  # not XML: S3 answers MalformedXML itself, as moto does
+                pass
+        return action, params
+
     def route(self, environ, start_response, region, record):
         """A JSON, query or REST request: one of our extensions, or moto."""
         path = environ.get("PATH_INFO", "")
@@ -2458,6 +2755,14 @@ class GhostMiddleware:
             record["action"] = "PutBackupPolicy" if environ["REQUEST_METHOD"] == "PUT" else "DescribeBackupPolicy"
             record["mutating"] = environ["REQUEST_METHOD"] == "PUT"
             return self.efs_backup_policy(environ, start_response, m.group(1), region)
+        if record["service"] == "backup":
+            action, params = AutomaticBackups.operation(environ, self.read_body(environ))
+            if action is not None:
+                record["action"], record["mutating"] = action, not action.startswith(("List", "Describe", "Get"))
+                status, answer = self.backup.call(action, params or {}, region)
+                if status != 200:
+                    return self.json(start_response, status, answer, headers=[("x-amzn-ErrorType", answer["code"])])
+                return self.json(start_response, 200, answer)
         if target.endswith(".CreateService") and record["service"] == "ecs":
             return self.ecs_create_service(environ, start_response)
         if target.rsplit(".", 1)[0].endswith(CODECONNECTIONS_TARGET):
@@ -2495,6 +2800,7 @@ class GhostMiddleware:
                     self.faults.clear()
                     self.efs_backup.clear()
                     self.codeconnections = CodeConnections()
+                    self.backup = AutomaticBackups()
                     CODEDEPLOY_HOLD["on"] = False
                 with LATER_LOCK:
                     LATER.clear()

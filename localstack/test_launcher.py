@@ -111,6 +111,9 @@ def cloudwatch(op, body=None, key=KEY):
     return cbor("GraniteServiceVersion20100801", op, body, key=key)
 
 
+AWS_INSTALL_S = 120  # launcher AWS_SECONDS["codedeploy/install"]
+
+
 def error_code(ctx):
     return ctx.exception.response["Error"]["Code"]
 
@@ -255,20 +258,23 @@ class CodeDeploy(unittest.TestCase):
         self.assertEqual(error_code(ctx), "DeploymentGroupDoesNotExistException")
 
         revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": "version: 0.0"}}
-        done = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
-                                    revision=revision)["deploymentId"]
-        self.assertEqual(cd.get_deployment(deploymentId=done)["deploymentInfo"]["status"], "Succeeded")
-        # A hold of another application's deployments leaves this one's alone; a hold of its own keeps it going.
+        # A hold of another application's deployments leaves this one's alone (it reaches its termination wait);
+        # a hold of its own keeps it before the shift.
+        shifted = lambda d: cd.get_deployment(deploymentId=d)["deploymentInfo"]["instanceTerminationWaitTimeStarted"]
         post("/_ghost/codedeploy/hold?on=1&application=other-app")
         free = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
                                     revision=revision)["deploymentId"]
-        self.assertEqual(cd.get_deployment(deploymentId=free)["deploymentInfo"]["status"], "Succeeded")
+        self.assertEqual(cd.get_deployment(deploymentId=free)["deploymentInfo"]["status"], "InProgress")
+        self.assertEqual(states_until(lambda: shifted(free), True, 3)[-1][1], True)
         post("/_ghost/codedeploy/hold?on=0&application=other-app")
         post("/_ghost/codedeploy/hold?on=1&application=ghost-app")
         held = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
                                     revision=revision)["deploymentId"]
         post("/_ghost/codedeploy/hold?on=0&application=ghost-app")
+        time.sleep(AWS_INSTALL_S * 0.01 + 0.2)
         self.assertEqual(cd.get_deployment(deploymentId=held)["deploymentInfo"]["status"], "InProgress")
+        self.assertFalse(shifted(held))
+        cd.stop_deployment(deploymentId=free, autoRollbackEnabled=False)
         cd.stop_deployment(deploymentId=held, autoRollbackEnabled=True)
         post("/_ghost/codedeploy/hold?on=1")
         deployment = cd.create_deployment(applicationName="ghost-app", deploymentGroupName="ghost-dg2",
@@ -821,6 +827,30 @@ class HandRules(unittest.TestCase):
         self.assertEqual(error_code(ctx), code)
         self.assertIn(says, ctx.exception.response["Error"]["Message"])
 
+    def test_s3_bucket_names_tags_and_xml_payloads_follow_s3s_rules(self):
+        s3 = unvalidated("s3")
+        name = f"ghost-rules-{uuid.uuid4().hex[:8]}"
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        for bad in ("Upper-case", "ab", "a..b", "192.168.5.4", "xn--bucket", "ends-with-s3alias", "-leading"):
+            self.assert_refused(lambda: s3.create_bucket(Bucket=bad), "InvalidBucketName", bad)
+        tag = lambda k, v="v": {"TagSet": [{"Key": k, "Value": v}]}  # noqa: E731
+        s3.put_bucket_tagging(Bucket=name, Tagging=tag("ghost:stack", "x" * 256))
+        for tagging, says in [(tag("k" * 129), "too long"), (tag("k", "v" * 257), "too long"),
+                              (tag("aws:owner"), "prefixed with aws:"),
+                              ({"TagSet": [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]}, "same key"),
+                              ({"TagSet": [{"Key": f"k{i}", "Value": ""} for i in range(51)]}, "greater than 50")]:
+            self.assert_refused(lambda: s3.put_bucket_tagging(Bucket=name, Tagging=tagging), "InvalidTag", says)
+        # The XML payload is read through the model: an enum outside its values is MalformedXML.
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        self.assert_refused(lambda: s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "On"}),
+                            "MalformedXML", "VersioningConfiguration.Status")
+        bad_sse = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "DES"}}]}
+        self.assert_refused(lambda: s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=bad_sse),
+                            "MalformedXML", "SSEAlgorithm")
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+        s3.delete_bucket(Bucket=name)
+
     def test_fargate_task_definitions_follow_the_fargate_rules(self):
         ecs = unvalidated("ecs")
         ecs.register_task_definition(**self.task_definition())
@@ -930,6 +960,65 @@ class LifecycleClock(unittest.TestCase):
         time.sleep(EC2_PROPAGATION_S * self.FACTOR + 0.03)  # describing it by id needs its id propagated
         read = lambda: self.ec2.describe_nat_gateways(NatGatewayIds=[nat["NatGatewayId"]])["NatGateways"][0]["State"]
         self.assert_phases(states_until(read, "available", 5), [("pending", 90)], "available")
+
+    def test_a_codedeploy_deployment_shifts_traffic_waits_then_succeeds_and_a_rollback_reroutes(self):
+        elb, cd, ecs = client("elbv2", self.key), client("codedeploy", self.key), client("ecs", self.key)
+        tag = uuid.uuid4().hex[:8]
+        lb = elb.create_load_balancer(Name=f"cd-{tag}", Subnets=self.subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+        vpc = self.ec2.describe_subnets(SubnetIds=self.subnets[:1])["Subnets"][0]["VpcId"]
+        tgs = [elb.create_target_group(Name=f"cd-{tag}-{c}", Protocol="HTTP", Port=2368, VpcId=vpc,
+                                       TargetType="ip")["TargetGroups"][0]["TargetGroupArn"] for c in ("b", "g")]
+        blue, green = tgs
+        listeners = [elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=port, DefaultActions=[
+            {"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]["ListenerArn"]
+            for port, tg in ((80, blue), (8080, green))]
+        ecs.create_cluster(clusterName=f"cd-{tag}")
+        role = service_role(f"cd-{tag}", "codedeploy.amazonaws.com")
+        group = {**CodeDeploy.GROUP, "serviceRoleArn": role,
+                 "ecsServices": [{"serviceName": "svc", "clusterName": f"cd-{tag}"}],
+                 "loadBalancerInfo": {"targetGroupPairInfoList": [{
+                     "targetGroups": [{"name": f"cd-{tag}-b"}, {"name": f"cd-{tag}-g"}],
+                     "prodTrafficRoute": {"listenerArns": listeners[:1]},
+                     "testTrafficRoute": {"listenerArns": listeners[1:]}}]}}
+        app = f"cd-{tag}"
+        cd.create_application(applicationName=app, computePlatform="ECS")
+        cd.create_deployment_group(applicationName=app, deploymentGroupName="dg", **group)
+
+        def release(revision):
+            content = f'Resources:\n  - TargetService:\n      Properties:\n        TaskDefinition: "td:{revision}"\n'
+            return cd.create_deployment(applicationName=app, deploymentGroupName="dg", revision={
+                "revisionType": "AppSpecContent", "appSpecContent": {"content": content}})["deploymentId"]
+
+        def forwards():
+            """Each listener's forward as {target group: weight}."""
+            out = []
+            for listener in elb.describe_listeners(ListenerArns=listeners)["Listeners"]:
+                action = listener["DefaultActions"][0]
+                if "TargetGroupArn" in action:
+                    out.append({action["TargetGroupArn"]: 1})
+                else:
+                    out.append({g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]})
+            return out
+
+        def phase(deployment):
+            info = cd.get_deployment(deploymentId=deployment)["deploymentInfo"]
+            return info["status"] + ("/waiting" if info["instanceTerminationWaitTimeStarted"] else "")
+
+        # Install, then the termination wait (5 minutes in CodeDeploy.GROUP), then done.
+        first = release(2)
+        seen = states_until(lambda: phase(first), "Succeeded/waiting", 8)
+        self.assert_phases(seen, [("InProgress", AWS_INSTALL_S), ("InProgress/waiting", 300)], "Succeeded/waiting")
+        # Both listeners on green, blue kept behind them at weight 0 (the scalar TargetGroupArn gone).
+        self.assertEqual(forwards(), [{green: 100, blue: 0}, {green: 100, blue: 0}])
+        # The next release reads green as live from the weighted forward and moves traffic back to blue.
+        second = release(3)
+        states_until(lambda: phase(second), "InProgress/waiting", 4)
+        self.assertEqual(forwards(), [{blue: 100, green: 0}, {blue: 100, green: 0}])
+        # Stopped with rollback during the termination wait: traffic back on green, as the first release left it.
+        cd.stop_deployment(deploymentId=second, autoRollbackEnabled=True)
+        self.assertEqual(phase(second), "Stopped/waiting")
+        self.assertEqual(forwards(), [{green: 100, blue: 0}, {green: 100, blue: 0}])
+        cd.delete_application(applicationName=app)
 
     def test_a_load_balancer_is_provisioning_then_active(self):
         elb = client("elbv2", self.key)
@@ -1507,6 +1596,70 @@ class AlertDelivery(unittest.TestCase):
             cp.start_pipeline_execution(name=name)
             self.assertEqual(self.counted(rule, "Invocations"), 1, key)
             self.assertEqual(self.counted(rule, "FailedInvocations"), failures, key)
+
+
+class AutomaticBackups(unittest.TestCase):
+    """EFS automatic backups leave recovery points in aws/efs/automatic-backup-vault that outlive the file system;
+    they can be deleted (DELETING, then gone) unless the vault's access policy denies it."""
+
+    VAULT = "aws/efs/automatic-backup-vault"
+
+    def file_system(self, backups):
+        efs = client("efs")
+        fs = efs.create_file_system(CreationToken=str(uuid.uuid4()))
+        states_until(lambda: efs.describe_file_systems(FileSystemId=fs["FileSystemId"])["FileSystems"][0][
+            "LifeCycleState"], "available", 10)
+        efs.put_backup_policy(FileSystemId=fs["FileSystemId"], BackupPolicy={"Status": backups})
+        return fs
+
+    def test_recovery_points_outlive_the_file_system_and_delete_through_deleting(self):
+        efs, backup = client("efs"), client("backup")
+        on, off = self.file_system("ENABLED"), self.file_system("DISABLED")
+        status, _, body = post("/_ghost/backup/run")
+        self.assertEqual(status, 200)
+        self.assertGreaterEqual(len(json.loads(body)["recoveryPoints"]), 1)
+        by = lambda fs: backup.list_recovery_points_by_resource(ResourceArn=fs["FileSystemArn"])["RecoveryPoints"]
+        self.assertEqual(by(off), [], "no automatic backups, no recovery point")
+        points = by(on)
+        self.assertEqual([(p["BackupVaultName"], p["Status"]) for p in points], [(self.VAULT, "COMPLETED")])
+        efs.delete_file_system(FileSystemId=on["FileSystemId"])
+        self.assertEqual(len(by(on)), 1, "the file system's deletion leaves its recovery point, billed")
+        arn = points[0]["RecoveryPointArn"]
+        described = backup.describe_recovery_point(BackupVaultName=self.VAULT, RecoveryPointArn=arn)
+        self.assertEqual(described["ResourceArn"], on["FileSystemArn"])
+        backup.delete_recovery_point(BackupVaultName=self.VAULT, RecoveryPointArn=arn)
+        self.assertEqual([p["Status"] for p in by(on)], ["DELETING"])
+        backup.delete_recovery_point(BackupVaultName=self.VAULT, RecoveryPointArn=arn)  # again: still deleting
+        self.assertEqual(states_until(lambda: len(by(on)), 0, 3)[-1][1], 0, "gone after recovery-point/deleting")
+        with self.assertRaises(ClientError) as ctx:
+            backup.delete_recovery_point(BackupVaultName=self.VAULT, RecoveryPointArn=arn)
+        self.assertEqual(error_code(ctx), "ResourceNotFoundException")
+
+    def test_a_vault_policy_denying_deletion_refuses_it(self):
+        backup = client("backup")
+        fs = self.file_system("ENABLED")
+        post("/_ghost/backup/run")
+        arn = backup.list_recovery_points_by_resource(ResourceArn=fs["FileSystemArn"])["RecoveryPoints"][0][
+            "RecoveryPointArn"]
+        deny = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"},
+                                                                   "Action": ["backup:DeleteRecoveryPoint"],
+                                                                   "Resource": "*"}]})
+        backup.put_backup_vault_access_policy(BackupVaultName=self.VAULT, Policy=deny)
+        self.assertEqual(backup.get_backup_vault_access_policy(BackupVaultName=self.VAULT)["Policy"], deny)
+        with self.assertRaises(ClientError) as ctx:
+            backup.delete_recovery_point(BackupVaultName=self.VAULT, RecoveryPointArn=arn)
+        self.assertEqual(error_code(ctx), "AccessDeniedException")
+        backup.delete_backup_vault_access_policy(BackupVaultName=self.VAULT)
+        backup.delete_recovery_point(BackupVaultName=self.VAULT, RecoveryPointArn=arn)
+
+    def test_a_vault_name_outside_the_model_pattern_is_refused_but_the_efs_vault_is_not(self):
+        backup = client("backup")
+        with self.assertRaises(ClientError) as ctx:
+            backup.delete_recovery_point(BackupVaultName="no such/vault!", RecoveryPointArn="arn:aws:backup:x")
+        self.assertEqual(error_code(ctx), "InvalidParameterValueException")  # AWS Backup's, per its API reference
+        with self.assertRaises(ClientError) as ctx:  # the service-managed name passes validation, then is looked up
+            backup.delete_recovery_point(BackupVaultName=self.VAULT, RecoveryPointArn="arn:aws:backup:x")
+        self.assertEqual(error_code(ctx), "ResourceNotFoundException")
 
 
 class EarlierExtensions(unittest.TestCase):

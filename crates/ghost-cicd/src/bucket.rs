@@ -295,10 +295,42 @@ pub async fn delete_bucket(c: &Cicd, spec: &CicdSpec, data: DataPolicy) -> Resul
             for chunk in objects.chunks(1000) {
                 let delete =
                     Delete::builder().set_objects(Some(chunk.to_vec())).quiet(true).build().expect("objects set");
-                c.s3.delete_objects().bucket(&name).delete(delete).send().await.aws("DeleteObjects", &name)?;
+                let out =
+                    c.s3.delete_objects().bucket(&name).delete(delete).send().await.aws("DeleteObjects", &name)?;
+                refused_deletes(&name, out.errors())?;
             }
             c.s3.delete_bucket().bucket(&name).send().await.map(|_| ()).aws("DeleteBucket", &name)
         })
         .await?;
     Ok(())
+}
+
+/// DeleteObjects answers 200 even when it deletes none of them: each object it could not delete is an entry in
+/// `Errors` (S3 API Reference, DeleteObjects: "the result of the delete operation for each object"), and the
+/// bucket's delete would then fail with BucketNotEmpty without saying why. Name them instead.
+fn refused_deletes(bucket: &str, errors: &[aws_sdk_s3::types::Error]) -> ghost_core::Result<()> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = errors
+        .iter()
+        .take(3)
+        .map(|e| {
+            let version = e.version_id().map(|v| format!(" (version {v})")).unwrap_or_default();
+            let code = e.code().unwrap_or("?");
+            let message = e.message().map(|m| format!(": {m}")).unwrap_or_default();
+            format!("{}{version}: {code}{message}", e.key().unwrap_or("?"))
+        })
+        .collect();
+    let more = errors.len().saturating_sub(shown.len());
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    Err(ghost_core::Error::Conflict {
+        resource: format!("bucket {bucket}"),
+        message: format!(
+            "S3 refused to delete {} object(s): {}{more}; the bucket is kept. Fix what refused them (often an \
+             object lock or a bucket policy denying s3:DeleteObject) and run destroy again",
+            errors.len(),
+            shown.join("; ")
+        ),
+    })
 }

@@ -166,6 +166,39 @@ async fn a_bucket_as_deployed_gets_no_write_and_suspended_versioning_gets_one() 
     }
 }
 
+#[tokio::test]
+async fn objects_delete_objects_refused_are_named_and_the_bucket_is_not_deleted() {
+    use aws_sdk_s3::operation::*;
+    use aws_sdk_s3::types::{Error as S3ObjectError, ObjectVersion};
+    let spec = spec(&[]);
+    let head = always!(aws_sdk_s3::Client::head_bucket, || head_bucket::HeadBucketOutput::builder().build());
+    let list = always!(aws_sdk_s3::Client::list_object_versions, || {
+        let v = |k: &str| ObjectVersion::builder().key(k).version_id("v1").build();
+        list_object_versions::ListObjectVersionsOutput::builder()
+            .versions(v("uploads/a.png"))
+            .versions(v("uploads/b.png"))
+            .build()
+    });
+    // DeleteObjects answers 200 with the one it could not delete in Errors.
+    let delete = always!(aws_sdk_s3::Client::delete_objects, || {
+        let refused = S3ObjectError::builder()
+            .key("uploads/b.png")
+            .version_id("v1")
+            .code("AccessDenied")
+            .message("Access Denied because object protected by object lock.")
+            .build();
+        delete_objects::DeleteObjectsOutput::builder().errors(refused).build()
+    });
+    let delete_bucket =
+        always!(aws_sdk_s3::Client::delete_bucket, || delete_bucket::DeleteBucketOutput::builder().build());
+    let c = cicd(Rules { s3: vec![&head, &list, &delete, &delete_bucket], ..Default::default() }, Mode::Apply);
+    let err = bucket::delete_bucket(&c, &spec, ghost_core::DataPolicy::Delete).await.unwrap_err().to_string();
+    assert!(err.contains("uploads/b.png (version v1): AccessDenied"), "{err}");
+    assert!(err.contains("refused to delete 1 object(s)"), "{err}");
+    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(delete_bucket.num_calls(), 0, "a bucket still holding objects is not deleted");
+}
+
 // --- the image repository -----------------------------------------------------------------------------------
 
 fn repository(mutability: ImageTagMutability) -> DescribeRepositoriesOutput {

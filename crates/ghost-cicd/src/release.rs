@@ -21,6 +21,9 @@ pub struct ReleaseOut {
     pub id: String,
     pub task_definition: Option<String>,
     pub status: String,
+    /// What the status leaves to happen after the command returns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Where to look while it runs or after it failed.
     pub console: String,
 }
@@ -30,6 +33,9 @@ impl std::fmt::Display for ReleaseOut {
         writeln!(f, "{} {}: {}", self.via, self.id, self.status)?;
         if let Some(td) = &self.task_definition {
             writeln!(f, "  task definition: {td}")?;
+        }
+        if let Some(note) = &self.note {
+            writeln!(f, "  {note}")?;
         }
         write!(f, "  watch: {}", self.console)
     }
@@ -92,7 +98,7 @@ pub async fn start_pipeline(c: &Cicd, spec: &CicdSpec, bound: &Bound) -> Result<
         })
     })
     .await?;
-    Ok(ReleaseOut { via: "pipeline", id, task_definition: None, status, console })
+    Ok(ReleaseOut { via: "pipeline", id, task_definition: None, status, note: None, console })
 }
 
 /// The run lens's service, if it is active.
@@ -208,12 +214,20 @@ pub async fn roll_out(c: &Cicd, spec: &CicdSpec, td: &str, bound: &Bound) -> Res
                 .aws("CreateDeployment", &app)?;
             let id = out.deployment_id.unwrap_or_default();
             let status = wait_codedeploy(c, spec, &id, bound).await?;
+            let note = (status == TRAFFIC_SHIFTED).then(|| {
+                format!(
+                    "production traffic is on the new revision; the original task set stops after the {}-minute \
+                     termination wait, and `cargo xtask rollback` reroutes traffic to it until then",
+                    spec.blue_termination_wait_minutes
+                )
+            });
             Ok(ReleaseOut {
                 via: "codedeploy",
                 console: codedeploy_console(spec, &id),
                 id,
                 task_definition: Some(td.into()),
                 status,
+                note,
             })
         }
         Deployment::Ecs => {
@@ -235,21 +249,39 @@ pub async fn roll_out(c: &Cicd, spec: &CicdSpec, td: &str, bound: &Bound) -> Res
                 .unwrap_or_default()
                 .to_string();
             let status = wait_ecs(c, spec, &id, bound).await?;
-            Ok(ReleaseOut { via: "ecs", id, task_definition: Some(td.into()), status, console: ecs_console(spec) })
+            Ok(ReleaseOut {
+                via: "ecs",
+                id,
+                task_definition: Some(td.into()),
+                status,
+                note: None,
+                console: ecs_console(spec),
+            })
         }
     }
 }
 
+/// A CodeDeploy release's status once production traffic is on the replacement task set and only the original's
+/// termination wait is left.
+pub const TRAFFIC_SHIFTED: &str = "TrafficShifted";
+
+/// Waits until production traffic has moved: the deployment stays InProgress through the blue termination wait
+/// (minutes to hours, the group's setting) after the release has happened, so the wait ends at
+/// `instanceTerminationWaitTimeStarted` ("true as soon as the termination wait period starts", CodeDeploy API
+/// reference, DeploymentInfo) or at Succeeded, whichever it sees first.
 async fn wait_codedeploy(c: &Cicd, spec: &CicdSpec, id: &str, bound: &Bound) -> Result<String> {
-    c.env.waiting("codedeploy-deployment", id, "the blue/green deployment ends");
+    c.env.waiting("codedeploy-deployment", id, "production traffic moves to the new revision");
     let what = format!("CodeDeploy deployment {id} ({})", codedeploy_console(spec, id));
     Ok(poll_until(&what, bound, || async {
         let d = c.codedeploy.get_deployment().deployment_id(id).send().await.aws("GetDeployment", id)?;
-        let status = d.deployment_info().and_then(|d| d.status()).cloned();
+        let info = d.deployment_info();
+        let status = info.and_then(|d| d.status()).cloned();
         let name = status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default();
+        let waiting = info.is_some_and(|d| d.instance_termination_wait_time_started());
         Ok(match status {
             Some(DeploymentStatus::Succeeded) => Poll::Ready(name),
             Some(DeploymentStatus::Failed | DeploymentStatus::Stopped) => Poll::Failed(name),
+            Some(DeploymentStatus::InProgress) if waiting => Poll::Ready(TRAFFIC_SHIFTED.to_string()),
             _ => Poll::Pending(name),
         })
     })
@@ -309,6 +341,7 @@ pub async fn rollback(c: &Cicd, spec: &CicdSpec, bound: &Bound) -> Result<Releas
                 id: id.clone(),
                 task_definition: None,
                 status,
+                note: None,
                 console: codedeploy_console(spec, id),
             });
         }

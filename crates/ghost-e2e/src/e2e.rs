@@ -349,6 +349,15 @@ pub async fn run(args: &E2eOptions) -> Result<Summary> {
     let calls = r.done("re-deploy", t, true, format!("{} unchanged", again.count(Action::Unchanged))).await?;
     let writes = calls.map(|c| c.writes()).unwrap_or_default();
     ensure!(again.is_noop() && writes.is_empty(), "the re-deploy changed something: {writes:?}");
+    // The release left the listeners forwarding weighted (the original group at weight 0): the wiring still reads.
+    let after = again.outputs.clone().context("the re-deploy returned no outputs")?;
+    let failed: Vec<String> = verify::wiring(&r.sdk, &r.cfg, &after)
+        .await?
+        .into_iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.what, c.found))
+        .collect();
+    ensure!(failed.is_empty(), "wiring after the release: {}", failed.join("; "));
 
     if !args.keep {
         drop(front);

@@ -477,8 +477,26 @@ impl Emulator {
         Ok(())
     }
 
-    /// Keeps new CodeDeploy deployments of `application` `InProgress` (`on`) instead of completing them at once:
-    /// a release in flight, to time out on, stop or roll back.
+    /// Runs the default EFS backup plan's nightly job now: a recovery point in aws/efs/automatic-backup-vault for
+    /// every file system whose automatic backups are on. Returns the recovery points' ARNs.
+    pub async fn run_automatic_backups(&self) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Ran {
+            recovery_points: Vec<String>,
+        }
+        let url = format!("{}/_ghost/backup/run", self.url());
+        let ran: Ran = self
+            .post("/_ghost/backup/run", None)
+            .await?
+            .json()
+            .await
+            .map_err(|source| Error::Http { what: format!("POST {url}"), source })?;
+        Ok(ran.recovery_points)
+    }
+
+    /// Keeps new CodeDeploy deployments of `application` `InProgress` before their traffic shift (`on`): a
+    /// release in flight, to time out on, stop or roll back.
     pub async fn hold_codedeploy(&self, application: &str, on: bool) -> Result<()> {
         self.post(&format!("/_ghost/codedeploy/hold?on={}&application={application}", u8::from(on)), None)
             .await

@@ -631,6 +631,33 @@ impl Resource for FileSystemPolicy<'_> {
     }
 }
 
+/// The recovery points AWS Backup holds of the file system (EFS automatic backups: daily, kept 35 days, in
+/// aws/efs/automatic-backup-vault, and left there, billed, when the file system is deleted; EFS User Guide,
+/// "Backing up EFS file systems"), as (ARN, vault); one already deleting is not listed again.
+pub async fn recovery_points(rt: &Runtime, fs_arn: &str) -> Result<Vec<(String, String)>> {
+    use aws_sdk_backup::types::RecoveryPointStatus;
+    let points: Vec<_> = rt
+        .backup
+        .list_recovery_points_by_resource()
+        .resource_arn(fs_arn)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws("ListRecoveryPointsByResource", fs_arn)?;
+    Ok(points
+        .into_iter()
+        .filter(|p| p.status() != Some(&RecoveryPointStatus::Deleting))
+        .filter_map(|p| Some((p.recovery_point_arn?, p.backup_vault_name?)))
+        .collect())
+}
+
+/// A recovery point's journal name: the id its ARN ends with.
+fn recovery_point_name(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
+}
+
 pub async fn ensure_policy(rt: &Runtime, fs: &EfsOut, task_role_arn: &str) -> Result<Outcome<String>> {
     let policy = FileSystemPolicy::new(rt, &fs.file_system_id, file_system_policy(fs, task_role_arn));
     reconcile::ensure(&rt.env, &policy).await
@@ -664,6 +691,7 @@ pub async fn delete_file_system(rt: &Runtime, _spec: &RuntimeSpec, data: DataPol
     }
     let name = rt.env.names.of("content");
     let aps = rt.efs.describe_access_points().file_system_id(&id).send().await.aws("DescribeAccessPoints", &id)?;
+    let points = recovery_points(rt, fs.file_system_arn().unwrap_or_default()).await?;
     if data == DataPolicy::Keep {
         // The access point and the policy are how the next deploy's tasks reach the same content: they stay with it.
         rt.env.note("file-system", &name, Action::Keep, &id, "content is retained; destroy --delete-data removes it");
@@ -679,7 +707,30 @@ pub async fn delete_file_system(rt: &Runtime, _spec: &RuntimeSpec, data: DataPol
         }
         let policy = rt.env.names.of("content-policy");
         rt.env.note("file-system-policy", &policy, Action::Keep, &id, "belongs to the retained content");
+        for (arn, vault) in &points {
+            let why = format!("automatic backup of the retained content, in {vault} until it expires");
+            rt.env.note("recovery-point", recovery_point_name(arn), Action::Keep, arn, &why);
+        }
         return Ok(());
+    }
+    // Before the file system: a run killed after its delete would no longer find what they belong to.
+    for (arn, vault) in &points {
+        rt.env
+            .delete("recovery-point", recovery_point_name(arn), arn, &["ResourceNotFoundException"], || async {
+                let out = rt.backup.delete_recovery_point().backup_vault_name(vault).recovery_point_arn(arn).send();
+                match out.await.aws("DeleteRecoveryPoint", arn) {
+                    Err(e) if e.is_code(&["AccessDeniedException"]) => Err(ghost_core::Error::Conflict {
+                        resource: format!("recovery point {arn}"),
+                        message: format!(
+                            "{e}: the access policy of backup vault {vault} may deny backup:DeleteRecoveryPoint \
+                             (`aws backup get-backup-vault-access-policy --backup-vault-name {vault}`); lift that \
+                             deny and run destroy --delete-data again, or let the point expire"
+                        ),
+                    }),
+                    other => other.map(|_| ()),
+                }
+            })
+            .await?;
     }
     for ap in aps.access_points() {
         let ap_id = ap.access_point_id().unwrap_or_default();

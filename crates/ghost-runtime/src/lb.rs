@@ -442,7 +442,8 @@ pub fn production_forward(spec: &RuntimeSpec, listeners: &[Listener]) -> Option<
     listeners.iter().find(|l| l.port() == Some(prod_port)).and_then(forward_target)
 }
 
-fn forward_target(l: &Listener) -> Option<String> {
+/// Where a listener's default action forwards: its target group, or the heaviest of a weighted forward.
+pub fn forward_target(l: &Listener) -> Option<String> {
     let a = l.default_actions().first()?;
     if let Some(tg) = a.target_group_arn() {
         return Some(tg.to_string());
@@ -523,6 +524,16 @@ pub fn live_target_group(spec: &RuntimeSpec, listeners: &[Listener], blue: &str,
         Some(tg) if tg == green => green.to_string(),
         _ => blue.to_string(),
     }
+}
+
+/// Where the test listener should forward: a new one to the group not live; one already forwarding to either of
+/// the pair stays as it is. CodeDeploy moves it to each release's replacement and leaves it there ("The listener for
+/// your test traffic can use either of your target groups", CodeDeploy User Guide, "Step 1: Create a test
+/// listener"), so moving it back after every release would be a write each deploy, undone by the next release.
+pub fn test_target(spec: &RuntimeSpec, listeners: &[Listener], pair: [&str; 2], alternate: &str) -> String {
+    let port = i32::from(spec.test_listener_port);
+    let now = listeners.iter().find(|l| l.port() == Some(port)).and_then(forward_target);
+    now.filter(|tg| pair.contains(&tg.as_str())).unwrap_or_else(|| alternate.to_string())
 }
 
 /// What CreateListener sets (tags aside); the port finds it.
@@ -661,7 +672,7 @@ pub async fn ensure_load_balancer(rt: &Runtime, spec: &RuntimeSpec, net: &Networ
     let existing = list_listeners(rt, &alb_arn).await?;
     let mut live = live_target_group(spec, &existing, &blue, &green);
     let alternate = if live == blue { green.clone() } else { blue.clone() };
-    let wanted = listener_specs(spec, &live, &alternate);
+    let wanted = listener_specs(spec, &live, &test_target(spec, &existing, [&blue, &green], &alternate));
     let mut arns = Vec::new();
     for w in &wanted {
         arns.push(ensure_listener(rt, &alb_arn, &existing, w).await?.into_id());

@@ -53,6 +53,8 @@ impl std::fmt::Display for Pair {
 pub struct Runtime {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub efs: aws_sdk_efs::Client,
+    /// AWS Backup: the recovery points EFS automatic backups leave.
+    pub backup: aws_sdk_backup::Client,
     pub iam: aws_sdk_iam::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
@@ -67,6 +69,7 @@ impl Runtime {
         Self {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(sdk),
             efs: aws_sdk_efs::Client::new(sdk),
+            backup: aws_sdk_backup::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             ecs: aws_sdk_ecs::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),

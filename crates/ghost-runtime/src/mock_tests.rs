@@ -39,6 +39,7 @@ fn rt(r: Rules<'_>) -> Runtime {
     Runtime {
         elb: mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, &r.elb),
         efs: mock_client!(aws_sdk_efs, RuleMode::MatchAny, &[]),
+        backup: mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[]),
         iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &r.iam),
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &r.ecs),
         logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &r.logs),
@@ -366,6 +367,7 @@ async fn listener_absent_equal_and_pointing_elsewhere() {
     let cases = [
         (vec![], Action::Create, (1, 0)),
         (vec![listener(80, "arn:tg/blue")], Action::Unchanged, (0, 0)),
+        (vec![weighted(80, "arn:tg/blue", "arn:tg/green")], Action::Unchanged, (0, 0)),
         (vec![listener(80, "arn:tg/other")], Action::Update, (0, 1)),
     ];
     for (existing, action, (creates, modifies)) in cases {
@@ -390,6 +392,34 @@ fn the_live_target_group_follows_the_production_listener() {
     let specs = lb::listener_specs(&s, "green", "blue");
     assert_eq!(specs[0].action, lb::ListenerAction::Forward("green".into()));
     assert_eq!(specs.last().unwrap().action, lb::ListenerAction::Forward("blue".into()));
+}
+
+/// A listener as CodeDeploy leaves it after a release: the replacement at weight 100, the original at 0.
+fn weighted(port: i32, live: &str, original: &str) -> aws_sdk_elasticloadbalancingv2::types::Listener {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action as ElbAction, ActionTypeEnum, ForwardActionConfig, Listener, ProtocolEnum, TargetGroupTuple,
+    };
+    let tuple = |tg: &str, w: i32| TargetGroupTuple::builder().target_group_arn(tg).weight(w).build();
+    let forward = ForwardActionConfig::builder().target_groups(tuple(live, 100)).target_groups(tuple(original, 0));
+    Listener::builder()
+        .listener_arn(format!("arn:listener/{port}"))
+        .port(port)
+        .protocol(ProtocolEnum::Http)
+        .default_actions(ElbAction::builder().r#type(ActionTypeEnum::Forward).forward_config(forward.build()).build())
+        .build()
+}
+
+#[test]
+fn after_a_codedeploy_release_the_weighted_forwards_read_as_deployed() {
+    let s = spec();
+    let after = [weighted(80, "green", "blue"), weighted(8080, "green", "blue")];
+    assert_eq!(lb::live_target_group(&s, &after, "blue", "green"), "green");
+    // The test listener left on the replacement stays there; one forwarding outside the pair is brought back.
+    assert_eq!(lb::test_target(&s, &after, ["blue", "green"], "blue"), "green");
+    assert_eq!(lb::test_target(&s, &[listener(8080, "arn:tg/other")], ["blue", "green"], "blue"), "blue");
+    assert_eq!(lb::test_target(&s, &[], ["blue", "green"], "blue"), "blue");
+    let specs = lb::listener_specs(&s, "green", "green");
+    assert_eq!(specs[0].action, lb::ListenerAction::Forward("green".into()));
 }
 
 // --- cluster ------------------------------------------------------------------------------------------------

@@ -66,8 +66,8 @@ pub async fn wiring(sdk: &aws_types::SdkConfig, cfg: &Config, o: &StackOutputs) 
             .listeners()
             .iter()
             .find(|l| l.listener_arn() == Some(arn))
-            .and_then(|l| l.default_actions().first())
-            .and_then(|a| a.target_group_arn().map(String::from))
+            // After a CodeDeploy release a listener forwards weighted, the original group at weight 0.
+            .and_then(ghost_runtime::lb::forward_target)
             .unwrap_or_default()
     };
     let live = forward_of(&lb.production_listener);

@@ -173,11 +173,39 @@ async fn codedeploy_pipeline_converges_and_only_a_pipeline_change_writes_the_pip
     let released =
         ghost_cicd::release::release_image(&c, &spec, &out.runtime.task_definition, &image, &bound).await.unwrap();
     assert_eq!(released.via, "codedeploy");
-    assert_eq!(released.status, "Succeeded");
+    // The release ends when production traffic has moved; CodeDeploy keeps the original task set for the
+    // termination wait, and the deployment stays InProgress until then.
+    assert_eq!(released.status, ghost_cicd::release::TRAFFIC_SHIFTED);
+    assert!(released.note.as_deref().is_some_and(|n| n.contains("5-minute termination wait")), "{released:?}");
+    let cd = aws_sdk_codedeploy::Client::new(&branch.sdk);
+    let info = cd.get_deployment().deployment_id(&released.id).send().await.unwrap().deployment_info.unwrap();
+    assert_eq!(info.status().map(|s| s.as_str()), Some("InProgress"));
+    // The listeners now forward weighted (the original at weight 0): a re-deploy reads them as deployed and
+    // writes nothing, and the wiring check reads the live group through the weights.
     branch.calls().await;
     let after = branch.deploy().await;
     assert!(after.is_noop(), "{:?}", actions(&after));
     assert_eq!(branch.calls().await.mutating, 0);
+    let o = after.outputs.clone().unwrap();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&branch.sdk);
+    let prod = elb.describe_listeners().listener_arns(&o.runtime.load_balancer.production_listener).send().await;
+    let prod = prod.unwrap().listeners()[0].default_actions()[0].clone();
+    assert!(prod.target_group_arn().is_none() && prod.forward_config().is_some(), "{prod:?}");
+    assert_eq!(o.runtime.load_balancer.live_target_group, o.runtime.load_balancer.green_target_group);
+    let checks = ghost_stack::verify::wiring(&branch.sdk, &branch.cfg, &o).await.unwrap();
+    let failed: Vec<_> = checks.iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.what, c.found)).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let ended = ghost_core::wait::poll_until("the termination wait", &bound, || async {
+        let d = cd.get_deployment().deployment_id(&released.id).send().await.unwrap();
+        let status = d.deployment_info().and_then(|i| i.status()).map(|s| s.as_str().to_string()).unwrap();
+        Ok::<_, ghost_core::Error>(if status == "Succeeded" {
+            ghost_core::wait::Poll::Ready(status)
+        } else {
+            ghost_core::wait::Poll::Pending(status)
+        })
+    })
+    .await;
+    assert_eq!(ended.unwrap(), "Succeeded");
     // Rollback with nothing in flight: the revision before the one the service runs, through CodeDeploy.
     let back = ghost_cicd::release::rollback(&c, &spec, &bound).await.unwrap();
     assert_eq!(back.via, "codedeploy");
@@ -290,6 +318,25 @@ async fn a_release_in_flight_times_out_naming_it_and_rollback_stops_it() {
     let cd = aws_sdk_codedeploy::Client::new(&h.sdk);
     let d = cd.get_deployment().deployment_id(&back.id).send().await.unwrap();
     assert_eq!(d.deployment_info().unwrap().status().map(|s| s.as_str()), Some("Stopped"));
+    let svc = ghost_cicd::release::service(&c, &spec).await.unwrap().unwrap();
+    assert_eq!(svc.task_definition(), Some(out.runtime.task_definition_arn.as_str()));
+
+    // A release whose traffic has moved can still be rolled back during the termination wait: the stop with
+    // rollback reroutes production traffic to the original task set.
+    let bound = ghost_core::wait::Bound::new(std::time::Duration::from_secs(30), std::time::Duration::from_millis(200));
+    let moved = ghost_cicd::release::release_image(&c, &spec, &out.runtime.task_definition, &image, &bound).await;
+    let moved = moved.unwrap();
+    assert_eq!(moved.status, ghost_cicd::release::TRAFFIC_SHIFTED);
+    let lb = &out.runtime.load_balancer;
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&h.sdk);
+    let live = || async {
+        let l = elb.describe_listeners().listener_arns(&lb.production_listener).send().await.unwrap();
+        ghost_runtime::lb::forward_target(&l.listeners()[0]).unwrap()
+    };
+    assert_eq!(live().await, lb.green_target_group);
+    let back = ghost_cicd::release::rollback(&c, &spec, &short).await.unwrap();
+    assert_eq!(back.id, moved.id, "the release in its termination wait is the one stopped");
+    assert_eq!(live().await, lb.blue_target_group);
     let svc = ghost_cicd::release::service(&c, &spec).await.unwrap().unwrap();
     assert_eq!(svc.task_definition(), Some(out.runtime.task_definition_arn.as_str()));
     h.destroy(DataPolicy::Delete).await;

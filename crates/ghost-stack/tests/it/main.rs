@@ -197,15 +197,43 @@ async fn the_stack_converges_redeploys_with_zero_writes_and_plans_exactly_a_chan
     let applied = bigger.calls().await;
     assert_eq!(applied.writes(), ["ecs:RegisterTaskDefinition x1"]);
 
-    // Destroy keeps the content file system (and says so); a second destroy is a no-op; --delete-data empties.
+    // A night of automatic backups: AWS Backup holds a recovery point of the content.
+    let points = bigger.emu.run_automatic_backups().await.unwrap();
+    assert!(!points.is_empty(), "automatic backups are on: the nightly job backs the file system up");
+    let backup = aws_sdk_backup::Client::new(&bigger.sdk);
+    let fs_arn = efs
+        .describe_file_systems()
+        .file_system_id(&out.runtime.file_system.file_system_id)
+        .send()
+        .await
+        .unwrap()
+        .file_systems()[0]
+        .file_system_arn()
+        .unwrap()
+        .to_string();
+    let held = || async {
+        let out = backup.list_recovery_points_by_resource().resource_arn(&fs_arn).send().await.unwrap();
+        out.recovery_points().iter().map(|p| p.status().unwrap().as_str().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(held().await, ["COMPLETED"]);
+
+    // Destroy keeps the content file system and its backups (and says so); a second destroy is a no-op;
+    // --delete-data empties, the backups too (they would bill for 35 days after the file system).
     let gone = bigger.destroy(DataPolicy::Keep).await;
     assert!(gone.resources.iter().any(|r| r.kind == "file-system" && r.action == Action::Keep));
+    assert!(
+        gone.resources.iter().any(|r| r.kind == "recovery-point" && r.action == Action::Keep),
+        "{:?}",
+        actions(&gone)
+    );
     assert!(bigger.file_system_exists().await);
     bigger.calls().await;
     bigger.destroy(DataPolicy::Keep).await;
     assert_eq!(bigger.calls().await.mutating, 0, "second destroy must not write");
-    bigger.destroy(DataPolicy::Delete).await;
+    let emptied = bigger.destroy(DataPolicy::Delete).await;
+    assert!(emptied.resources.iter().any(|r| r.kind == "recovery-point" && r.action == Action::Delete));
     assert!(!bigger.file_system_exists().await);
+    assert!(held().await.iter().all(|s| s == "DELETING"), "{:?}", held().await);
     bigger.destroy(DataPolicy::Delete).await;
 }
 
