@@ -67,9 +67,10 @@ This is the one place for every emulator extension. Each is documented against w
   with rollback during that wait reroutes traffic back. `POST /_ghost/codedeploy/hold?on=1[&application=NAME]`
   (`on=0` to release) keeps new deployments (of that application) `InProgress` before the shift instead, for tests
   of a release in flight.
-* CodePipeline GetPipelineState (one stage state per stage, each action by name, `latestExecution` from the newest
-  execution) and StopPipelineExecution (status `Stopped`; moto's executions "succeed" as they start, since nothing
-  runs, so only an already stopped one is refused with `PipelineExecutionNotStoppableException`). GetPipeline's
+* CodePipeline executions run stage by stage on the lifecycle clock (CreatePipeline starts one, as AWS does; a
+  source with nothing to fetch fails it), GetPipelineState (one stage state per stage, each action by name, the
+  newest execution's progress) and StopPipelineExecution (a running one `Stopped`, any other refused with
+  `PipelineExecutionNotStoppableException`); CodeCommit PutFile and GetBranch (commits, branches). GetPipeline's
   metadata, ListPipelines and ListPipelineExecutions carry epoch-second timestamps as AWS's JSON protocol does (moto
   wrote ISO strings, which only lenient parsers accept).
 * CodeConnections (no moto backend): CreateConnection, GetConnection, ListConnections, DeleteConnection,
@@ -128,6 +129,9 @@ from moto.codebuild.models import CodeBuild, CodeBuildBackend
 from moto.codedeploy import exceptions as codedeploy_errors
 from moto.codedeploy import responses as codedeploy_responses
 from moto.codedeploy.models import CodeDeployBackend
+from moto.codecommit.exceptions import RepositoryDoesNotExistException
+from moto.codecommit.models import CodeCommitBackend
+from moto.codecommit.responses import CodeCommitResponse
 from moto.codepipeline.exceptions import InvalidStructureException, PipelineNotFoundException
 from moto.codepipeline.models import CodePipeline, CodePipelineBackend, PipelineExecution
 from moto.codepipeline.responses import CodePipelineResponse
@@ -1626,6 +1630,51 @@ class AutomaticBackups:
             self.points.pop(arn, None)
 
 
+# --- CodeCommit commits -------------------------------------------------------------------------------------------
+# moto has repositories only. CodeCommit API reference, PutFile: adds a file in a branch and commits it;
+# `parentCommitId` "If this is an empty repository, no commit ID is required. If this is not an empty repository, a
+# commit ID is required" (ParentCommitIdRequiredException; one not the branch's head: ParentCommitIdOutdatedException);
+# the first commit creates the branch, which becomes the repository's default branch. GetBranch: the branch's head,
+# BranchDoesNotExistException. Contents are not kept: nothing here reads them.
+def _codecommit_repo(backend, name):
+    repo = backend.repositories.get(name)
+    if repo is None:
+        raise RepositoryDoesNotExistException(name)
+    if not hasattr(repo, "ghost_branches"):
+        repo.ghost_branches = {}
+    return repo
+
+
+@patch(CodeCommitResponse, "put_file")
+def _codecommit_put_file(self):
+    repo = _codecommit_repo(self.codecommit_backend, self._get_param("repositoryName"))
+    branch, parent = self._get_param("branchName"), self._get_param("parentCommitId")
+    head = repo.ghost_branches.get(branch)
+    if repo.ghost_branches and head is None:
+        raise JsonRESTError("BranchDoesNotExistException", f"Branch {branch} does not exist.")
+    if head is not None and not parent:
+        raise JsonRESTError("ParentCommitIdRequiredException",
+                            "A parent commit ID is required. To view the full commit ID of a branch in a repository, "
+                            "use GetBranch or a Git command (for example, git show-ref).")
+    if head is not None and parent != head:
+        raise JsonRESTError("ParentCommitIdOutdatedException",
+                            f"The parent commit ID {parent} is not the tip of branch {branch}.")
+    commit = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+    repo.ghost_branches[branch] = commit
+    repo.repository_metadata.setdefault("defaultBranch", branch)
+    return json.dumps({"commitId": commit, "blobId": uuid.uuid4().hex + uuid.uuid4().hex[:8],
+                       "treeId": uuid.uuid4().hex + uuid.uuid4().hex[:8]})
+
+
+@patch(CodeCommitResponse, "get_branch")
+def _codecommit_get_branch(self):
+    repo = _codecommit_repo(self.codecommit_backend, self._get_param("repositoryName"))
+    branch = self._get_param("branchName")
+    if branch not in repo.ghost_branches:
+        raise JsonRESTError("BranchDoesNotExistException", f"Branch {branch} does not exist.")
+    return json.dumps({"branch": {"branchName": branch, "commitId": repo.ghost_branches[branch]}})
+
+
 # --- CodePipeline --------------------------------------------------------------------------------------------------
 # AWS's JSON protocol carries timestamps as epoch seconds; moto wrote ISO strings here, which botocore and the
 # schema-based Rust SDK tolerate but a strict JSON-protocol parser (aws-smithy-json's EpochSeconds) does not.
@@ -1636,8 +1685,146 @@ _codepipeline_summary = PipelineExecution.to_summary_dict
 
 @patch(PipelineExecution, "to_summary_dict")
 def _codepipeline_execution_summary(self):
+    trigger = {"triggerType": getattr(self, "ghost_trigger", "StartPipelineExecution"), "triggerDetail": ""}
     return {**_codepipeline_summary(self), "startTime": unix_time(self.start_time),
-            "lastUpdateTime": unix_time(self.last_update_time)}
+            "lastUpdateTime": unix_time(self.last_update_time), "trigger": trigger}
+
+
+# --- Pipeline executions run, stage by stage --------------------------------------------------------------------
+# moto's executions "succeed" as they start. On AWS an execution runs each stage in turn: the source action reads
+# the source (a CodeCommit branch that has no commit fails it), CodeBuild builds, a manual approval waits for a
+# person, the deploy action lasts as long as its deployment. "When a pipeline is created, a pipeline execution starts
+# automatically" (CodePipeline User Guide, "Start a pipeline in CodePipeline": the CreatePipeline trigger). Each
+# state change is an EventBridge event ("CodePipeline Pipeline Execution State Change", STARTED, then SUCCEEDED,
+# FAILED or STOPPED, with its `execution-trigger`; CodePipeline User Guide, "Monitoring CodePipeline events").
+AWS_SECONDS.update({
+    "pipeline/source": 10,  # a CodeCommit or connection source action: fetch and zip the commit
+    "pipeline/build": 300,  # CodeBuild: provisioning (~1 min) and the site image's docker build and push
+    "pipeline/ecs-deploy": 120,  # the ECS (rolling or native blue/green) deploy action's deployment
+})
+CONNECTIONS = {"store": None}  # the launcher's CodeConnections, for a connection source's check
+
+
+def _source_problem(account_id, region, action):
+    """Why a source action finds nothing to fetch, or None."""
+    config, provider = action.get("configuration") or {}, action["actionTypeId"]["provider"]
+    if provider == "CodeCommit":
+        from moto.codecommit.models import codecommit_backends
+        repo = codecommit_backends[account_id][region].repositories.get(config.get("RepositoryName"))
+        branch = config.get("BranchName")
+        if repo is None or branch not in getattr(repo, "ghost_branches", {}):
+            # Not confirmed: AWS's exact wording (docs/aws/codedeploy-codepipeline-backup.md).
+            return (f"The action failed because no branch named {branch} was found in the selected AWS CodeCommit "
+                    f"repository {config.get('RepositoryName')}. Make sure you are using the correct branch name, "
+                    "and then try again.")
+    if provider == "CodeStarSourceConnection":
+        store = CONNECTIONS["store"]
+        connection = store.connections.get(config.get("ConnectionArn")) if store is not None else None
+        if connection is None or connection.get("ConnectionStatus") != "AVAILABLE":
+            return f"The connection {config.get('ConnectionArn')} is not available (status PENDING or unknown)."
+    return None
+
+
+def _stage_seconds(account_id, region, stage):
+    """AWS seconds a stage takes, None while it waits for a person (a manual approval)."""
+    seconds = 0
+    for action in stage.get("actions", []):
+        category, provider = action["actionTypeId"]["category"], action["actionTypeId"]["provider"]
+        if category == "Approval":
+            return None
+        if category == "Source":
+            seconds = max(seconds, AWS_SECONDS["pipeline/source"])
+        elif category == "Build":
+            seconds = max(seconds, AWS_SECONDS["pipeline/build"])
+        elif provider == "CodeDeployToECS":
+            from moto.codedeploy.models import codedeploy_backends
+            config = action.get("configuration") or {}
+            groups = codedeploy_backends[account_id][region].deployment_groups.get(
+                config.get("ApplicationName"), {})
+            group = groups.get(config.get("DeploymentGroupName"))
+            wait = _termination_wait_seconds(group) if group is not None else 0
+            seconds = max(seconds, AWS_SECONDS["codedeploy/install"] + wait)
+        else:
+            seconds = max(seconds, AWS_SECONDS["pipeline/ecs-deploy"])
+    return seconds
+
+
+def _execution_event(backend, pipeline, execution, state):
+    emit_service_event(backend.account_id, backend.region_name, "aws.codepipeline",
+                       "CodePipeline Pipeline Execution State Change",
+                       {"pipeline": pipeline.pipeline["name"], "execution-id": execution.pipeline_execution_id,
+                        "execution-trigger": {"trigger-type": execution.ghost_trigger, "trigger-detail": ""},
+                        "state": state, "version": float(pipeline.pipeline["version"])},
+                       [f"arn:aws:codepipeline:{backend.region_name}:{backend.account_id}:{pipeline.pipeline['name']}"])
+
+
+def end_execution(backend, pipeline, execution, status, stage=None, error=None):
+    if execution.status != "InProgress":
+        return
+    if stage is not None:
+        execution.ghost_stages[stage] = (status, error)
+    for name, (state, _) in list(execution.ghost_stages.items()):
+        if state == "InProgress":
+            execution.ghost_stages[name] = ("Stopped" if status == "Stopped" else status, None)
+    execution.status, execution.last_update_time = status, utcnow()
+    _execution_event(backend, pipeline, execution, status.upper())
+
+
+def run_execution(backend, pipeline, execution, trigger):
+    """Runs `execution` through the pipeline's stages on the lifecycle clock (the starting caller's factor)."""
+    execution.status, execution.ghost_trigger, execution.ghost_stages = "InProgress", trigger, {}
+    factor = clock_factor()
+    stages = list(pipeline.pipeline["stages"])
+    _execution_event(backend, pipeline, execution, "STARTED")
+
+    def enter(i, at):
+        """Stage i starts at wall-clock time `at` (when the one before it ended, however late that is seen)."""
+        if execution.status != "InProgress":
+            return
+        if i == len(stages):
+            end_execution(backend, pipeline, execution, "Succeeded")
+            return
+        stage = stages[i]
+        execution.ghost_stages[stage["name"]] = ("InProgress", None)
+        execution.last_update_time = utcnow()
+        seconds = _stage_seconds(backend.account_id, backend.region_name, stage)
+        if seconds is None:
+            return  # a manual approval: in progress until someone answers or the execution is stopped
+
+        def leave():
+            if execution.status != "InProgress":
+                return
+            sources = [a for a in stage["actions"] if a["actionTypeId"]["category"] == "Source"]
+            problem = next((p for p in (_source_problem(backend.account_id, backend.region_name, a)
+                                        for a in sources) if p), None)
+            if problem:
+                end_execution(backend, pipeline, execution, "Failed", stage["name"], problem)
+                return
+            execution.ghost_stages[stage["name"]] = ("Succeeded", None)
+            enter(i + 1, at + seconds * factor)
+
+        later_at(at + seconds * factor, leave)
+
+    enter(0, time.time())
+
+
+_codepipeline_create = CodePipelineBackend.create_pipeline
+
+
+@patch(CodePipelineBackend, "create_pipeline")
+def _codepipeline_created(self, pipeline, tags):
+    created = _codepipeline_create(self, pipeline, tags)
+    self.start_pipeline_execution(pipeline["name"], None, trigger="CreatePipeline")
+    return created
+
+
+_codepipeline_execution_dict = PipelineExecution.to_dict
+
+
+@patch(PipelineExecution, "to_dict")
+def _codepipeline_execution_to_dict(self):
+    trigger = {"triggerType": getattr(self, "ghost_trigger", "StartPipelineExecution"), "triggerDetail": ""}
+    return {**_codepipeline_execution_dict(self), "trigger": trigger}
 
 
 # A pipeline execution's status as a stage and as an action report it (StageExecution / ActionExecution enums).
@@ -1657,12 +1844,16 @@ def _codepipeline_get_pipeline_state(self):
         state = {"stageName": stage["name"], "actionStates": [{"actionName": a["name"]} for a in stage["actions"]]}
         if i > 0:
             state["inboundTransitionState"] = {"enabled": True}
-        if latest is not None:
+        progress = getattr(latest, "ghost_stages", {}).get(stage["name"]) if latest is not None else None
+        if progress is not None:
+            status, error = progress
             state["latestExecution"] = {"pipelineExecutionId": latest.pipeline_execution_id,
-                                        "status": STAGE_STATUS.get(latest.status, latest.status)}
+                                        "status": STAGE_STATUS.get(status, status)}
             for action in state["actionStates"]:
-                action["latestExecution"] = {"status": ACTION_STATUS.get(latest.status, latest.status),
+                action["latestExecution"] = {"status": ACTION_STATUS.get(status, status),
                                              "lastStatusChange": unix_time(latest.last_update_time)}
+                if error:
+                    action["latestExecution"]["errorDetails"] = {"code": "JobFailed", "message": error}
         stages.append(state)
     meta = pipeline.metadata
     return json.dumps({"pipelineName": name, "pipelineVersion": pipeline.pipeline["version"], "stageStates": stages,
@@ -1673,12 +1864,15 @@ def _codepipeline_get_pipeline_state(self):
 def _codepipeline_stop_pipeline_execution(self):
     execution = self.codepipeline_backend.get_pipeline_execution(self._get_param("pipelineName"),
                                                                  self._get_param("pipelineExecutionId"))
-    # moto's executions "succeed" the moment they start (nothing runs), so only an already stopped one is refused.
-    if execution.status in ("Stopped", "Stopping"):
+    # API reference, StopPipelineExecution: PipelineExecutionNotStoppableException "Unable to stop the pipeline
+    # execution. The execution might already be in a Stopped state, or it might no longer be in progress."
+    if execution.status != "InProgress":
         raise JsonRESTError("PipelineExecutionNotStoppableException",
-                            f"Pipeline execution {execution.pipeline_execution_id} is already stopped.")
-    execution.status, execution.last_update_time = "Stopped", utcnow()
+                            f"Unable to stop pipeline execution {execution.pipeline_execution_id}: it is "
+                            f"{execution.status}, no longer in progress.")
     execution.status_summary = self._get_param("reason")
+    pipeline = self.codepipeline_backend.pipelines[self._get_param("pipelineName")]
+    end_execution(self.codepipeline_backend, pipeline, execution, "Stopped")
     return json.dumps({"pipelineExecutionId": execution.pipeline_execution_id})
 
 
@@ -2116,16 +2310,10 @@ _codepipeline_start = CodePipelineBackend.start_pipeline_execution
 
 
 @patch(CodePipelineBackend, "start_pipeline_execution")
-def _codepipeline_started(self, name, variables):
+def _codepipeline_started(self, name, variables, trigger="StartPipelineExecution"):
     execution_id = _codepipeline_start(self, name, variables)
-    execution = self.pipelines[name].executions[execution_id]
-    emit_service_event(self.account_id, self.region_name, "aws.codepipeline",
-                       "CodePipeline Pipeline Execution State Change",
-                       {"pipeline": name, "execution-id": execution_id, "state": execution.status.upper(),
-                        "version": float(self.pipelines[name].pipeline["version"])},
-                       [f"arn:aws:codepipeline:{self.region_name}:{self.account_id}:{name}"])
+    run_execution(self, self.pipelines[name], self.pipelines[name].executions[execution_id], trigger)
     return execution_id
-
 
 
 # KMS API reference, CreateKey and PutKeyPolicy (Policy; BypassPolicyLockoutSafetyCheck): every principal a key
@@ -2331,6 +2519,7 @@ class GhostMiddleware:
         self.faults = {}  # access key -> the POST /_ghost/faults body, plus "seen" (mutating calls) and its "rng"
         self.efs_backup = {}  # file system id -> "ENABLED" | "DISABLED"
         self.codeconnections = CodeConnections()
+        CONNECTIONS["store"] = self.codeconnections
         self.backup = AutomaticBackups()
 
     # --- control API -------------------------------------------------------------------------------------------
@@ -2674,9 +2863,10 @@ class GhostMiddleware:
         hand = HAND_RULES.get((record["service"], action))
         return hand(params) if hand is not None else None
 
-    def rest_json_params(self, environ, model):
-        """(operation, its input as the model names it) of a REST-JSON request (EFS): members from the URI's
-        labels, the query string, the headers and the JSON body, each where the model's `location` puts it."""
+    def rest_params(self, environ, model, from_body):
+        """(operation, its input as the model names it) of a REST request: members from the URI's labels, the query
+        string and the headers, each where the model's `location` puts it, and `from_body(input shape, raw body)`'s
+        members from the body."""
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         # The raw path: a label holding a slash (a vault name, an ARN) arrives percent-encoded, one segment.
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
@@ -2686,10 +2876,9 @@ class GhostMiddleware:
             return None, None
         operation = model.operation_model(action)
         template = operation.http.get("requestUri", "/").partition("?")[0]
-        labels = re.fullmatch(re.sub(r"\\\{([^}+]+)\+?\\\}", lambda m: f"(?P<{m.group(1)}>[^/]+)",
-                                     re.escape(template)) + "/?", path)
-        raw = self.read_body(environ)
-        body = json.loads(raw) if raw else {}
+        regex = re.sub(r"\\\{([^}+]+)\\\+\\\}", lambda m: f"(?P<{m.group(1)}>.+)", re.escape(template))
+        regex = re.sub(r"\\\{([^}+]+)\\\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", regex)
+        labels = re.fullmatch(regex + "/?", path)
         params = {}
         for name, member in operation.input_shape.members.items():
             where, wire = member.serialization.get("location"), member.serialization.get("name", name)
@@ -2701,44 +2890,30 @@ class GhostMiddleware:
                 value = environ.get("HTTP_" + wire.upper().replace("-", "_"))
                 if value is not None:
                     params[name] = value
-            elif where is None and isinstance(body, dict) and wire in body:
-                params[name] = body[wire]
+        params.update(from_body(operation.input_shape, self.read_body(environ)))
         return action, params
 
+    def rest_json_params(self, environ, model):
+        """A REST-JSON request's input (EFS): the body's members are the JSON object's."""
+        def from_body(shape, raw):
+            body = json.loads(raw) if raw else {}
+            return {name: body[m.serialization.get("name", name)] for name, m in shape.members.items()
+                    if m.serialization.get("location") is None and isinstance(body, dict)
+                    and m.serialization.get("name", name) in body}
+        return self.rest_params(environ, model, from_body)
+
     def rest_xml_params(self, environ, model):
-        """(operation, its input as the model names it) of a REST-XML request (S3, path-style): the URI's labels,
-        the query string, the headers, and the XML payload read through the payload member's shape."""
-        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        method, path = environ.get("REQUEST_METHOD", "GET"), raw.split("?")[0] if raw else environ.get("PATH_INFO", "/")
-        action = rest_operation(model.service_name, method, path, frozenset(query))
-        if action is None or model.operation_model(action).input_shape is None:
-            return None, None
-        shape = model.operation_model(action).input_shape
-        template = model.operation_model(action).http.get("requestUri", "/").partition("?")[0]
-        regex = re.sub(r"\\\{([^}+]+)\\\+\\\}", lambda m: f"(?P<{m.group(1)}>.+)", re.escape(template))
-        regex = re.sub(r"\\\{([^}+]+)\\\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", regex)
-        labels = re.fullmatch(regex + "/?", path)
-        params = {}
-        for name, member in shape.members.items():
-            where, wire = member.serialization.get("location"), member.serialization.get("name", name)
-            if where == "uri" and labels is not None and wire in labels.groupdict():
-                params[name] = urllib.parse.unquote(labels.group(wire))
-            elif where == "querystring" and wire in query:
-                params[name] = query[wire] if member.type_name == "list" else query[wire][0]
-            elif where == "header":
-                value = environ.get("HTTP_" + wire.upper().replace("-", "_"))
-                if value is not None:
-                    params[name] = value
-        payload = shape.serialization.get("payload")
-        body = self.read_body(environ)
-        if payload and body and shape.members[payload].type_name == "structure":
+        """A REST-XML request's input (S3, path-style): the XML payload read through the payload member's shape."""
+        def from_body(shape, raw):
+            payload = shape.serialization.get("payload")
+            if not (payload and raw and shape.members[payload].type_name == "structure"):
+                return {}
             try:
                 import xml.etree.ElementTree as ET
-                params[payload] = xml_to_shape(shape.members[payload], ET.fromstring(body))
+                return {payload: xml_to_shape(shape.members[payload], ET.fromstring(raw))}
             except Exception:  # not XML: S3 answers MalformedXML itself, as moto does
-                pass
-        return action, params
+                return {}
+        return self.rest_params(environ, model, from_body)
 
     def route(self, environ, start_response, region, record):
         """A JSON, query or REST request: one of our extensions, or moto."""
@@ -2800,6 +2975,7 @@ class GhostMiddleware:
                     self.faults.clear()
                     self.efs_backup.clear()
                     self.codeconnections = CodeConnections()
+                    CONNECTIONS["store"] = self.codeconnections
                     self.backup = AutomaticBackups()
                     CODEDEPLOY_HOLD["on"] = False
                 with LATER_LOCK:

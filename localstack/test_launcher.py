@@ -369,12 +369,12 @@ class CodePipeline(unittest.TestCase):
         self.assertEqual((state["pipelineName"], state["pipelineVersion"]), ("ghost-pipe", 1))
         self.assertEqual([(s["stageName"], [a["actionName"] for a in s["actionStates"]]) for s in state["stageStates"]],
                          [("Source", ["Source"]), ("Build", ["Build"])])
-        self.assertNotIn("latestExecution", state["stageStates"][0])
+        self.assertNotIn("latestExecution", state["stageStates"][1], "the creation's execution is at Source")
         self.assertIsInstance(state["created"], datetime.datetime)
 
         execution = cp.start_pipeline_execution(name="ghost-pipe")["pipelineExecutionId"]
-        latest = cp.get_pipeline_state(name="ghost-pipe")["stageStates"][1]["latestExecution"]
-        self.assertEqual(latest["pipelineExecutionId"], execution)
+        latest = cp.get_pipeline_state(name="ghost-pipe")["stageStates"][0]["latestExecution"]
+        self.assertEqual((latest["pipelineExecutionId"], latest["status"]), (execution, "InProgress"))
         self.assertEqual(cp.stop_pipeline_execution(pipelineName="ghost-pipe", pipelineExecutionId=execution,
                                                     abandon=True, reason="test")["pipelineExecutionId"], execution)
         self.assertEqual(cp.get_pipeline_execution(pipelineName="ghost-pipe", pipelineExecutionId=execution)
@@ -401,6 +401,109 @@ class CodePipeline(unittest.TestCase):
             with self.assertRaises(ClientError) as ctx:
                 call()
             self.assertEqual(error_code(ctx), "PipelineNotFoundException")
+
+
+class PipelineRuns(unittest.TestCase):
+    """Executions run stage by stage on the clock: the creation starts one, a source with nothing to fetch fails
+    it, a build takes its time, an approval waits; CodeCommit commits (PutFile, GetBranch) give a source."""
+
+    FACTOR = 0.01
+
+    @classmethod
+    def setUpClass(cls):
+        service_role("ghost-runs", "codepipeline.amazonaws.com")
+
+    def setUp(self):
+        self.key = f"AKIDRUNS{uuid.uuid4().hex[:8].upper()}"
+        self.assertEqual(arm({"key": self.key, "clock_factor": self.FACTOR})[0], 200)
+        self.cp, self.cc = client("codepipeline", self.key), client("codecommit", self.key)
+
+    def pipeline(self, name, repo, approval=False):
+        source = {"name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS", "version": "1",
+                                                     "provider": "CodeCommit"},
+                  "outputArtifacts": [{"name": "src"}], "runOrder": 1, "inputArtifacts": [],
+                  "configuration": {"RepositoryName": repo, "BranchName": "main", "PollForSourceChanges": "false"}}
+        build = {"name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild",
+                                                   "version": "1"},
+                 "inputArtifacts": [{"name": "src"}], "outputArtifacts": [], "runOrder": 1,
+                 "configuration": {"ProjectName": "ghost-build"}}
+        approve = {"name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual",
+                                                       "version": "1"}, "runOrder": 1}
+        stages = [{"name": "Source", "actions": [source]}, {"name": "Build", "actions": [build]}]
+        stages += [{"name": "Approve", "actions": [approve]}] if approval else []
+        return {"name": name, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ghost-runs",
+                "artifactStore": {"type": "S3", "location": "bucket"}, "pipelineType": "V2",
+                "executionMode": "SUPERSEDED", "stages": stages}
+
+    def status(self, name, execution):
+        return self.cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution)[
+            "pipelineExecution"]["status"]
+
+    def test_codecommit_commits_make_a_branch_and_its_head(self):
+        repo = f"runs-{uuid.uuid4().hex[:6]}"
+        self.cc.create_repository(repositoryName=repo)
+        self.assertNotIn("defaultBranch", self.cc.get_repository(repositoryName=repo)["repositoryMetadata"])
+        with self.assertRaises(ClientError) as ctx:
+            self.cc.get_branch(repositoryName=repo, branchName="main")
+        self.assertEqual(error_code(ctx), "BranchDoesNotExistException")
+        first = self.cc.put_file(repositoryName=repo, branchName="main", fileContent=b"FROM ghost:6",
+                                 filePath="Dockerfile")["commitId"]
+        self.assertEqual(self.cc.get_branch(repositoryName=repo, branchName="main")["branch"]["commitId"], first)
+        self.assertEqual(self.cc.get_repository(repositoryName=repo)["repositoryMetadata"]["defaultBranch"], "main")
+        for parent, code in ((None, "ParentCommitIdRequiredException"), ("0" * 40, "ParentCommitIdOutdatedException")):
+            with self.assertRaises(ClientError) as ctx:
+                kwargs = {"parentCommitId": parent} if parent else {}
+                self.cc.put_file(repositoryName=repo, branchName="main", fileContent=b"x", filePath="a", **kwargs)
+            self.assertEqual(error_code(ctx), code)
+        second = self.cc.put_file(repositoryName=repo, branchName="main", fileContent=b"x", filePath="a",
+                                  parentCommitId=first)["commitId"]
+        self.assertNotEqual(first, second)
+        self.cc.delete_repository(repositoryName=repo)
+
+    def test_the_creation_runs_once_and_fails_at_an_empty_source_then_a_commit_builds(self):
+        repo, name = f"runs-{uuid.uuid4().hex[:6]}", f"runs-{uuid.uuid4().hex[:6]}"
+        self.cc.create_repository(repositoryName=repo)
+        self.cp.create_pipeline(pipeline=self.pipeline(name, repo))
+        runs = self.cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+        self.assertEqual([(r["status"], r["trigger"]["triggerType"]) for r in runs], [("InProgress", "CreatePipeline")])
+        first = runs[0]["pipelineExecutionId"]
+        seen = states_until(lambda: self.status(name, first), "Failed", 2)
+        self.assertEqual([s for _, s in seen], ["InProgress", "Failed"])
+        self.assertAlmostEqual(seen[-1][0], 10 * self.FACTOR, delta=0.3)  # the source action's time
+        source = self.cp.get_pipeline_state(name=name)["stageStates"][0]
+        self.assertEqual(source["latestExecution"]["status"], "Failed")
+        self.assertIn("no branch named main", source["actionStates"][0]["latestExecution"]["errorDetails"]["message"])
+
+        # A commit: the next execution fetches it, builds for the build's time and succeeds.
+        self.cc.put_file(repositoryName=repo, branchName="main", fileContent=b"FROM ghost:6", filePath="Dockerfile")
+        run = self.cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
+        seen = states_until(lambda: self.status(name, run), "Succeeded", 6)
+        self.assertEqual([s for _, s in seen], ["InProgress", "Succeeded"])
+        self.assertAlmostEqual(seen[-1][0], (10 + 300) * self.FACTOR, delta=0.4)
+        trigger = self.cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=run)["pipelineExecution"]
+        self.assertEqual(trigger["trigger"]["triggerType"], "StartPipelineExecution")
+        with self.assertRaises(ClientError) as ctx:
+            self.cp.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=run)
+        self.assertEqual(error_code(ctx), "PipelineExecutionNotStoppableException")
+        self.cp.delete_pipeline(name=name)
+        self.cc.delete_repository(repositoryName=repo)
+
+    def test_an_approval_waits_until_the_execution_is_stopped(self):
+        repo, name = f"runs-{uuid.uuid4().hex[:6]}", f"runs-{uuid.uuid4().hex[:6]}"
+        self.cc.create_repository(repositoryName=repo)
+        self.cc.put_file(repositoryName=repo, branchName="main", fileContent=b"FROM ghost:6", filePath="Dockerfile")
+        self.cp.create_pipeline(pipeline=self.pipeline(name, repo, approval=True))
+        run = self.cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"][0][
+            "pipelineExecutionId"]
+        time.sleep((10 + 300) * self.FACTOR + 0.5)
+        self.assertEqual(self.status(name, run), "InProgress")
+        stages = {s["stageName"]: s.get("latestExecution", {}).get("status")
+                  for s in self.cp.get_pipeline_state(name=name)["stageStates"]}
+        self.assertEqual(stages, {"Source": "Succeeded", "Build": "Succeeded", "Approve": "InProgress"})
+        self.cp.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=run, abandon=True, reason="nobody")
+        self.assertEqual(self.status(name, run), "Stopped")
+        self.cp.delete_pipeline(name=name)
+        self.cc.delete_repository(repositoryName=repo)
 
 
 class CodeConnections(unittest.TestCase):
@@ -1555,7 +1658,7 @@ class AlertDelivery(unittest.TestCase):
     def rule_delivery(self, topic, pipeline):
         rule = f"r-{uuid.uuid4().hex[:8]}"
         pattern = {"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
-                   "detail": {"pipeline": [pipeline]}}
+                   "detail": {"pipeline": [pipeline], "state": ["STARTED"]}}
         self.events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
         self.events.put_targets(Rule=rule, Targets=[{"Id": "alerts", "Arn": topic}])
         return rule
@@ -1594,8 +1697,9 @@ class AlertDelivery(unittest.TestCase):
                 except ClientError:
                     time.sleep(0.05)
             cp.start_pipeline_execution(name=name)
-            self.assertEqual(self.counted(rule, "Invocations"), 1, key)
-            self.assertEqual(self.counted(rule, "FailedInvocations"), failures, key)
+            # Two executions started: the creation's (CodePipeline starts one) and ours.
+            self.assertEqual(self.counted(rule, "Invocations"), 2, key)
+            self.assertEqual(self.counted(rule, "FailedInvocations"), 2 * failures, key)
 
 
 class AutomaticBackups(unittest.TestCase):

@@ -175,7 +175,7 @@ pub async fn ensure_delivery(c: &Cicd, spec: &CicdSpec, runtime: &RuntimeOut, bu
         }
     )?;
     let pipeline_arn =
-        pipeline::ensure_pipeline(c, spec, &pipeline_role, &build.artifact_bucket, connection_arn.as_deref()).await?;
+        pipeline::ensure_pipeline(c, spec, &pipeline_role, &build.artifact_bucket, src.connection.as_ref()).await?;
     if let Some(role) = &build.events_role {
         pipeline::ensure_source_rule(c, spec, &pipeline_arn, role).await?;
     }

@@ -8,14 +8,16 @@ use aws_sdk_codepipeline::operation::get_pipeline::GetPipelineError;
 use aws_sdk_codepipeline::types::{
     ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStore, ArtifactStoreType, ExecutionMode,
     GitBranchFilterCriteria, GitConfiguration, GitPushFilter, InputArtifact, OutputArtifact, PipelineDeclaration,
-    PipelineTriggerDeclaration, PipelineTriggerProviderType, PipelineType, StageDeclaration, Tag,
+    PipelineExecutionStatus, PipelineTriggerDeclaration, PipelineTriggerProviderType, PipelineType, StageDeclaration,
+    Tag, TriggerType,
 };
 use ghost_core::config::{Deployment, Source};
 use ghost_core::reconcile::{self, Live, Resource};
 use ghost_core::wait::retry_iam_propagation;
-use ghost_core::{AbsentExt, AwsResultExt};
+use ghost_core::{AbsentExt, Action, AwsResultExt};
 use serde_json::{Value, json};
 
+use crate::source::ConnectionOut;
 use crate::spec::{BUILD_ARTIFACT, CicdSpec, SOURCE_ARTIFACT};
 use crate::{Cicd, Result};
 
@@ -288,15 +290,76 @@ impl Resource for Pipeline<'_> {
     }
 }
 
-/// Returns the pipeline ARN.
+/// Returns the pipeline ARN. A pipeline just created has started its first execution: see [`stop_first_run`].
 pub async fn ensure_pipeline(
     c: &Cicd,
     spec: &CicdSpec,
     role: &str,
     bucket: &str,
-    connection: Option<&str>,
+    connection: Option<&ConnectionOut>,
 ) -> Result<String> {
-    Ok(reconcile::ensure(&c.env, &Pipeline::new(c, spec, declaration(spec, role, bucket, connection))).await?.into_id())
+    let arn = connection.map(|c| c.arn.as_str());
+    let out = reconcile::ensure(&c.env, &Pipeline::new(c, spec, declaration(spec, role, bucket, arn))).await?;
+    if out.action() == Action::Create && !c.env.is_plan() {
+        stop_first_run(c, spec, connection).await?;
+    }
+    Ok(out.into_id())
+}
+
+/// Why the source has nothing for a pipeline to fetch yet, if so: the CodeCommit branch has no commit, or the
+/// GitHub connection's handshake is still to be done.
+async fn nothing_to_build(c: &Cicd, spec: &CicdSpec, connection: Option<&ConnectionOut>) -> Result<Option<String>> {
+    if let Some(conn) = connection {
+        return Ok((conn.status != "AVAILABLE").then(|| format!("the connection is {}", conn.status)));
+    }
+    let got = c.codecommit.get_branch().repository_name(&spec.repository).branch_name(&spec.branch).send().await;
+    match got.aws("GetBranch", &spec.repository) {
+        Ok(_) => Ok(None),
+        Err(e) if e.is_code(&["BranchDoesNotExistException", "RepositoryDoesNotExistException"]) => {
+            Ok(Some(format!("branch {} of {} has no commit yet", spec.branch, spec.repository)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "When a pipeline is created, a pipeline execution starts automatically" (CodePipeline User Guide, "Start a
+/// pipeline in CodePipeline"). With nothing to fetch it fails at Source, and the pipeline-events rule mails a FAILED
+/// notification on the stack's first deploy. Stopped instead (abandoned), and said so; one that ended already
+/// (PipelineExecutionNotStoppableException) is left as it ended. With something to build it runs, as AWS means it.
+async fn stop_first_run(c: &Cicd, spec: &CicdSpec, connection: Option<&ConnectionOut>) -> Result<()> {
+    let Some(why) = nothing_to_build(c, spec, connection).await? else { return Ok(()) };
+    let name = spec.pipeline();
+    let runs = c.codepipeline.list_pipeline_executions().pipeline_name(&name).max_results(5).send().await;
+    let runs = runs.aws("ListPipelineExecutions", &name)?;
+    let first = runs.pipeline_execution_summaries().iter().find(|r| {
+        r.trigger().and_then(|t| t.trigger_type()) == Some(&TriggerType::CreatePipeline)
+            && r.status() == Some(&PipelineExecutionStatus::InProgress)
+    });
+    let Some(id) = first.and_then(|r| r.pipeline_execution_id()) else { return Ok(()) };
+    let reason = format!("nothing to build yet: {why}");
+    let stopped = c
+        .codepipeline
+        .stop_pipeline_execution()
+        .pipeline_name(&name)
+        .pipeline_execution_id(id)
+        .abandon(true)
+        .reason(&reason)
+        .send()
+        .await
+        .aws("StopPipelineExecution", id);
+    match stopped {
+        Ok(_) => {
+            let message = format!(
+                "stopped the execution CodePipeline starts on creation ({reason}); the first push \
+                                   to {} starts the pipeline",
+                spec.branch
+            );
+            c.env.warn("pipeline-execution", id, message);
+            Ok(())
+        }
+        Err(e) if e.is_code(&["PipelineExecutionNotStoppableException"]) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn delete_pipeline(c: &Cicd, spec: &CicdSpec) -> Result<()> {

@@ -148,6 +148,12 @@ async fn delivery_history_status_and_logs_read_the_emulators_records() {
     let spec = ghost_cicd::CicdSpec::from_config(&h.cfg, &c.account().await.unwrap());
     let bound = ghost_core::wait::Bound::new(std::time::Duration::from_secs(30), std::time::Duration::from_millis(200));
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 - 60;
+    // The deploy stopped the execution CodePipeline starts on creation (the repository was empty); a push gives
+    // the pipeline something to build, and each execution runs Source, Build and Deploy on the clock.
+    let codecommit = aws_sdk_codecommit::Client::new(&h.sdk);
+    let dockerfile = aws_sdk_codecommit::primitives::Blob::new(b"FROM ghost:6-alpine\n".to_vec());
+    let push = codecommit.put_file().repository_name(&spec.repository).branch_name(&spec.branch);
+    push.file_path("Dockerfile").file_content(dockerfile).send().await.unwrap();
     ghost_cicd::release::start_pipeline(&c, &spec, &bound).await.unwrap();
     ghost_cicd::release::start_pipeline(&c, &spec, &bound).await.unwrap();
     for tag in ["aaaaaaaaaaaa", "bbbbbbbbbbbb"] {
@@ -156,7 +162,9 @@ async fn delivery_history_status_and_logs_read_the_emulators_records() {
         ghost_cicd::release::release_image(&c, &spec, &out.runtime.task_definition, &image, &bound).await.unwrap();
     }
     let history = ghost_observe::history::read_history(&c, &spec, since).await.unwrap();
-    assert_eq!(history.executions.len(), 2, "{history:?}");
+    let statuses: Vec<_> = history.executions.iter().map(|e| e.status).collect();
+    use ghost_observe::metrics::ExecStatus;
+    assert_eq!(statuses, [ExecStatus::Succeeded, ExecStatus::Succeeded, ExecStatus::Stopped], "{history:?}");
     // Each execution's event went through the pipeline rule to the topic and was delivered (AWS/Events counts
     // a delivery the topic's key refuses as a FailedInvocation).
     let rule = out.observe.rules.iter().find(|r| r.ends_with("pipeline-events")).unwrap();
@@ -176,7 +184,7 @@ async fn delivery_history_status_and_logs_read_the_emulators_records() {
     let m = ghost_observe::metrics::compute(&history, since, end);
     assert_eq!(m.deployment_frequency.count, 2);
     assert_eq!(m.change_failure_rate.failures, 0);
-    assert_eq!(m.executions.total, 2);
+    assert_eq!(m.executions.total, 3, "the two runs and the stopped one the pipeline's creation started");
 
     // status: the balancer, the service and the nine alarms, read back.
     let o = ghost_observe::Observe::new(&h.sdk, env.clone());
