@@ -1434,9 +1434,9 @@ def _codedeploy_shift_traffic(backend, deployment):
     ecs = ecs_backends[backend.account_id][backend.region_name]
     service = ecs.services.get(f"{ref.get('clusterName')}:{ref.get('serviceName')}")
     if service is not None:
-        before = service.task_definition
+        revision = service.task_definition
         service.task_definition = found.group(1)
-        undo.append(lambda: setattr(service, "task_definition", before))
+        undo.append(lambda: setattr(service, "task_definition", revision))
     elb = elbv2_backends[backend.account_id][backend.region_name]
     pair = (group.load_balancer_info.get("targetGroupPairInfoList") or [{}])[0]
     names = [tg.get("name") for tg in pair.get("targetGroups", [])]
@@ -2906,7 +2906,11 @@ class GhostMiddleware:
         """A REST-XML request's input (S3, path-style): the XML payload read through the payload member's shape."""
         def from_body(shape, raw):
             payload = shape.serialization.get("payload")
-            if not (payload and raw and shape.members[payload].type_name == "structure"):
+            if not (payload and raw):
+                return {}
+            if shape.members[payload].type_name in ("string", "blob"):  # a bucket policy, an object's body
+                return {payload: raw.decode("utf-8", "replace")}
+            if shape.members[payload].type_name != "structure":
                 return {}
             try:
                 import xml.etree.ElementTree as ET
@@ -2922,8 +2926,8 @@ class GhostMiddleware:
         refused = self.validate(environ, record)
         if refused is not None:
             record["status"], record["refused"] = 400, refused[1]
-            rest_json = (model_for_signing_name(record["service"]).metadata.get("protocol") == "rest-json")
-            kind = "json" if target or rest_json else "query"
+            protocol = model_for_signing_name(record["service"]).metadata.get("protocol")
+            kind = "json" if target or protocol == "rest-json" else protocol if protocol == "rest-xml" else "query"
             return self.error(start_response, record["service"], kind, refused[0], refused[1])
         m = EFS_BACKUP_POLICY.match(path)
         if m and record["service"] == "elasticfilesystem":

@@ -952,6 +952,16 @@ class HandRules(unittest.TestCase):
                             "MalformedXML", "SSEAlgorithm")
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+        # A payload that is not a structure (a bucket policy) is the body itself: present, so not refused.
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                                                          "Resource": f"arn:aws:s3:::{name}/*",
+                                                          "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+        # S3's own error document (<Error><Code>), which strict parsers (the Rust SDK) read the code from.
+        request = urllib.request.Request(f"{URL}/Bad_Name", method="PUT", headers={"Authorization": auth("s3")})
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertTrue(ctx.exception.read().startswith(b"<Error><Code>InvalidBucketName</Code>"))
         s3.delete_bucket(Bucket=name)
 
     def test_fargate_task_definitions_follow_the_fargate_rules(self):
@@ -1076,6 +1086,11 @@ class LifecycleClock(unittest.TestCase):
             {"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]["ListenerArn"]
             for port, tg in ((80, blue), (8080, green))]
         ecs.create_cluster(clusterName=f"cd-{tag}")
+        original = ecs.register_task_definition(family=f"cd-{tag}", containerDefinitions=[
+            {"name": "ghost", "image": "ghost:6", "memory": 512}])["taskDefinition"]["taskDefinitionArn"]
+        ecs.create_service(cluster=f"cd-{tag}", serviceName="svc", taskDefinition=original, desiredCount=1)
+        runs = lambda: ecs.describe_services(cluster=f"cd-{tag}", services=["svc"])["services"][0][  # noqa: E731
+            "taskDefinition"]
         role = service_role(f"cd-{tag}", "codedeploy.amazonaws.com")
         group = {**CodeDeploy.GROUP, "serviceRoleArn": role,
                  "ecsServices": [{"serviceName": "svc", "clusterName": f"cd-{tag}"}],
@@ -1113,14 +1128,18 @@ class LifecycleClock(unittest.TestCase):
         self.assert_phases(seen, [("InProgress", AWS_INSTALL_S), ("InProgress/waiting", 300)], "Succeeded/waiting")
         # Both listeners on green, blue kept behind them at weight 0 (the scalar TargetGroupArn gone).
         self.assertEqual(forwards(), [{green: 100, blue: 0}, {green: 100, blue: 0}])
+        self.assertEqual(runs(), "td:2")
         # The next release reads green as live from the weighted forward and moves traffic back to blue.
         second = release(3)
         states_until(lambda: phase(second), "InProgress/waiting", 4)
         self.assertEqual(forwards(), [{blue: 100, green: 0}, {blue: 100, green: 0}])
-        # Stopped with rollback during the termination wait: traffic back on green, as the first release left it.
+        self.assertEqual(runs(), "td:3")
+        # Stopped with rollback during the termination wait: traffic back on green and the service on the first
+        # release's revision, as that release left them.
         cd.stop_deployment(deploymentId=second, autoRollbackEnabled=True)
         self.assertEqual(phase(second), "Stopped/waiting")
         self.assertEqual(forwards(), [{green: 100, blue: 0}, {green: 100, blue: 0}])
+        self.assertEqual(runs(), "td:2")
         cd.delete_application(applicationName=app)
 
     def test_a_load_balancer_is_provisioning_then_active(self):

@@ -27,13 +27,14 @@ struct Rules<'a> {
     ecr: Vec<&'a Rule>,
     s3: Vec<&'a Rule>,
     codepipeline: Vec<&'a Rule>,
+    codecommit: Vec<&'a Rule>,
 }
 
 fn cicd(r: Rules<'_>, mode: Mode) -> Cicd {
     let none: [&Rule; 0] = [];
     Cicd {
         ecr: mock_sdk!(aws_sdk_ecr, r.ecr),
-        codecommit: mock_sdk!(aws_sdk_codecommit, none),
+        codecommit: mock_sdk!(aws_sdk_codecommit, r.codecommit),
         connections: mock_sdk!(aws_sdk_codeconnections, none),
         s3: mock_sdk!(aws_sdk_s3, r.s3),
         codebuild: mock_sdk!(aws_sdk_codebuild, none),
@@ -274,6 +275,56 @@ async fn the_pipeline_as_declared_gets_no_write_and_an_approval_stage_added_is_o
         let p = pipeline::Pipeline::new(&c, &want, pipeline::declaration(&want, role, "bucket", None));
         assert_eq!(reconcile(&c, &p).await, action);
         assert_eq!(update.num_calls(), updates);
+    }
+}
+
+#[tokio::test]
+async fn a_new_pipeline_with_nothing_to_build_has_its_first_run_stopped_and_one_with_a_commit_runs() {
+    use aws_sdk_codecommit::operation::get_branch::{GetBranchError, GetBranchOutput};
+    use aws_sdk_codepipeline::operation::{
+        create_pipeline::CreatePipelineOutput, get_pipeline::GetPipelineError,
+        list_pipeline_executions::ListPipelineExecutionsOutput, stop_pipeline_execution::StopPipelineExecutionOutput,
+    };
+    use aws_sdk_codepipeline::types::{
+        ExecutionTrigger, PipelineExecutionStatus, PipelineExecutionSummary, TriggerType,
+    };
+    let spec = spec(&[]);
+    for (has_commit, stops) in [(false, 1), (true, 0)] {
+        let get = mock!(aws_sdk_codepipeline::Client::get_pipeline).then_error(|| {
+            GetPipelineError::PipelineNotFoundException(
+                aws_sdk_codepipeline::types::error::PipelineNotFoundException::builder().build(),
+            )
+        });
+        let create = always!(aws_sdk_codepipeline::Client::create_pipeline, || CreatePipelineOutput::builder().build());
+        // What CodePipeline answers right after the create: the run it started, still at Source.
+        let list = always!(aws_sdk_codepipeline::Client::list_pipeline_executions, || {
+            let trigger = ExecutionTrigger::builder().trigger_type(TriggerType::CreatePipeline).build();
+            let run = PipelineExecutionSummary::builder()
+                .pipeline_execution_id("run-1")
+                .status(PipelineExecutionStatus::InProgress)
+                .trigger(trigger)
+                .build();
+            ListPipelineExecutionsOutput::builder().pipeline_execution_summaries(run).build()
+        });
+        let stop = always!(aws_sdk_codepipeline::Client::stop_pipeline_execution, || {
+            StopPipelineExecutionOutput::builder().pipeline_execution_id("run-1").build()
+        });
+        let branch = if has_commit {
+            always!(aws_sdk_codecommit::Client::get_branch, || GetBranchOutput::builder().build())
+        } else {
+            mock!(aws_sdk_codecommit::Client::get_branch).then_error(|| {
+                GetBranchError::BranchDoesNotExistException(
+                    aws_sdk_codecommit::types::error::BranchDoesNotExistException::builder().build(),
+                )
+            })
+        };
+        let rules =
+            Rules { codepipeline: vec![&get, &create, &list, &stop], codecommit: vec![&branch], ..Default::default() };
+        let c = cicd(rules, Mode::Apply);
+        pipeline::ensure_pipeline(&c, &spec, "arn:aws:iam::123456789012:role/p", "bucket", None).await.unwrap();
+        assert_eq!((create.num_calls(), stop.num_calls()), (1, stops), "has a commit: {has_commit}");
+        let warned = c.env.warnings().iter().any(|w| w.message.contains("nothing to build yet"));
+        assert_eq!(warned, !has_commit, "{:?}", c.env.warnings());
     }
 }
 

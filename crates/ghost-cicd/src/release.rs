@@ -93,12 +93,30 @@ pub async fn start_pipeline(c: &Cicd, spec: &CicdSpec, bound: &Bound) -> Result<
             e.pipeline_execution().and_then(|e| e.status()).map(|s| s.as_str().to_string()).unwrap_or_default();
         Ok(match status.as_str() {
             "Succeeded" => Poll::Ready(status),
-            "Failed" | "Stopped" | "Superseded" | "Cancelled" => Poll::Failed(status),
+            "Failed" => Poll::Failed(format!("Failed{}", failed_action(c, &name).await?)),
+            "Stopped" | "Superseded" | "Cancelled" => Poll::Failed(status),
             _ => Poll::Pending(status),
         })
     })
     .await?;
     Ok(ReleaseOut { via: "pipeline", id, task_definition: None, status, note: None, console })
+}
+
+/// Where a failed execution failed, as the pipeline's state tells it (" at Source: <the action's message>"), so
+/// the error says why (an empty branch, a build error) instead of only "Failed".
+async fn failed_action(c: &Cicd, pipeline: &str) -> ghost_core::Result<String> {
+    let state = c.codepipeline.get_pipeline_state().name(pipeline).send().await.aws("GetPipelineState", pipeline)?;
+    let failed = state.stage_states().iter().find(|s| {
+        s.latest_execution().map(|e| e.status()) == Some(&aws_sdk_codepipeline::types::StageExecutionStatus::Failed)
+    });
+    let Some(stage) = failed else { return Ok(String::new()) };
+    let message = stage
+        .action_states()
+        .iter()
+        .find_map(|a| a.latest_execution().and_then(|e| e.error_details()).and_then(|d| d.message()))
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    Ok(format!(" at {}{message}", stage.stage_name().unwrap_or("?")))
 }
 
 /// The run lens's service, if it is active.

@@ -476,8 +476,6 @@ async fn a_destroy_killed_during_each_deletion_wait_resumes_the_wait_and_converg
     // (the delete, what the re-run waits on, AWS seconds the delete leaves behind: localstack/README.md)
     let waits = [
         ("DeleteService", "ecs-service", 30.0 + 30.0),
-        // The balancer is gone at once; its interfaces stay, and the security groups wait for them.
-        ("DeleteLoadBalancer", "security-group", 90.0),
         // Deleted beside the run lens: the re-run meets it deleting and resumes its wait.
         ("DeleteNatGateway", "nat-gateway", 60.0),
         ("DeleteMountTarget", "mount-target", 60.0),

@@ -161,7 +161,16 @@ async fn delivery_history_status_and_logs_read_the_emulators_records() {
         let image = format!("{}:{tag}", out.cicd.image_repository_uri);
         ghost_cicd::release::release_image(&c, &spec, &out.runtime.task_definition, &image, &bound).await.unwrap();
     }
-    let history = ghost_observe::history::read_history(&c, &spec, since).await.unwrap();
+    // A release returns at the traffic shift; CodeDeploy calls it Succeeded after the blue termination wait.
+    let waited = std::time::Instant::now();
+    let history = loop {
+        let history = ghost_observe::history::read_history(&c, &spec, since).await.unwrap();
+        let done = history.deployments.iter().all(|d| d.status == ghost_observe::metrics::DeployStatus::Succeeded);
+        if done || waited.elapsed() > std::time::Duration::from_secs(30) {
+            break history;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     let statuses: Vec<_> = history.executions.iter().map(|e| e.status).collect();
     use ghost_observe::metrics::ExecStatus;
     assert_eq!(statuses, [ExecStatus::Succeeded, ExecStatus::Succeeded, ExecStatus::Stopped], "{history:?}");
