@@ -349,10 +349,10 @@ async fn stop_first_run(c: &Cicd, spec: &CicdSpec, connection: Option<&Connectio
         .aws("StopPipelineExecution", id);
     match stopped {
         Ok(_) => {
+            let branch = &spec.branch;
             let message = format!(
-                "stopped the execution CodePipeline starts on creation ({reason}); the first push \
-                                   to {} starts the pipeline",
-                spec.branch
+                "stopped the execution CodePipeline starts on creation ({reason}); the first push to {branch} \
+                 starts the pipeline"
             );
             c.env.warn("pipeline-execution", id, message);
             Ok(())
