@@ -77,6 +77,10 @@ This is the one place for every emulator extension. Each is documented against w
   ListTagsForResource, TagResource, UntagResource, in the JSON protocol (boto3) and in Smithy RPC v2 CBOR (the Rust
   SDK). A connection is created `PENDING`, as on AWS, where a person completes the provider handshake in the
   console; nothing here completes it unless a test asks: `POST /_ghost/connections/complete?arn=ARN` -> `AVAILABLE`.
+* RDS-managed master secrets (ManageMasterUserPassword) hold the instance's username and a generated password and
+  rotate as RDS rotates them: every 7 AWS days on the instance's clock, on demand (ModifyDBInstance
+  RotateMasterUserPassword, Secrets Manager RotateSecret), `rotating` for a minute, the old password then the
+  secret's AWSPREVIOUS; `POST /_ghost/rotation/run` brings every schedule's next turn forward to now.
 * AWS Backup's recovery points of EFS automatic backups (ListRecoveryPointsByResource / ByBackupVault,
   DescribeRecoveryPoint, DeleteRecoveryPoint, the vault access policy), missing in moto; the nightly job runs on
   `POST /_ghost/backup/run`.
@@ -153,7 +157,9 @@ from moto.kms.responses import KmsResponse
 from moto.iam.models import Role, iam_backends
 from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer, elbv2_backends
 from moto.rds.exceptions import RDSClientError
-from moto.rds.models import DBInstance, RDSBackend
+from moto.rds.models import DBInstance, MasterUserSecret, RDSBackend
+from moto.secretsmanager.exceptions import InvalidParameterException as SecretsManagerInvalidParameter
+from moto.secretsmanager.models import SecretsManagerBackend
 from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
 
 # Actions that only read. Anything else is a write ("mutating").
@@ -1630,6 +1636,138 @@ class AutomaticBackups:
             self.points.pop(arn, None)
 
 
+# --- RDS-managed master secrets rotate ---------------------------------------------------------------------------
+# RDS User Guide, "Password management with Amazon RDS and AWS Secrets Manager": with ManageMasterUserPassword RDS
+# generates the password, keeps it in a secret it owns, "and rotates the secret every seven days by default"; a
+# rotation on demand is ModifyDBInstance RotateMasterUserPassword, which "must" apply immediately. Secrets Manager User
+# Guide, "Managed rotation": "Rotation for managed secrets typically completes within one minute"; RotateSecret on a
+# managed secret rotates it (and its RotationRules change the schedule, the way terraform's
+# aws_secretsmanager_secret_rotation without a Lambda does). The database's password changes with the secret: a
+# process that read the old one at start (an ECS task's secrets are resolved once, when it starts) cannot open a new
+# connection after the rotation. moto makes the secret with the fixed password "P@55w0rd!", the username "admin"
+# whatever the instance's, and never rotates it. `POST /_ghost/rotation/run` brings every schedule's next turn
+# forward to now (7 days is long even on a fast clock).
+AWS_SECONDS.update({"rds-secret/rotation-period": 7 * 86400, "rds-secret/rotating": 60})
+# RDS API reference, CreateDBInstance MasterUserPassword: "any printable ASCII character except '/', '"', '@'" (nor
+# a space); RDS-generated passwords are long random strings of that set.
+RDS_PASSWORD_CHARS = "".join(c for c in map(chr, range(33, 127)) if c not in "/\"@'")
+MANAGED_SECRETS = {}  # secret ARN -> the MasterUserSecret whose schedule runs here
+MANAGED_SECRETS_LOCK = threading.RLock()
+
+
+def rds_generated_password():
+    rng = random.SystemRandom()
+    return "".join(rng.choice(RDS_PASSWORD_CHARS) for _ in range(28))
+
+
+def _rds_secret_string(mus):
+    return json.dumps({"username": mus.resource.master_username or "admin", "password": rds_generated_password()})
+
+
+def _instance_factor(mus):
+    factor = mus.resource.__dict__.get("_ghost_factor")
+    return CLOCK["factor"] if factor is None else factor
+
+
+def _managed_secret_gone(mus):
+    secret = mus.secretsmanager.secrets.get(mus.secret.arn)
+    return secret is None or secret.is_deleted() or getattr(mus.resource, "master_user_secret", None) is not mus
+
+
+def schedule_rotation(mus, days=None):
+    """The next scheduled rotation, `days` (the secret's AutomaticallyAfterDays) AWS days from now on the instance's
+    clock. With the clock off a schedule would come due at once, again and again: only on-demand rotations then."""
+    secret = mus.secret
+    days = days or secret.auto_rotate_after_days or 7
+    secret.rotation_requested, secret.rotation_enabled, secret.auto_rotate_after_days = True, True, days
+    secret.rotation_lambda_arn = ""
+    factor = _instance_factor(mus)
+    period = AWS_SECONDS["rds-secret/rotation-period"] * days / 7
+    turn = mus.__dict__["_ghost_turn"] = mus.__dict__.get("_ghost_turn", 0) + 1
+    if factor <= 0:
+        secret.next_rotation_date = int(time.time() + period)
+        return
+    secret.next_rotation_date = int(later_at(time.time() + period * factor,
+                                             lambda: mus.__dict__.get("_ghost_turn") == turn and start_rotation(mus)))
+
+
+def start_rotation(mus):
+    """A rotation in progress for rds-secret/rotating AWS seconds (MasterUserSecret.SecretStatus `rotating`), then
+    the new password is the database's and the secret's AWSCURRENT, the old one its AWSPREVIOUS."""
+    with MANAGED_SECRETS_LOCK:
+        if _managed_secret_gone(mus) or mus.__dict__.get("_ghost_rotating_until", 0) > time.time():
+            return
+        factor = _instance_factor(mus)
+        mus.__dict__["_ghost_rotating_until"] = time.time() + AWS_SECONDS["rds-secret/rotating"] * factor
+        later_at(mus.__dict__["_ghost_rotating_until"], lambda: finish_rotation(mus))
+
+
+def finish_rotation(mus):
+    with MANAGED_SECRETS_LOCK:
+        if _managed_secret_gone(mus):
+            return
+        value = _rds_secret_string(mus)
+        mus.secretsmanager.put_secret_value(mus.secret.arn, secret_string=value, secret_binary=None,
+                                            client_request_token=None, version_stages=["AWSCURRENT"])
+        mus.secret.last_rotation_date = int(time.time())
+        mus.resource.__dict__["_ghost_master_password"] = json.loads(value)["password"]
+        mus.__dict__.pop("_ghost_rotating_until", None)
+        schedule_rotation(mus)
+
+
+_mus_init = MasterUserSecret.__init__
+
+
+def _mus_init_scheduled(self, resource, kms_key_id):
+    _mus_init(self, resource, kms_key_id)
+    resource.__dict__["_ghost_master_password"] = json.loads(self.secret.secret_string)["password"]
+    with MANAGED_SECRETS_LOCK:
+        MANAGED_SECRETS[self.secret.arn] = self
+    schedule_rotation(self, 7)
+
+
+MasterUserSecret.__init__ = _mus_init_scheduled
+MasterUserSecret._generate_secret_string = lambda self: _rds_secret_string(self)
+MasterUserSecret.rotate_secret = lambda self: start_rotation(self)
+_mus_status = MasterUserSecret.secret_status.fget
+MasterUserSecret.secret_status = property(
+    lambda self: "rotating" if self.__dict__.get("_ghost_rotating_until", 0) > time.time() else _mus_status(self))
+_sm_rotate = SecretsManagerBackend.rotate_secret
+
+
+@functools.wraps(_sm_rotate)
+def _sm_rotate_managed(self, secret_id, client_request_token=None, rotation_lambda_arn=None, rotation_rules=None,
+                       rotate_immediately=True):
+    secret = self.secrets.get(secret_id) if self._is_valid_identifier(secret_id) else None
+    with MANAGED_SECRETS_LOCK:
+        mus = MANAGED_SECRETS.get(getattr(secret, "arn", None))
+    if mus is None or _managed_secret_gone(mus):
+        return _sm_rotate(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules,
+                          rotate_immediately)
+    days = (rotation_rules or {}).get("AutomaticallyAfterDays")
+    if days is not None and not 1 <= int(days) <= 1000:
+        raise SecretsManagerInvalidParameter("RotationRules.AutomaticallyAfterDays must be within 1-1000.")
+    if days is not None:
+        schedule_rotation(mus, int(days))
+    if rotate_immediately is not False:
+        start_rotation(mus)
+    return secret.to_short_dict()
+
+
+SecretsManagerBackend.rotate_secret = _sm_rotate_managed
+
+
+def rotate_managed_secrets_now():
+    """Every RDS-managed secret's next scheduled rotation, now. Returns the ARNs of the secrets rotating."""
+    with MANAGED_SECRETS_LOCK:
+        live = [(arn, mus) for arn, mus in MANAGED_SECRETS.items() if not _managed_secret_gone(mus)]
+        for arn in [arn for arn, mus in MANAGED_SECRETS.items() if _managed_secret_gone(mus)]:
+            MANAGED_SECRETS.pop(arn)
+    for _, mus in live:
+        start_rotation(mus)
+    return [arn for arn, _ in live]
+
+
 # --- CodeCommit commits -------------------------------------------------------------------------------------------
 # moto has repositories only. CodeCommit API reference, PutFile: adds a file in a branch and commits it;
 # `parentCommitId` "If this is an empty repository, no commit ID is required. If this is not an empty repository, a
@@ -2580,6 +2718,8 @@ class GhostMiddleware:
                     if fs is not None:
                         made.append(self.backup.back_up(region, fs))
             return self.json(start_response, 200, {"recoveryPoints": made})
+        if path == "/_ghost/rotation/run" and method == "POST":
+            return self.json(start_response, 200, {"rotating": rotate_managed_secrets_now()})
         if path == "/_ghost/faults" and method == "DELETE":
             with self.lock:
                 if key is None:

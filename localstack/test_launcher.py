@@ -1785,6 +1785,76 @@ class AutomaticBackups(unittest.TestCase):
         self.assertEqual(error_code(ctx), "ResourceNotFoundException")
 
 
+class ManagedSecretRotation(unittest.TestCase):
+    """An RDS-managed master secret holds the instance's username and a generated password, rotates every 7 days
+    on the instance's clock and on demand, and the old password becomes the secret's AWSPREVIOUS."""
+
+    def database(self, factor):
+        key = f"AKIDROTATE{uuid.uuid4().hex[:8].upper()}"
+        self.assertEqual(arm({"key": key, "clock_factor": factor})[0], 200)
+        rds, name = client("rds", key), f"rotate-{uuid.uuid4().hex[:8]}"
+        db = rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="mysql",
+                                    MasterUsername="ghost", ManageMasterUserPassword=True,
+                                    AllocatedStorage=20)["DBInstance"]
+        return rds, client("secretsmanager", key), name, db["MasterUserSecret"]["SecretArn"]
+
+    @staticmethod
+    def credentials(sm, arn, stage="AWSCURRENT"):
+        return json.loads(sm.get_secret_value(SecretId=arn, VersionStage=stage)["SecretString"])
+
+    def test_the_secret_rotates_every_seven_days_on_the_clock(self):
+        factor = 1e-5  # 7 AWS days -> 6 s
+        _, sm, _, arn = self.database(factor)
+        first = self.credentials(sm, arn)
+        self.assertEqual(first["username"], "ghost", "the instance's master username, not moto's 'admin'")
+        self.assertEqual(len(first["password"]), 28)
+        self.assertFalse(set(first["password"]) & set("/\"@ "), "characters RDS passwords may not hold")
+        described = sm.describe_secret(SecretId=arn)
+        self.assertTrue(described["RotationEnabled"])
+        self.assertEqual(described["RotationRules"]["AutomaticallyAfterDays"], 7)
+        due = described["NextRotationDate"].timestamp()
+        self.assertAlmostEqual(due - time.time(), 7 * 86400 * factor, delta=1.5)
+        seen = states_until(lambda: self.credentials(sm, arn)["password"], None, 7 * 86400 * factor + 3)
+        self.assertEqual(len(seen), 2, f"one rotation within the period: {seen}")
+        self.assertAlmostEqual(seen[1][0], 7 * 86400 * factor, delta=2)
+        self.assertEqual(self.credentials(sm, arn, "AWSPREVIOUS"), first, "the old password is AWSPREVIOUS")
+        self.assertEqual(self.credentials(sm, arn)["username"], "ghost")
+        after = sm.describe_secret(SecretId=arn)
+        self.assertIn("LastRotatedDate", after)
+        self.assertGreater(after["NextRotationDate"].timestamp(), due, "the next turn is scheduled")
+
+    def test_a_rotation_on_demand_applies_immediately_and_the_schedule_can_change(self):
+        factor = 0.002  # the instance is available after ~1 s; a rotation takes 0.12 s
+        rds, sm, name, arn = self.database(factor)
+        states_until(lambda: rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0][
+            "DBInstanceStatus"], "available", 10)
+        first = self.credentials(sm, arn)
+        with self.assertRaises(ClientError) as ctx:
+            rds.modify_db_instance(DBInstanceIdentifier=name, RotateMasterUserPassword=True)
+        self.assertEqual(error_code(ctx), "InvalidParameterCombination")
+        rds.modify_db_instance(DBInstanceIdentifier=name, RotateMasterUserPassword=True, ApplyImmediately=True)
+        status = lambda: rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0][
+            "MasterUserSecret"]["SecretStatus"]
+        seen = states_until(status, "active", 3)
+        self.assertEqual([state for _, state in seen], ["rotating", "active"])
+        second = self.credentials(sm, arn)
+        self.assertNotEqual(second["password"], first["password"])
+        # Secrets Manager's RotationRules reschedule a managed secret; RotateImmediately=False leaves the password.
+        sm.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+        described = sm.describe_secret(SecretId=arn)
+        self.assertEqual(described["RotationRules"]["AutomaticallyAfterDays"], 30)
+        self.assertAlmostEqual(described["NextRotationDate"].timestamp() - time.time(), 30 * 86400 * factor,
+                               delta=2)
+        self.assertEqual(self.credentials(sm, arn), second)
+        status_code, _, body = post("/_ghost/rotation/run")
+        self.assertEqual(status_code, 200)
+        self.assertIn(arn, json.loads(body)["rotating"])
+        states_until(status, "active", 3)
+        self.assertNotEqual(self.credentials(sm, arn)["password"], second["password"])
+        rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+        self.assertNotIn(arn, json.loads(post("/_ghost/rotation/run")[2])["rotating"], "deleted with its instance")
+
+
 class EarlierExtensions(unittest.TestCase):
     """The extensions that predate this suite, kept working: EFS backup policy, ECS CreateService."""
 
