@@ -315,7 +315,11 @@ async fn a_new_pipeline_with_nothing_to_build_has_its_first_run_stopped_and_one_
             mock!(aws_sdk_codecommit::Client::get_branch).then_error(|| {
                 GetBranchError::BranchDoesNotExistException(
                     aws_sdk_codecommit::types::error::BranchDoesNotExistException::builder()
-                        .meta(aws_smithy_types::error::ErrorMetadata::builder().code("BranchDoesNotExistException").build())
+                        .meta(
+                            aws_smithy_types::error::ErrorMetadata::builder()
+                                .code("BranchDoesNotExistException")
+                                .build(),
+                        )
                         .build(),
                 )
             })
