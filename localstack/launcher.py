@@ -158,7 +158,6 @@ from moto.iam.models import Role, iam_backends
 from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer, elbv2_backends
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBInstance, MasterUserSecret, RDSBackend
-from moto.secretsmanager.exceptions import InvalidParameterException as SecretsManagerInvalidParameter
 from moto.secretsmanager.models import SecretsManagerBackend
 from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
 
@@ -1710,7 +1709,6 @@ def finish_rotation(mus):
         mus.secretsmanager.put_secret_value(mus.secret.arn, secret_string=value, secret_binary=None,
                                             client_request_token=None, version_stages=["AWSCURRENT"])
         mus.secret.last_rotation_date = int(time.time())
-        mus.resource.__dict__["_ghost_master_password"] = json.loads(value)["password"]
         mus.__dict__.pop("_ghost_rotating_until", None)
         schedule_rotation(mus)
 
@@ -1720,15 +1718,14 @@ _mus_init = MasterUserSecret.__init__
 
 def _mus_init_scheduled(self, resource, kms_key_id):
     _mus_init(self, resource, kms_key_id)
-    resource.__dict__["_ghost_master_password"] = json.loads(self.secret.secret_string)["password"]
     with MANAGED_SECRETS_LOCK:
         MANAGED_SECRETS[self.secret.arn] = self
     schedule_rotation(self, 7)
 
 
 MasterUserSecret.__init__ = _mus_init_scheduled
-MasterUserSecret._generate_secret_string = lambda self: _rds_secret_string(self)
-MasterUserSecret.rotate_secret = lambda self: start_rotation(self)
+MasterUserSecret._generate_secret_string = _rds_secret_string
+MasterUserSecret.rotate_secret = start_rotation
 _mus_status = MasterUserSecret.secret_status.fget
 MasterUserSecret.secret_status = property(
     lambda self: "rotating" if self.__dict__.get("_ghost_rotating_until", 0) > time.time() else _mus_status(self))
@@ -1744,9 +1741,7 @@ def _sm_rotate_managed(self, secret_id, client_request_token=None, rotation_lamb
     if mus is None or _managed_secret_gone(mus):
         return _sm_rotate(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules,
                           rotate_immediately)
-    days = (rotation_rules or {}).get("AutomaticallyAfterDays")
-    if days is not None and not 1 <= int(days) <= 1000:
-        raise SecretsManagerInvalidParameter("RotationRules.AutomaticallyAfterDays must be within 1-1000.")
+    days = (rotation_rules or {}).get("AutomaticallyAfterDays")  # its range is the model's, checked on the way in
     if days is not None:
         schedule_rotation(mus, int(days))
     if rotate_immediately is not False:
@@ -1760,12 +1755,12 @@ SecretsManagerBackend.rotate_secret = _sm_rotate_managed
 def rotate_managed_secrets_now():
     """Every RDS-managed secret's next scheduled rotation, now. Returns the ARNs of the secrets rotating."""
     with MANAGED_SECRETS_LOCK:
-        live = [(arn, mus) for arn, mus in MANAGED_SECRETS.items() if not _managed_secret_gone(mus)]
         for arn in [arn for arn, mus in MANAGED_SECRETS.items() if _managed_secret_gone(mus)]:
             MANAGED_SECRETS.pop(arn)
-    for _, mus in live:
+        live = dict(MANAGED_SECRETS)
+    for mus in live.values():
         start_rotation(mus)
-    return [arn for arn, _ in live]
+    return list(live)
 
 
 # --- CodeCommit commits -------------------------------------------------------------------------------------------
